@@ -1,0 +1,50 @@
+"""mmsim: market-making backtests on tick data.
+
+The public face of the package. Heavy modules are imported on first use, so
+``import mmsim`` stays fast and needs no compiler.
+"""
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# name -> module that defines it; resolved lazily by __getattr__ below.
+_EXPORTS = {
+    "backtest": "mmsim.engine",
+    "StrategyError": "mmsim.engine",
+    "Strategy": "mmsim.strategy",
+    "Context": "mmsim._core",
+    "LIMIT": "mmsim._core",
+    "MARKET": "mmsim._core",
+    "FOLLOW_LIMIT": "mmsim._core",
+    "PENDING": "mmsim._core",
+    "LIVE": "mmsim._core",
+    "FILLED": "mmsim._core",
+    "CANCELLED": "mmsim._core",
+    "REJECTED": "mmsim._core",
+    "Contract": "mmsim.contracts",
+    "BITMEX_XBTUSD": "mmsim.contracts",
+    "BINANCE_BTCUSD_PERP": "mmsim.contracts",
+    "BINANCE_BTCUSDT": "mmsim.contracts",
+    "Result": "mmsim.results",
+    "SchemaError": "mmsim.data.schema",
+    "align": "mmsim.data.align",
+    "read_taq": "mmsim.data.io",
+    "write_taq": "mmsim.data.io",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mmsim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

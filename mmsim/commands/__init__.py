@@ -1,0 +1,1 @@
+"""Sub-commands of the ``mmsim`` command line, one module each."""
