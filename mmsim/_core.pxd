@@ -1,0 +1,185 @@
+# The engine's contract: C structs for every record it keeps, and the cdef classes that own
+# them. Records live in growable NumPy arrays (``Table``) so Python sees them without copies.
+from libc.stdint cimport int8_t, int64_t
+
+
+cdef enum OrderType:
+    T_LIMIT = 0             # rests at a fixed price
+    T_MARKET = 1            # fills at the best opposite price when it goes live
+    T_FOLLOW = 2            # pegged ``price_level`` ticks behind the best price on its side
+
+cdef enum OrderStatus:
+    S_PENDING = 0           # sent, not yet live (latency)
+    S_LIVE = 1              # working on the book
+    S_FILLED = 2            # completely filled
+    S_CANCELLED = 3         # cancel took effect (it may have been partly filled before)
+    S_REJECTED = 4          # refused when it went live
+
+cdef enum Reason:
+    R_NONE = 0
+    R_CANCELLED = 1         # the strategy cancelled it
+    R_POST_ONLY = 2         # a post-only order would have taken liquidity
+    R_NO_QUOTE = 3          # no opposite (market) or own-side (follow) quote when it went live
+    R_END = 4               # still working when the data ended
+
+cdef enum ActionKind:
+    A_ADD = 0               # the order goes live
+    A_CANCEL = 1            # the cancel takes effect
+
+cdef enum Liquidity:
+    MAKER = 0
+    TAKER = 1
+
+
+cdef struct Order:
+    int64_t order_id        # engine-assigned id, 1, 2, ... in sending order
+    int64_t created         # time the strategy sent it (ns)
+    int64_t live            # time it went live (ns); NO_TIME before
+    int64_t closed          # time it filled, was cancelled or rejected (ns); NO_TIME while working
+    int64_t cancel_sent     # time of the first cancel request (ns); NO_TIME if none
+    int64_t prio            # time priority among our orders at one price: lower is ahead
+    int64_t price_tick      # price on the tick grid; a follow order's current peg
+    int64_t price_level     # follow level in ticks; -1 for other types
+    double price            # price in currency units (NaN for a market order before it fills)
+    double amount           # signed requested amount: > 0 buy, < 0 sell
+    double filled           # signed filled amount
+    double avg_price        # volume-weighted fill price (NaN before the first fill)
+    double queue_ahead      # displayed volume ahead of us at our price; NaN while unknown
+    double amount_q         # displayed size at our level when the order went live
+    double volume_req       # traded volume a full fill needs: queue ahead when known + |amount|
+    double volume           # volume traded at or through our price while live
+    double fee              # fees paid, settlement currency (negative: rebate)
+    double decision_price   # best opposite price when sent, for slippage
+    double slippage         # taker fills: fill price vs decision price, worse positive
+    int8_t type             # OrderType
+    int8_t side             # +1 buy, -1 sell
+    int8_t status           # OrderStatus
+    int8_t reason           # Reason
+    int8_t post_only        # 1: reject instead of taking liquidity
+
+cdef struct Action:
+    int64_t time            # when it takes effect: sent + latency (or cancel latency)
+    int64_t seq             # sending order, which breaks ties between adds and cancels
+    int64_t order_id        # the order it applies to
+    int8_t kind             # ActionKind
+
+cdef struct Fill:
+    int64_t time            # ns
+    int64_t order_id
+    double price            # fill price
+    double amount           # signed filled amount
+    double fee              # settlement currency, negative: rebate
+    double mid              # mid quote when the fill happened (NaN if one side is missing)
+    double realized         # PnL this fill realised, before fees, settlement currency
+    double position         # position after the fill
+    int8_t liquidity        # Liquidity
+
+cdef struct Account:
+    double balance          # total balance, settlement currency: start + realised - fees
+    double position         # signed amount held
+    double entry_price      # weighted entry price (harmonic mean for inverse); 0 when flat
+    double realized         # cumulative realised PnL, settlement currency
+    double fees             # cumulative fees, settlement currency
+
+cdef struct BalanceRow:
+    int64_t time
+    double total            # balance, settlement currency
+    double available        # balance less what working orders reserve at 1x
+    double nav              # (balance + unrealised) in quote currency (USD)
+
+cdef struct PositionRow:
+    int64_t time
+    double amount
+    double weighted_price
+
+
+cdef class Table:
+    """A growable array of C records viewed by NumPy without copying."""
+    cdef object arr                     # the NumPy structured array that owns the memory
+    cdef char* data                     # its buffer
+    cdef Py_ssize_t n                   # records in use
+    cdef Py_ssize_t cap                 # records allocated
+    cdef Py_ssize_t itemsize            # bytes per record
+    cdef int grow(self) except -1
+    cdef char* push(self) except NULL nogil
+
+
+cdef class Engine:
+    # market data, read-only views of the caller's arrays
+    cdef const int64_t[::1] t_time
+    cdef const double[::1] t_price
+    cdef const double[::1] t_amount
+    cdef const double[::1] t_bid
+    cdef const double[::1] t_bid_amount
+    cdef const double[::1] t_ask
+    cdef const double[::1] t_ask_amount
+    cdef Py_ssize_t n_rows
+    cdef Py_ssize_t i                   # next TAQ row to replay
+    cdef const int64_t[::1] s_time
+    cdef const double[:, ::1] s_values
+    cdef Py_ssize_t n_sig
+    cdef Py_ssize_t j                   # next signal row
+    # contract and run parameters
+    cdef bint inverse
+    cdef double tick
+    cdef double inv_tick
+    cdef double lot
+    cdef double inv_lot
+    cdef double cs                      # contract size
+    cdef double maker_fee
+    cdef double taker_fee
+    cdef double queue_position
+    cdef int64_t latency
+    cdef int64_t cancel_latency
+    cdef int64_t feed_latency
+    # state
+    cdef Account acct
+    cdef int64_t now                    # current simulation time (ns)
+    cdef int64_t next_id                # id the next order gets
+    cdef int64_t next_prio
+    cdef Py_ssize_t feed_row            # 1 + last row the strategy sees (feed latency)
+    cdef Py_ssize_t trade_cache_row     # last-trade lookup cache: rows < this were scanned
+    cdef Py_ssize_t trade_cache_hit     # ... and this is the last trade among them (-1: none)
+    cdef bint dirty                     # an order closed and the book needs compacting
+    cdef int64_t next_seq               # sequence number of the next action sent
+    cdef Py_ssize_t cur_signal          # signal row the strategy was last called with (-1: none)
+    cdef Table book                     # working orders (pending and live), in sending order
+    cdef Table orders                   # every order, at index order_id - 1
+    cdef Table adds                     # latency queue of orders going live (FIFO by time)
+    cdef Table cancels                  # latency queue of cancels taking effect
+    cdef Py_ssize_t adds_head
+    cdef Py_ssize_t cancels_head
+    cdef Table fills
+    cdef Table balances
+    cdef Table positions
+
+    cdef int replay(self, int64_t until, bint stop_on_fill) except -1 nogil
+    cdef int on_row(self, Py_ssize_t r) except -1 nogil
+    cdef int on_trade(self, Py_ssize_t r, double size) except -1 nogil
+    cdef int apply_next_action(self) except -1 nogil
+    cdef int go_live(self, Order* o) except -1 nogil
+    cdef void join(self, Order* o, Py_ssize_t r) noexcept nogil
+    cdef int fill(self, Order* o, double qty, double price, int liquidity) except -1 nogil
+    cdef int record_balance(self) except -1 nogil
+    cdef void compact(self) noexcept nogil
+    cdef Order* find(self, int64_t order_id) noexcept nogil
+    cdef double mark(self, Py_ssize_t r) noexcept nogil
+    cdef double unrealized(self, double mark) noexcept nogil
+    cdef int64_t next_action_time(self) noexcept nogil
+    cdef Py_ssize_t last_trade_row(self, Py_ssize_t r) noexcept nogil
+    cdef void sync_feed(self) noexcept nogil
+    cdef double available(self) noexcept nogil
+    cdef int finish(self) except -1
+    cdef int64_t send(self, int8_t type, double price, int64_t level, double amount,
+                      bint post_only) except -1
+
+
+cdef class Context:
+    cdef Engine engine
+    cdef object signals                 # the signal values as a 2-D NumPy array
+    cdef dict column_index              # signal column name -> position
+    cdef readonly object contract
+    cdef readonly object rng
+    cdef readonly tuple columns
+    cdef Py_ssize_t row(self) noexcept
+    cdef double check_amount(self, str action, amount) except? -1

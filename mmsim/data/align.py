@@ -1,0 +1,114 @@
+"""Cut TAQ and signals to one time span and hand them to the engine as arrays."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from mmsim.data.schema import TAQ_COLUMNS, SchemaError, validate_signals, validate_taq
+
+__all__ = ["Aligned", "align"]
+
+
+class Aligned(NamedTuple):
+    """TAQ and signals as the contiguous arrays the engine replays.
+
+    Attributes
+    ----------
+    time : numpy.ndarray
+        int64 UTC nanoseconds of each TAQ row.
+    price, amount, bid_price, bid_amount, ask_price, ask_amount : numpy.ndarray
+        float64 TAQ columns.
+    signal_time : numpy.ndarray
+        int64 UTC nanoseconds of each strategy call.
+    signals : numpy.ndarray
+        float64 array of shape (calls, columns).
+    columns : tuple of str
+        The signal column names.
+    """
+
+    time: np.ndarray
+    price: np.ndarray
+    amount: np.ndarray
+    bid_price: np.ndarray
+    bid_amount: np.ndarray
+    ask_price: np.ndarray
+    ask_amount: np.ndarray
+    signal_time: np.ndarray
+    signals: np.ndarray
+    columns: tuple
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the TAQ arrays."""
+        return sum(getattr(self, c).nbytes for c in ("time",) + TAQ_COLUMNS)
+
+
+def _bound(value, name: str):
+    if value is None:
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise SchemaError(f"{name} must be a timestamp, got {value!r}") from exc
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    return ts.tz_convert("UTC").as_unit("ns").value
+
+
+def _utc_ns(index: pd.DatetimeIndex) -> np.ndarray:
+    if index.tz is not None:
+        index = index.tz_convert("UTC").tz_localize(None)
+    return np.ascontiguousarray(index.as_unit("ns").asi8, dtype=np.int64)
+
+
+def align(taq: pd.DataFrame, signals: pd.DataFrame, start=None, end=None) -> Aligned:
+    """Validate TAQ and signals, cut both to ``[start, end)`` and return engine arrays.
+
+    Signals after the last TAQ row are dropped (there is no market left to act on);
+    signals before the first TAQ row are kept and see no quote. Timestamps without a
+    timezone are taken as UTC.
+
+    Parameters
+    ----------
+    taq : pandas.DataFrame
+        TAQ frame (see :mod:`mmsim.data.schema`).
+    signals : pandas.DataFrame
+        Signals frame: ``time`` DatetimeIndex, float64 columns without NaN.
+    start, end : str or pandas.Timestamp, optional
+        Inclusive start and exclusive end.
+
+    Returns
+    -------
+    Aligned
+        Contiguous arrays; TAQ columns are views of ``taq`` where it already holds float64.
+
+    Raises
+    ------
+    SchemaError
+        If either frame breaks its schema, or ``end`` is not after ``start``.
+    """
+    taq = validate_taq(taq)
+    signals = validate_signals(signals)
+    lo, hi = _bound(start, "start"), _bound(end, "end")
+    if lo is not None and hi is not None and hi <= lo:
+        raise SchemaError(f"end ({end}) must be after start ({start})")
+    t = _utc_ns(taq.index)
+    a = 0 if lo is None else int(np.searchsorted(t, lo, "left"))
+    b = len(t) if hi is None else int(np.searchsorted(t, hi, "left"))
+    cols = {c: np.ascontiguousarray(taq[c].to_numpy(dtype=np.float64)[a:b]) for c in TAQ_COLUMNS}
+    time = t[a:b]
+    st = _utc_ns(signals.index)
+    sa = 0 if lo is None else int(np.searchsorted(st, lo, "left"))
+    last = time[-1] if len(time) else np.iinfo(np.int64).min
+    sb = int(np.searchsorted(st, last, "right"))
+    if hi is not None:
+        sb = min(sb, int(np.searchsorted(st, hi, "left")))
+    values = np.ascontiguousarray(signals.to_numpy(dtype=np.float64)[sa:max(sa, sb)])
+    if values.ndim != 2:
+        values = values.reshape(len(values), -1)
+    return Aligned(
+        time=time, signal_time=np.ascontiguousarray(st[sa:max(sa, sb)]), signals=values,
+        columns=tuple(str(c) for c in signals.columns), **cols,
+    )

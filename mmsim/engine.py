@@ -1,0 +1,233 @@
+"""``backtest``: validate the inputs, run the compiled engine, wrap its records as a Result."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from mmsim.contracts import BITMEX_XBTUSD, Contract
+from mmsim.data.align import Aligned, align
+from mmsim.results import Result
+from mmsim.strategy import Strategy
+
+__all__ = ["backtest", "StrategyError"]
+
+
+class StrategyError(RuntimeError):
+    """The strategy raised during a run; the run stopped there.
+
+    Attributes
+    ----------
+    result : Result
+        Everything recorded up to the failing call.
+    time : pandas.Timestamp
+        Simulation time of the failing call.
+    """
+
+    def __init__(self, message: str, result: Result, time):
+        super().__init__(message)
+        self.result = result
+        self.time = time
+
+
+def _seconds_to_ns(value, name: str, allow_none: bool = False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, pd.Timedelta):
+        value = value.total_seconds()
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number of seconds, got {value!r}") from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
+    return int(round(seconds * 1e9))
+
+
+def _overrides(strategy, name: str) -> bool:
+    method = getattr(type(strategy), name, None)
+    return method is not None and method is not getattr(Strategy, name, None)
+
+
+def _to_frame(records: np.ndarray, columns: list[str], time_field: str = "time") -> pd.DataFrame:
+    index = pd.DatetimeIndex(pd.to_datetime(records[time_field], unit="ns", utc=True), name="time")
+    return pd.DataFrame({c: records[c] for c in columns}, index=index)
+
+
+def _times(values: np.ndarray) -> pd.DatetimeIndex:
+    # NO_TIME (int64 min) marks "never" in the engine; it becomes NaT.
+    return pd.DatetimeIndex(pd.to_datetime(np.where(values == np.iinfo(np.int64).min,
+                                                    np.iinfo(np.int64).min, values),
+                                           unit="ns", utc=True))
+
+
+def _orders_frame(o: np.ndarray) -> pd.DataFrame:
+    from mmsim import _core
+
+    created = _times(o["created"])
+    closed = _times(o["closed"])
+    frame = pd.DataFrame(
+        {
+            "order_id": o["order_id"],
+            "type": np.asarray(_core.TYPE_NAMES, dtype=object)[o["type"]],
+            "side": o["side"].astype(np.int64),
+            "status": np.asarray(_core.STATUS_NAMES, dtype=object)[o["status"]],
+            "price": o["price"],
+            "price_level": np.where(o["price_level"] >= 0, o["price_level"], np.nan),
+            "amount": o["amount"],
+            "filled": o["filled"],
+            "avg_price": o["avg_price"],
+            "amount_q": o["amount_q"],
+            "volume_req": o["volume_req"],
+            "volume": o["volume"],
+            "fee": o["fee"],
+            "slippage": o["slippage"],
+            "live": _times(o["live"]),
+            "closed": closed,
+            "active_duration": (closed - created).total_seconds(),
+            "reason": np.asarray(_core.REASON_NAMES, dtype=object)[o["reason"]],
+            "cancel_sent": _times(o["cancel_sent"]),
+            "queue_ahead": o["queue_ahead"],
+        },
+        index=pd.DatetimeIndex(created, name="time"),
+    )
+    return frame
+
+
+def _result(tables: dict, contract: Contract, params: dict) -> Result:
+    from mmsim import _core
+
+    fills = _to_frame(tables["fills"], ["order_id", "price", "amount", "fee", "liquidity",
+                                        "mid", "realized", "position"])
+    fills["liquidity"] = np.asarray(_core.LIQUIDITY_NAMES, dtype=object)[tables["fills"]["liquidity"]]
+    return Result(
+        orders=_orders_frame(tables["orders"]),
+        fills=fills,
+        balances=_to_frame(tables["balances"], ["total", "available", "nav"]),
+        positions=_to_frame(tables["positions"], ["amount", "weighted_price"]),
+        contract=contract,
+        params=params,
+    )
+
+
+def backtest(
+    taq,
+    signals,
+    strategy,
+    contract: Contract = BITMEX_XBTUSD,
+    balance: float = 1.0,
+    latency: float = 0.5,
+    cancel_latency: float | None = None,
+    queue_position: float = 1.0,
+    seed: int | None = 42,
+    start=None,
+    end=None,
+    feed_latency: float = 0.0,
+    progress=None,
+) -> Result:
+    """Replay tick data and fill a strategy's orders; return what happened.
+
+    The fill semantics are those of the design notes: actions are stamped at the signal
+    time and take effect after ``latency`` (adds) or ``cancel_latency`` (cancels); a limit
+    joins the queue behind ``queue_position`` x the displayed size at its level; prints at
+    its price consume that queue and then fill it (partial fills); prints through its price
+    and quotes crossing it fill it completely as maker; market orders fill at the best
+    opposite price as taker. Our fills never change the replayed data (no market impact).
+
+    Parameters
+    ----------
+    taq : pandas.DataFrame or Aligned
+        Tick data in the TAQ schema, or arrays from :func:`mmsim.align`.
+    signals : pandas.DataFrame or None
+        One row per strategy call (``time`` index, float64 columns). Ignored when ``taq``
+        is an :class:`Aligned`.
+    strategy : Strategy
+        The strategy; ``on_signal(ctx)`` is called once per signal row.
+    contract : Contract, default BITMEX_XBTUSD
+    balance : float, default 1.0
+        Starting balance in the settlement currency (BTC for inverse contracts).
+    latency : float, default 0.5
+        Seconds from an add being sent to it going live.
+    cancel_latency : float, optional
+        Seconds from a cancel being sent to it taking effect; defaults to ``latency``.
+    queue_position : float, default 1.0
+        Share of the displayed size ahead of an order joining a level (1.0: the back of
+        the queue, 0.0: the front). Plays the role of the notebook's volume threshold.
+    seed : int, optional
+        Seeds ``ctx.rng``; the same inputs and seed give identical results.
+    start, end : timestamp-like, optional
+        Replay only ``[start, end)``.
+    feed_latency : float, default 0.0
+        Seconds by which the market data the strategy sees lags the engine.
+    progress : callable, optional
+        ``progress(rows_replayed)``, called about 100 times during the run.
+
+    Returns
+    -------
+    Result
+
+    Raises
+    ------
+    SchemaError
+        If the TAQ or signals frame breaks its schema.
+    StrategyError
+        If the strategy raises; ``err.result`` holds everything recorded until then and
+        ``err.__cause__`` the original exception.
+    """
+    from mmsim import _core
+
+    if not isinstance(contract, Contract):
+        raise TypeError(f"contract must be a mmsim.Contract, got {type(contract).__name__}")
+    if not callable(getattr(strategy, "on_signal", None)):
+        raise TypeError(f"strategy must have an on_signal(ctx) method, got {type(strategy).__name__}")
+    try:
+        balance = float(balance)
+    except (TypeError, ValueError):
+        raise TypeError(f"balance must be a number, got {balance!r}") from None
+    if not math.isfinite(balance):
+        raise ValueError(f"balance must be finite, got {balance!r}")
+    try:
+        queue_position = float(queue_position)
+    except (TypeError, ValueError):
+        raise TypeError(f"queue_position must be a number, got {queue_position!r}") from None
+    if not math.isfinite(queue_position) or queue_position < 0:
+        raise ValueError(f"queue_position must be a finite number >= 0, got {queue_position!r}")
+    lat = _seconds_to_ns(latency, "latency")
+    clat = _seconds_to_ns(cancel_latency, "cancel_latency", allow_none=True)
+    clat = lat if clat is None else clat
+    flat = _seconds_to_ns(feed_latency, "feed_latency")
+
+    data = taq if isinstance(taq, Aligned) else align(taq, signals, start, end)
+    engine = _core.Engine(
+        data.time, data.price, data.amount, data.bid_price, data.bid_amount,
+        data.ask_price, data.ask_amount, data.signal_time, data.signals,
+        contract.inverse, contract.tick_size, contract.lot_size, contract.contract_size,
+        contract.maker_fee, contract.taker_fee, balance, lat, clat, flat, queue_position,
+    )
+    ctx = _core.Context(engine, data.signals, data.columns, contract, np.random.default_rng(seed))
+    params = {
+        "balance": balance, "latency": latency, "cancel_latency": cancel_latency,
+        "feed_latency": feed_latency, "queue_position": queue_position, "seed": seed,
+        "start": None if start is None else str(start), "end": None if end is None else str(end),
+        "strategy": type(strategy).__name__,
+        "strategy_params": strategy.params() if hasattr(strategy, "params") else {},
+        "signal_columns": list(data.columns), "rows": int(len(data.time)),
+        "signals": int(len(data.signal_time)),
+    }
+    try:
+        engine.run(
+            ctx,
+            strategy.on_signal,
+            strategy.on_fill if _overrides(strategy, "on_fill") else None,
+            strategy.on_start if _overrides(strategy, "on_start") else None,
+            progress,
+        )
+    except Exception as exc:
+        when = pd.Timestamp(ctx.time, tz="UTC")
+        partial = _result(engine.tables(), contract, params)
+        raise StrategyError(
+            f"strategy {type(strategy).__name__} raised at {when}: "
+            f"{type(exc).__name__}: {exc}", partial, when,
+        ) from exc
+    return _result(engine.tables(), contract, params)
