@@ -1,0 +1,101 @@
+"""Engine throughput, a notebook-sized strategy run, start-up time and peak memory.
+
+Figures go to ``--benchmark-json`` (``extra_info`` holds rows per second and memory ratios);
+nothing here asserts on time.
+"""
+import subprocess
+import sys
+import tracemalloc
+
+import numpy as np
+
+import mmsim
+from mmsim.data.align import align
+
+from conftest import minute_signals
+
+
+class TouchQuoter(mmsim.Strategy):
+    """Keep one bid at the best bid and one ask at the best ask; requote a side only when
+    the best price moved away from it or it filled."""
+
+    def __init__(self, size=100.0):
+        self.size = size
+
+    def on_signal(self, ctx):
+        bid, ask = ctx.bid_price, ctx.ask_price
+        orders = ctx.orders
+        have_bid = have_ask = False
+        for oid, side, price in zip(orders["order_id"].tolist(), orders["side"].tolist(),
+                                    orders["price"].tolist()):
+            if side > 0 and price == bid and not have_bid:
+                have_bid = True
+            elif side < 0 and price == ask and not have_ask:
+                have_ask = True
+            else:
+                ctx.cancel(oid)
+        if not have_bid:
+            ctx.limit(bid, self.size)
+        if not have_ask:
+            ctx.limit(ask, -self.size)
+
+
+def test_replay_throughput(benchmark, replay_taq):
+    """5M rows, one bid and one ask resting at the touch, requoted at 1-minute signals."""
+    data = align(replay_taq, minute_signals(replay_taq))
+    result = benchmark.pedantic(
+        lambda: mmsim.backtest(data, None, TouchQuoter(), latency=0.01), rounds=3, iterations=1)
+    rows = len(data.time)
+    benchmark.extra_info.update(
+        rows=rows, signals=len(data.signal_time), fills=len(result.fills),
+        orders=len(result.orders), rows_per_s=rows / benchmark.stats.stats.min,
+    )
+    assert len(result.fills) > 0
+
+
+def test_replay_only(benchmark, replay_taq):
+    """The same rows with a strategy that never trades: the replay loop alone."""
+
+    class Idle(mmsim.Strategy):
+        def on_signal(self, ctx):
+            pass
+
+    data = align(replay_taq, minute_signals(replay_taq))
+    benchmark.pedantic(lambda: mmsim.backtest(data, None, Idle()), rounds=3, iterations=1)
+    benchmark.extra_info.update(rows=len(data.time),
+                                rows_per_s=len(data.time) / benchmark.stats.stats.min)
+
+
+def test_import_and_first_backtest(benchmark):
+    """A fresh interpreter: import mmsim and run a small backtest (no JIT warm-up)."""
+    code = (
+        "import pandas as pd, mmsim\n"
+        "t = pd.DatetimeIndex(pd.to_datetime([0, 1, 2], unit='s', utc=True), name='time')\n"
+        "taq = pd.DataFrame({'price': [float('nan')] * 3, 'amount': [0.0] * 3,"
+        " 'bid_price': [100.0] * 3, 'bid_amount': [5.0] * 3, 'ask_price': [100.5] * 3,"
+        " 'ask_amount': [5.0] * 3}, index=t)\n"
+        "class S(mmsim.Strategy):\n"
+        "    def on_signal(self, ctx): ctx.limit(ctx.bid_price, 1)\n"
+        "mmsim.backtest(taq, pd.DataFrame({'x': [0.0]}, index=t[1:2]), S())\n"
+    )
+    benchmark.pedantic(lambda: subprocess.run([sys.executable, "-c", code], check=True),
+                       rounds=3, iterations=1)
+
+
+def test_peak_memory(benchmark, replay_taq):
+    """Peak memory the run allocates, against the bytes of the TAQ arrays it replays."""
+    signals = minute_signals(replay_taq)
+    taq_bytes = replay_taq.index.asi8.nbytes + sum(replay_taq[c].to_numpy().nbytes
+                                                  for c in replay_taq.columns)
+
+    def measured():
+        tracemalloc.start()
+        try:
+            mmsim.backtest(replay_taq, signals, TouchQuoter(), latency=0.01)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    peak = benchmark.pedantic(measured, rounds=1, iterations=1)
+    benchmark.extra_info.update(taq_bytes=taq_bytes, peak_bytes=peak, ratio=peak / taq_bytes)
+    assert peak <= 1.5 * taq_bytes, f"peak {peak} bytes > 1.5 x TAQ {taq_bytes} bytes"
