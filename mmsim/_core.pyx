@@ -2,6 +2,7 @@
 # their latency, models the queue ahead of each order and fills it (DESIGN.md, "Fill
 # semantics", rules 1-11). Everything in the loop is C: records are structs in NumPy-owned
 # buffers, and the GIL is taken only to grow a buffer or to call the strategy.
+cimport cython
 cimport numpy as cnp
 import numpy as np
 
@@ -32,7 +33,9 @@ cdef double GRID_EPS = 1e-6
 
 
 cdef inline int64_t to_grid(double x, double inv_step) noexcept nogil:
-    return <int64_t>floor(x * inv_step + 0.5)
+    # Prices are positive, so truncating x + 0.5 rounds to the nearest grid point without
+    # a libm call in the per-row path.
+    return <int64_t>(x * inv_step + 0.5)
 
 
 cdef inline double snap(double x, double step, double inv_step) noexcept nogil:
@@ -124,6 +127,7 @@ POSITION_DTYPE = _dtype([
 ], sizeof(PositionRow))
 
 
+@cython.final
 cdef class Table:
     """A growable array of C records, owned by a NumPy structured array.
 
@@ -171,6 +175,7 @@ cdef class Table:
         return self.n
 
 
+@cython.final
 cdef class Engine:
     """The simulator state and its event loop.
 
