@@ -1,13 +1,80 @@
 """The outcome of a backtest: orders, fills, balances and positions as pandas tables."""
 from __future__ import annotations
 
+import json
+import platform
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from mmsim.contracts import Contract
 
 __all__ = ["Result"]
+
+#: Tables written by :meth:`Result.save`, one Parquet file each.
+TABLES = ("orders", "fills", "balances", "positions")
+#: The JSON file beside them: format version, contract, run parameters, library versions.
+META_FILE = "result.json"
+#: Bumped whenever the saved layout changes.
+FORMAT_VERSION = 1
+
+
+def _encode(value):
+    """Turn run parameters into JSON values, tagging the types JSON lacks so they load back."""
+    if isinstance(value, dict):
+        return {str(k): _encode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v) for v in value]}
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, pd.Timestamp):
+        return {"__timestamp__": value.isoformat()}
+    if isinstance(value, pd.Timedelta):
+        return {"__timedelta__": int(value.value)}
+    # Anything else (e.g. an object) is kept as its repr: readable, not restorable.
+    return {"__repr__": repr(value)}
+
+
+def _decode(value):
+    """Inverse of :func:`_encode`."""
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if isinstance(value, dict):
+        if len(value) == 1:
+            (tag, inner), = value.items()
+            if tag == "__tuple__":
+                return tuple(_decode(v) for v in inner)
+            if tag == "__timestamp__":
+                return pd.Timestamp(inner)
+            if tag == "__timedelta__":
+                return pd.Timedelta(int(inner), unit="ns")
+            if tag == "__repr__":
+                return inner
+        return {k: _decode(v) for k, v in value.items()}
+    return value
+
+
+def _versions() -> dict:
+    """Versions of Python and the libraries that produced a saved result."""
+    import pyarrow
+
+    import mmsim
+
+    return {
+        "mmsim": mmsim.__version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "pyarrow": pyarrow.__version__,
+    }
 
 
 @dataclass
@@ -41,6 +108,139 @@ class Result:
     positions: pd.DataFrame
     contract: Contract
     params: dict = field(default_factory=dict)
+
+    def stats(self, freq="1h", size_limit=None) -> pd.Series:
+        """Statistics of the run: returns, risk, activity and the PnL decomposition.
+
+        Parameters
+        ----------
+        freq : str or pandas.Timedelta, default "1h"
+            NAV sampling interval for the Sharpe and Sortino ratios.
+        size_limit : float, optional
+            Position limit in contracts for ``time_at_limit``.
+
+        Returns
+        -------
+        pandas.Series
+            See :data:`mmsim.stats.STAT_NAMES` for every entry and its definition.
+        """
+        from mmsim.stats import compute_stats
+
+        return compute_stats(self, freq=freq, size_limit=size_limit)
+
+    def summary(self, freq="1h", size_limit=None, file=None) -> str:
+        """Print the notebook's orders summary followed by the key statistics.
+
+        Parameters
+        ----------
+        freq, size_limit
+            Passed to :meth:`stats`.
+        file : file-like, optional
+            Where to print; ``sys.stdout`` by default.
+
+        Returns
+        -------
+        str
+            The printed text.
+        """
+        from mmsim.stats import summary_text
+
+        text = summary_text(self, self.stats(freq=freq, size_limit=size_limit))
+        print(text, file=file)
+        return text
+
+    def plot(self, kind="all", **kwargs):
+        """Draw one of the standard charts with matplotlib.
+
+        Parameters
+        ----------
+        kind : str, default "all"
+            One of :data:`mmsim.plots.KINDS`, or ``"all"`` for every chart on one figure.
+        **kwargs
+            Passed to :func:`mmsim.plots.plot`.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from mmsim.plots import plot
+
+        return plot(self, kind, **kwargs)
+
+    def report(self, path="report.html", **kwargs):
+        """Write a self-contained HTML report (statistics, parameters, interactive charts).
+
+        Parameters
+        ----------
+        path : str or os.PathLike, default "report.html"
+        **kwargs
+            Passed to :func:`mmsim.report.write_report`.
+
+        Returns
+        -------
+        pathlib.Path
+            The file written.
+        """
+        from mmsim.report import write_report
+
+        return write_report(self, path, **kwargs)
+
+    def save(self, directory):
+        """Write the tables as Parquet and the contract, parameters and versions as JSON.
+
+        Parameters
+        ----------
+        directory : str or os.PathLike
+            Created if missing; existing result files in it are replaced.
+
+        Returns
+        -------
+        pathlib.Path
+            The directory.
+        """
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        for name in TABLES:
+            getattr(self, name).to_parquet(directory / f"{name}.parquet", engine="pyarrow")
+        meta = {
+            "format": FORMAT_VERSION,
+            "contract": self.contract.to_dict(),
+            "params": _encode(self.params),
+            "versions": _versions(),
+        }
+        (directory / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        return directory
+
+    @classmethod
+    def load(cls, directory) -> "Result":
+        """Read a result written by :meth:`save`.
+
+        Parameters
+        ----------
+        directory : str or os.PathLike
+
+        Returns
+        -------
+        Result
+        """
+        directory = Path(directory)
+        meta_path = directory / META_FILE
+        if not meta_path.is_file():
+            raise FileNotFoundError(
+                f"{meta_path} not found: expected a directory written by Result.save()"
+            )
+        meta = json.loads(meta_path.read_text())
+        if meta.get("format") != FORMAT_VERSION:
+            raise ValueError(
+                f"{meta_path}: 'format' must be {FORMAT_VERSION}, got {meta.get('format')!r}"
+            )
+        tables = {}
+        for name in TABLES:
+            path = directory / f"{name}.parquet"
+            if not path.is_file():
+                raise FileNotFoundError(f"{path} not found: the saved result is incomplete")
+            tables[name] = pd.read_parquet(path, engine="pyarrow")
+        return cls(contract=Contract(**meta["contract"]), params=_decode(meta["params"]), **tables)
 
     def __repr__(self) -> str:
         span = ""

@@ -1,0 +1,499 @@
+"""A backtest described by a YAML file: parse and check it, then run it.
+
+A run file has these sections (only ``data`` and ``strategy`` are required)::
+
+    data:                       # exactly one of synthetic / path
+      synthetic: {duration: 30D, seed: 0}     # or {rows: 100000, seed: 0}
+      path: taq.parquet         # a TAQ file (relative paths: from the YAML file's folder)
+      start: 2019-04-01         # optional time span [start, end)
+      end: 2019-05-01
+    contract: BITMEX_XBTUSD     # a preset name, or the Contract fields as a mapping
+    strategy:
+      name: AvellanedaStoikov   # a class of mmsim.strategies
+      params: {max_size: 5, gamma: 0.1, k: 5, n: -0.4, delta_price: 1, delta_size: 1}
+    signals:                    # exactly one of volatility / path; default: volatility
+      volatility: {bar: 1min, window: 60}     # column sigma from the data (see below)
+      path: signals.parquet     # a file with a time index and float columns
+    engine: {balance: 1.0, latency: 0.5, cancel_latency: null, queue_position: 1.0,
+             seed: 42, feed_latency: 0.0}
+    output: {dir: out, report: true}
+    stats: {freq: 1h, size_limit: null}
+
+The volatility signal is the notebook's: close prices of ``bar`` bars (forward-filled through
+bars without trades), log returns ``r_t = ln(c_t / c_{t-1})``, and at each bar close
+``sigma_t = std(r_{t-w+1..t}) x sqrt(w)`` (population std of the available returns of the last
+``w = window`` bars), 0 before there are any.
+
+Every mistake raises :class:`ConfigError` naming the key (``engine.latency``) and what it
+expects; the ``mmsim run`` command turns it into exit code 2.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mmsim import contracts
+from mmsim.contracts import Contract
+
+__all__ = [
+    "ConfigError",
+    "RunConfig",
+    "load_config",
+    "parse_config",
+    "load_taq",
+    "load_signals",
+    "volatility_signals",
+    "make_strategy",
+    "execute",
+    "STRATEGIES",
+    "PRESETS",
+]
+
+#: Contract presets accepted by ``contract:``.
+PRESETS = ("BITMEX_XBTUSD", "BINANCE_BTCUSD_PERP", "BINANCE_BTCUSDT")
+
+#: Strategy class name -> module that defines it.
+STRATEGIES = {
+    "AvellanedaStoikov": "mmsim.strategies.avellaneda_stoikov",
+    "GLFT": "mmsim.strategies.glft",
+    "Symmetric": "mmsim.strategies.symmetric",
+    "MonteCarlo": "mmsim.strategies.monte_carlo",
+}
+
+_SECTIONS = ("data", "contract", "strategy", "signals", "engine", "output", "stats")
+_ENGINE_DEFAULTS = {"balance": 1.0, "latency": 0.5, "cancel_latency": None, "queue_position": 1.0,
+                    "seed": 42, "feed_latency": 0.0}
+
+
+class ConfigError(ValueError):
+    """A run configuration is invalid; the message names the key and the expected value."""
+
+
+@dataclass
+class RunConfig:
+    """A checked run configuration.
+
+    Attributes
+    ----------
+    synthetic : dict or None
+        Keyword arguments of :func:`mmsim.data.synthetic.synthetic_taq`, when the data is
+        synthetic.
+    path : pathlib.Path or None
+        TAQ file, when the data is read from disk.
+    start, end : pandas.Timestamp or None
+        Time span to replay.
+    contract : Contract
+    strategy : str
+        Strategy class name (a key of :data:`STRATEGIES`).
+    strategy_params : dict
+        Keyword arguments of the strategy class.
+    signals : dict
+        ``{"volatility": {"bar": str, "window": int}}`` or ``{"path": pathlib.Path}``.
+    engine : dict
+        Keyword arguments of :func:`mmsim.backtest` (balance, latency, ...).
+    output : pathlib.Path
+        Directory for the saved result and the report.
+    report : bool
+        Whether to write ``report.html`` in ``output``.
+    freq : str
+        NAV sampling interval of the statistics.
+    size_limit : float or None
+        Position limit for the ``time_at_limit`` statistic.
+    """
+
+    contract: Contract
+    strategy: str
+    strategy_params: dict
+    synthetic: dict | None = None
+    path: Path | None = None
+    start: pd.Timestamp | None = None
+    end: pd.Timestamp | None = None
+    signals: dict = field(default_factory=lambda: {"volatility": {"bar": "1min", "window": 60}})
+    engine: dict = field(default_factory=lambda: dict(_ENGINE_DEFAULTS))
+    output: Path = Path("out")
+    report: bool = True
+    freq: str = "1h"
+    size_limit: float | None = None
+
+
+def _mapping(value, key: str) -> dict:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+    return value
+
+
+def _only(mapping: dict, key: str, allowed) -> None:
+    unknown = sorted(set(map(str, mapping)) - set(allowed))
+    if unknown:
+        raise ConfigError(f"{key}.{unknown[0]}: unknown key; expected one of {list(allowed)}")
+
+
+def _number(value, key: str, *, minimum=None, positive=False, integer=False, allow_none=False):
+    if value is None and allow_none:
+        return None
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if integer:
+        ok = ok and float(value).is_integer()
+    if ok and positive:
+        ok = value > 0
+    if ok and minimum is not None:
+        ok = value >= minimum
+    if not ok:
+        kind = "an integer" if integer else "a number"
+        cond = " > 0" if positive else (f" >= {minimum}" if minimum is not None else "")
+        none = " or null" if allow_none else ""
+        raise ConfigError(f"{key}: expected {kind}{cond}{none}, got {value!r}")
+    return int(value) if integer else float(value)
+
+
+def _timedelta(value, key: str) -> str:
+    try:
+        step = pd.Timedelta(str(value))
+    except ValueError:
+        step = None
+    if step is None or step <= pd.Timedelta(0):
+        raise ConfigError(
+            f"{key}: expected a positive duration such as '30D' or '1min', got {value!r}"
+        )
+    return str(value)
+
+
+def _timestamp(value, key: str):
+    if value is None:
+        return None
+    try:
+        ts = pd.Timestamp(str(value))
+    except ValueError:
+        raise ConfigError(
+            f"{key}: expected a date/time such as '2019-04-01', got {value!r}"
+        ) from None
+    return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
+
+
+def _file(value, key: str, base: Path) -> Path:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{key}: expected a file path, got {value!r}")
+    path = Path(value).expanduser()
+    path = path if path.is_absolute() else base / path
+    if not path.is_file():
+        raise ConfigError(f"{key}: expected an existing file, got {value!r} ({path} not found)")
+    return path
+
+
+def _contract(value) -> Contract:
+    if isinstance(value, str):
+        if value not in PRESETS:
+            raise ConfigError(f"contract: expected one of {list(PRESETS)} or a mapping of "
+                              f"Contract fields, got {value!r}")
+        return getattr(contracts, value)
+    spec = _mapping(value, "contract")
+    fields = list(inspect.signature(Contract).parameters)
+    _only(spec, "contract", fields)
+    missing = [f for f in fields if f != "name" and f not in spec]
+    if missing:
+        raise ConfigError(f"contract.{missing[0]}: missing; a contract mapping needs {fields[:-1]}")
+    if not isinstance(spec["inverse"], bool):
+        raise ConfigError(f"contract.inverse: expected true or false, got {spec['inverse']!r}")
+    numbers = {f: _number(spec[f], f"contract.{f}") for f in fields[1:-1]}
+    try:
+        return Contract(inverse=spec["inverse"], name=str(spec.get("name", "")), **numbers)
+    except ValueError as exc:  # e.g. a non-positive tick size
+        key = str(exc).split()[0].replace("Contract.", "contract.")
+        raise ConfigError(f"{key}: {exc}") from None
+
+
+def _strategy_class(name: str):
+    module = importlib.import_module(STRATEGIES[name])
+    return getattr(module, name)
+
+
+def _strategy(value) -> tuple[str, dict]:
+    spec = _mapping(value, "strategy")
+    _only(spec, "strategy", ("name", "params"))
+    name = spec.get("name")
+    if name not in STRATEGIES:
+        raise ConfigError(f"strategy.name: expected one of {list(STRATEGIES)}, got {name!r}")
+    params = _mapping(spec.get("params") or {}, "strategy.params")
+    signature = inspect.signature(_strategy_class(name))
+    accepted = [p for p in signature.parameters if p not in ("self", "args", "kwargs")]
+    _only(params, "strategy.params", accepted)
+    missing = [p.name for p in signature.parameters.values()
+               if p.default is inspect.Parameter.empty and p.name not in params
+               and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if missing:
+        raise ConfigError(f"strategy.params.{missing[0]}: missing; {name} needs {missing}")
+    return name, dict(params)
+
+
+def _data(value, base: Path) -> dict:
+    spec = _mapping(value, "data")
+    _only(spec, "data", ("synthetic", "path", "start", "end"))
+    if ("synthetic" in spec) == ("path" in spec):
+        raise ConfigError("data: expected exactly one of 'synthetic' (generated data) or 'path' "
+                          "(a TAQ file)")
+    out = {"synthetic": None, "path": None,
+           "start": _timestamp(spec.get("start"), "data.start"),
+           "end": _timestamp(spec.get("end"), "data.end")}
+    if out["start"] is not None and out["end"] is not None and out["end"] <= out["start"]:
+        raise ConfigError(f"data.end: expected a time after data.start ({out['start']}), "
+                          f"got {spec['end']!r}")
+    if "path" in spec:
+        out["path"] = _file(spec["path"], "data.path", base)
+        return out
+    syn = _mapping(spec["synthetic"] or {}, "data.synthetic")
+    _only(syn, "data.synthetic", ("duration", "rows", "seed", "start", "price"))
+    if ("duration" in syn) == ("rows" in syn):
+        raise ConfigError("data.synthetic: expected exactly one of 'duration' (e.g. 30D) or 'rows'")
+    kwargs = {"seed": _number(syn.get("seed", 0), "data.synthetic.seed", minimum=0, integer=True)}
+    if "duration" in syn:
+        kwargs["duration"] = _timedelta(syn["duration"], "data.synthetic.duration")
+    else:
+        kwargs["n_rows"] = _number(syn["rows"], "data.synthetic.rows", positive=True, integer=True)
+    if "start" in syn:
+        kwargs["start"] = _timestamp(syn["start"], "data.synthetic.start")
+    if "price" in syn:
+        kwargs["price"] = _number(syn["price"], "data.synthetic.price", positive=True)
+    out["synthetic"] = kwargs
+    return out
+
+
+def _signals(value, base: Path) -> dict:
+    spec = _mapping(value, "signals")
+    _only(spec, "signals", ("volatility", "path"))
+    if ("volatility" in spec) == ("path" in spec):
+        raise ConfigError("signals: expected exactly one of 'volatility' or 'path'")
+    if "path" in spec:
+        return {"path": _file(spec["path"], "signals.path", base)}
+    vol = _mapping(spec["volatility"] or {}, "signals.volatility")
+    _only(vol, "signals.volatility", ("bar", "window"))
+    return {"volatility": {
+        "bar": _timedelta(vol.get("bar", "1min"), "signals.volatility.bar"),
+        "window": _number(vol.get("window", 60), "signals.volatility.window", minimum=2,
+                          integer=True),
+    }}
+
+
+def _engine(value) -> dict:
+    spec = _mapping(value, "engine")
+    _only(spec, "engine", tuple(_ENGINE_DEFAULTS))
+    out = dict(_ENGINE_DEFAULTS)
+    out.update(spec)
+    out["balance"] = _number(out["balance"], "engine.balance", positive=True)
+    for key in ("latency", "feed_latency"):
+        out[key] = _number(out[key], f"engine.{key}", minimum=0)
+    out["cancel_latency"] = _number(out["cancel_latency"], "engine.cancel_latency", minimum=0,
+                                    allow_none=True)
+    out["queue_position"] = _number(out["queue_position"], "engine.queue_position", minimum=0)
+    out["seed"] = _number(out["seed"], "engine.seed", minimum=0, integer=True, allow_none=True)
+    return out
+
+
+def parse_config(mapping, base=".") -> RunConfig:
+    """Check a run configuration given as a mapping (the parsed YAML).
+
+    Parameters
+    ----------
+    mapping : dict
+        The sections described in the module notes.
+    base : str or os.PathLike, default "."
+        Folder that relative paths are resolved against.
+
+    Returns
+    -------
+    RunConfig
+
+    Raises
+    ------
+    ConfigError
+        Naming the first bad key and what it expects.
+    """
+    base = Path(base)
+    spec = _mapping(mapping, "run configuration")
+    unknown = sorted(set(map(str, spec)) - set(_SECTIONS))
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown section; expected sections {list(_SECTIONS)}")
+    for section in ("data", "strategy"):
+        if section not in spec:
+            raise ConfigError(f"{section}: missing; a run needs the sections 'data' and 'strategy'")
+    data = _data(spec["data"], base)
+    name, params = _strategy(spec["strategy"])
+    output = _mapping(spec.get("output") or {}, "output")
+    _only(output, "output", ("dir", "report"))
+    out_dir = output.get("dir", "out")
+    if not isinstance(out_dir, str) or not out_dir:
+        raise ConfigError(f"output.dir: expected a directory path, got {out_dir!r}")
+    report = output.get("report", True)
+    if not isinstance(report, bool):
+        raise ConfigError(f"output.report: expected true or false, got {report!r}")
+    stats = _mapping(spec.get("stats") or {}, "stats")
+    _only(stats, "stats", ("freq", "size_limit"))
+    out_path = Path(out_dir).expanduser()
+    return RunConfig(
+        contract=_contract(spec.get("contract", "BITMEX_XBTUSD")),
+        strategy=name,
+        strategy_params=params,
+        signals=_signals(spec.get("signals") or {"volatility": {}}, base),
+        engine=_engine(spec.get("engine") or {}),
+        output=out_path if out_path.is_absolute() else base / out_path,
+        report=report,
+        freq=_timedelta(stats.get("freq", "1h"), "stats.freq"),
+        size_limit=_number(stats.get("size_limit"), "stats.size_limit", positive=True,
+                           allow_none=True),
+        **data,
+    )
+
+
+def load_config(path) -> RunConfig:
+    """Read and check a YAML run file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The YAML file; relative paths inside it are resolved from its folder.
+
+    Returns
+    -------
+    RunConfig
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, is not YAML, or has a bad key.
+    """
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: run file not found")
+    try:
+        mapping = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return parse_config(mapping, base=path.parent)
+
+
+def load_taq(config: RunConfig) -> pd.DataFrame:
+    """Generate or read the TAQ data of a run.
+
+    Parameters
+    ----------
+    config : RunConfig
+
+    Returns
+    -------
+    pandas.DataFrame
+        A TAQ frame (the time span is applied by the engine).
+    """
+    if config.synthetic is not None:
+        from mmsim.data.synthetic import synthetic_taq
+
+        return synthetic_taq(**config.synthetic)
+    try:
+        from mmsim.data.io import read_taq
+    except ModuleNotFoundError:
+        from mmsim.data.schema import validate_taq
+
+        return validate_taq(pd.read_parquet(config.path))
+    return read_taq(config.path)
+
+
+def volatility_signals(taq: pd.DataFrame, bar="1min", window: int = 60) -> pd.DataFrame:
+    """The notebook's volatility signal from trade prices.
+
+    Parameters
+    ----------
+    taq : pandas.DataFrame
+        A TAQ frame.
+    bar : str, default "1min"
+        Bar length; each bar is labelled by its close time (the right edge).
+    window : int, default 60
+        Number of bars ``w`` in the rolling window.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Column ``sigma`` at every bar close: ``std(r) x sqrt(w)`` over the last ``w`` log
+        returns of close prices (population std, as ``np.nanstd``), 0 before any return.
+    """
+    trades = taq["price"][taq["amount"].to_numpy() != 0]
+    # Close of each bar [t - bar, t), labelled t; bars without trades keep the last close.
+    close = trades.resample(bar, label="right", closed="left").last().ffill()
+    returns = np.log(close / close.shift(1))
+    # sigma_t = std(r_{t-w+1..t}) * sqrt(w); std over the non-missing returns, ddof 0
+    sigma = returns.rolling(window, min_periods=1).std(ddof=0) * np.sqrt(window)
+    frame = sigma.fillna(0.0).rename("sigma").to_frame()
+    frame.index.name = "time"
+    return frame
+
+
+def load_signals(config: RunConfig, taq: pd.DataFrame) -> pd.DataFrame:
+    """Read or compute the signals of a run.
+
+    Parameters
+    ----------
+    config : RunConfig
+    taq : pandas.DataFrame
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    if "path" in config.signals:
+        return pd.read_parquet(config.signals["path"])
+    return volatility_signals(taq, **config.signals["volatility"])
+
+
+def make_strategy(config: RunConfig):
+    """Instantiate the configured strategy.
+
+    Parameters
+    ----------
+    config : RunConfig
+
+    Returns
+    -------
+    mmsim.Strategy
+
+    Raises
+    ------
+    ConfigError
+        If the strategy rejects a parameter (the message keeps the strategy's explanation).
+    """
+    cls = _strategy_class(config.strategy)
+    try:
+        return cls(**config.strategy_params)
+    except (TypeError, ValueError) as exc:
+        text = str(exc)
+        key = next((p for p in config.strategy_params if text.startswith(p)), None)
+        where = f"strategy.params.{key}" if key else "strategy.params"
+        raise ConfigError(f"{where}: {text}") from None
+
+
+def execute(config: RunConfig, progress=None, taq=None):
+    """Run a configured backtest.
+
+    Parameters
+    ----------
+    config : RunConfig
+    progress : callable, optional
+        ``progress(rows_replayed)``, passed to :func:`mmsim.backtest`.
+    taq : pandas.DataFrame, optional
+        Data to use instead of :func:`load_taq` (already loaded by the caller).
+
+    Returns
+    -------
+    mmsim.Result
+    """
+    from mmsim.engine import backtest
+
+    strategy = make_strategy(config)
+    taq = load_taq(config) if taq is None else taq
+    signals = load_signals(config, taq)
+    return backtest(taq, signals, strategy, contract=config.contract, start=config.start,
+                    end=config.end, progress=progress, **config.engine)

@@ -1,0 +1,513 @@
+"""Performance statistics of a backtest: returns, risk, trading activity and a PnL decomposition.
+
+Every function takes a :class:`mmsim.Result`. Notation (one fill: signed amount ``a`` contracts,
+price ``p``, mid at fill time ``m``; contract size ``cs``; position ``q`` with entry price ``E``;
+balance ``B``; mark price ``M``)::
+
+    inverse:  equity = B + q cs (1/E - 1/M)          (settlement currency, e.g. BTC)
+              nav    = equity x M                    (USD)
+    linear:   equity = nav = B + q cs (M - E)        (quote currency)
+
+The PnL over the run, ``equity_end - equity_start``, splits exactly into three parts:
+
+* spread capture, what each fill earns against the mid at fill time::
+
+      inverse:  S = sum_fills a cs (1/p - 1/m)        linear:  S = sum_fills a cs (m - p)
+
+  (a buy below the mid or a sell above it is positive);
+* fees, ``F = -sum_fills fee`` (a rebate is a positive contribution);
+* inventory, the mark-to-market change of the position held between events::
+
+      I = total - S - F = sum_intervals q cs (1/M_prev - 1/M_next)   (inverse)
+                        = sum_intervals q cs (M_next - M_prev)       (linear)
+
+  The second form follows because a fill changes the equity, valued at the mid, by exactly its
+  spread capture minus its fee (the harmonic entry price keeps ``q/E`` additive for inverse
+  contracts), so everything else is revaluation of the inventory.
+
+``I`` is computed as the remainder, so ``S + I + F`` equals the total PnL up to float rounding.
+
+Risk and return use the NAV (USD, or the quote currency), with ``r_i`` the returns of the NAV
+sampled every ``freq`` from the first balance row (the last row closes the final period) and
+``P = 365 days / freq`` periods a year::
+
+    sharpe  = mean(r) / std(r, ddof=1) x sqrt(P)
+    sortino = mean(r) / sqrt(mean(min(r, 0)^2)) x sqrt(P)
+    annual_return = (nav_end / nav_start) ^ (365 days / duration) - 1
+    drawdown_t = peak_t - nav_t,   peak_t = max(nav_0..t)
+    calmar = annual_return / max(drawdown_t / peak_t)
+
+The balances table holds ``total`` (``B``) and ``nav`` but not the mark; :func:`equity_curve`
+recovers it from the NAV equation and the position in force at each row::
+
+    inverse:  M = (nav + q cs) / (B + q cs / E)         (M = nav / B when flat)
+    linear:   M = E + (nav - B) / (q cs)                (undefined when flat)
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "STAT_NAMES",
+    "compute_stats",
+    "equity_curve",
+    "pnl_decomposition",
+    "fill_spread",
+    "drawdown",
+    "inventory_profile",
+    "summary_text",
+]
+
+#: Length of a year for annualising: crypto markets trade every day.
+YEAR = pd.Timedelta(days=365)
+
+#: Index of the Series :func:`compute_stats` returns, in order, with a description of each.
+STAT_NAMES = {
+    "start": "first balance row (UTC)",
+    "end": "last balance row (UTC)",
+    "duration": "end - start",
+    "pnl": "equity_end - equity_start, settlement currency",
+    "pnl_usd": "nav_end - nav_start, USD (quote currency)",
+    "return": "nav_end / nav_start - 1",
+    "annual_return": "(1 + return) ** (365 days / duration) - 1",
+    "sharpe": "annualised mean / std (ddof 1) of NAV returns sampled at freq",
+    "sortino": "annualised mean / downside deviation of NAV returns sampled at freq",
+    "max_drawdown": "largest fall of NAV from its running peak, USD",
+    "max_drawdown_pct": "largest fall of NAV from its running peak, fraction of the peak",
+    "max_drawdown_duration": "longest time from a NAV peak to its recovery (or the end)",
+    "calmar": "annual_return / max_drawdown_pct",
+    "orders": "number of orders",
+    "fills": "number of fills",
+    "fill_ratio": "orders with any fill / orders",
+    "cancel_ratio": "cancelled orders / orders",
+    "volume": "sum of |fill amount|, contracts",
+    "volume_usd": "traded notional, USD (quote currency)",
+    "turnover": "volume_usd / nav_start",
+    "maker_share": "maker volume / volume",
+    "fees_paid": "sum of positive fill fees, settlement currency",
+    "rebates_earned": "minus the sum of negative fill fees, settlement currency",
+    "spread_per_fill": "mean of side x (mid - price) over fills, price units",
+    "spread_pnl": "spread capture S, settlement currency",
+    "inventory_pnl": "inventory (mark-to-market) PnL I, settlement currency",
+    "fee_pnl": "F = rebates_earned - fees_paid, settlement currency",
+    "inventory_mean": "time-weighted mean position, contracts",
+    "inventory_abs_mean": "time-weighted mean |position|, contracts",
+    "inventory_max_abs": "largest |position|, contracts",
+    "time_at_limit": "share of time with |position| >= size_limit",
+    "order_size_mean": "mean |order amount|, contracts",
+    "order_duration_mean": "mean active_duration of closed orders, seconds",
+    "filled_duration_mean": "mean active_duration of filled orders, seconds",
+    "slippage_mean": "mean order slippage, price units",
+}
+
+
+def _ns(index: pd.DatetimeIndex) -> np.ndarray:
+    """int64 nanoseconds of a DatetimeIndex, whatever its stored resolution."""
+    return index.as_unit("ns").asi8
+
+
+def _check_balances(result) -> pd.DataFrame:
+    balances = result.balances
+    if len(balances) == 0:
+        raise ValueError("result.balances is empty: statistics need at least one balance row")
+    return balances
+
+
+def _position_at(result, times: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Position amount and entry price in force at each of ``times`` (after fills at that time)."""
+    positions = result.positions
+    q = np.zeros(len(times))
+    entry = np.full(len(times), np.nan)
+    if len(positions):
+        idx = np.searchsorted(_ns(positions.index), _ns(times), side="right") - 1
+        has = idx >= 0
+        q[has] = positions["amount"].to_numpy(dtype=float)[idx[has]]
+        entry[has] = positions["weighted_price"].to_numpy(dtype=float)[idx[has]]
+    return q, entry
+
+
+def equity_curve(result) -> pd.DataFrame:
+    """Mark price and equity in the settlement currency at every balance row.
+
+    Parameters
+    ----------
+    result : mmsim.Result
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``result.balances``, columns ``position`` (contracts), ``mark`` (price
+        recovered from the NAV equation, see the module notes; NaN for a flat linear account),
+        ``equity`` (balance plus unrealised PnL, settlement currency) and ``nav``.
+    """
+    balances = _check_balances(result)
+    cs = float(result.contract.contract_size)
+    q, entry = _position_at(result, balances.index)
+    balance = balances["total"].to_numpy(dtype=float)
+    nav = balances["nav"].to_numpy(dtype=float)
+    flat = q == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if result.contract.inverse:
+            # nav = (B + q cs (1/E - 1/M)) M  =>  M = (nav + q cs) / (B + q cs / E)
+            exposure = np.where(flat, 0.0, q * cs / np.where(flat, 1.0, entry))
+            mark = (nav + q * cs) / (balance + exposure)
+            equity = nav / mark
+        else:
+            # nav = B + q cs (M - E)  =>  M = E + (nav - B) / (q cs)
+            mark = np.where(flat, np.nan, entry + (nav - balance) / np.where(flat, 1.0, q * cs))
+            equity = nav
+    return pd.DataFrame(
+        {"position": q, "mark": mark, "equity": equity, "nav": nav}, index=balances.index
+    )
+
+
+def fill_spread(result) -> pd.Series:
+    """Spread capture of each fill against the mid at fill time, in the settlement currency.
+
+    Parameters
+    ----------
+    result : mmsim.Result
+
+    Returns
+    -------
+    pandas.Series
+        Indexed like ``result.fills``: ``a cs (1/p - 1/m)`` for inverse contracts,
+        ``a cs (m - p)`` for linear ones.
+    """
+    fills = result.fills
+    cs = float(result.contract.contract_size)
+    a = fills["amount"].to_numpy(dtype=float)
+    p = fills["price"].to_numpy(dtype=float)
+    m = fills["mid"].to_numpy(dtype=float)
+    if result.contract.inverse:
+        spread = a * cs * (1.0 / p - 1.0 / m)
+    else:
+        spread = a * cs * (m - p)
+    return pd.Series(spread, index=fills.index, name="spread")
+
+
+def pnl_decomposition(result) -> pd.DataFrame:
+    """Cumulative PnL and its split into spread, inventory and fees at every balance row.
+
+    Parameters
+    ----------
+    result : mmsim.Result
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``result.balances``, columns ``total, spread, inventory, fees`` in the
+        settlement currency, with ``spread + inventory + fees == total`` (to rounding) on every
+        row (see the module notes for the equations). Fills count from the first balance row on.
+    """
+    curve = equity_curve(result)
+    fills = result.fills
+    total = curve["equity"].to_numpy() - curve["equity"].to_numpy()[0]
+    spread_cum = np.concatenate([[0.0], np.cumsum(fill_spread(result).to_numpy())])
+    fee_cum = np.concatenate([[0.0], np.cumsum(-fills["fee"].to_numpy(dtype=float))])
+    fill_ns = _ns(fills.index)
+    start = np.searchsorted(fill_ns, _ns(curve.index)[0], side="left")
+    upto = np.searchsorted(fill_ns, _ns(curve.index), side="right")
+    spread = spread_cum[upto] - spread_cum[start]
+    fees = fee_cum[upto] - fee_cum[start]
+    return pd.DataFrame(
+        {"total": total, "spread": spread, "inventory": total - spread - fees, "fees": fees},
+        index=curve.index,
+    )
+
+
+def drawdown(nav: pd.Series) -> tuple[float, float, pd.Timedelta]:
+    """Maximum drawdown of a NAV series.
+
+    Parameters
+    ----------
+    nav : pandas.Series
+        NAV with a DatetimeIndex.
+
+    Returns
+    -------
+    tuple
+        ``(absolute, fraction, duration)``: the largest ``peak - nav``, the largest
+        ``1 - nav / peak`` (``peak`` the running maximum) and the longest time from a peak to
+        the first row back at or above it (to the last row if never recovered).
+    """
+    values = nav.to_numpy(dtype=float)
+    peak = np.maximum.accumulate(values)
+    absolute = float(np.max(peak - values))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fraction = float(np.nanmax(np.where(peak > 0, 1.0 - values / peak, np.nan), initial=0.0))
+    # Rows at their running peak start a new underwater period; an underwater period lasts
+    # from its peak row to the next at-peak row, or to the last row.
+    at_peak = values >= peak
+    times = _ns(nav.index)
+    peak_rows = np.flatnonzero(at_peak)
+    ends = np.append(peak_rows[1:], len(values) - 1)
+    underwater = ends > peak_rows + 1
+    underwater |= (ends == len(values) - 1) & ~at_peak[ends]
+    longest = np.max(times[ends] - times[peak_rows], where=underwater, initial=0)
+    return absolute, fraction, pd.Timedelta(int(longest), unit="ns")
+
+
+def _sampled_returns(nav: pd.Series, freq: pd.Timedelta) -> np.ndarray:
+    """Returns of NAV sampled every ``freq`` from the first row (plus the last row)."""
+    times = _ns(nav.index)
+    step = freq.value
+    grid = np.arange(times[0], times[-1] + 1, step, dtype=np.int64)
+    if grid[-1] != times[-1]:
+        grid = np.append(grid, times[-1])
+    idx = np.searchsorted(times, grid, side="right") - 1
+    sampled = nav.to_numpy(dtype=float)[idx]
+    return sampled[1:] / sampled[:-1] - 1.0
+
+
+def inventory_profile(result) -> pd.DataFrame:
+    """Position held over time, one row per interval between position changes.
+
+    Parameters
+    ----------
+    result : mmsim.Result
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``position`` and ``seconds`` (how long it was held): flat from the first balance
+        row to the first fill, each position from its fill to the next one, the last one to the
+        last balance row.
+    """
+    balances = _check_balances(result)
+    start, end = _ns(balances.index)[0], _ns(balances.index)[-1]
+    pos = result.positions
+    times = np.concatenate([[start], np.clip(_ns(pos.index), start, end), [end]])
+    q = np.concatenate([[0.0], pos["amount"].to_numpy(dtype=float)])
+    seconds = np.diff(times) / 1e9
+    return pd.DataFrame({"position": q, "seconds": seconds})
+
+
+def _inventory(result, size_limit) -> dict:
+    profile = inventory_profile(result)
+    q = profile["position"].to_numpy()
+    w = profile["seconds"].to_numpy()
+    span = w.sum()
+    if span > 0:
+        mean = float(np.dot(q, w) / span)
+        abs_mean = float(np.dot(np.abs(q), w) / span)
+    else:
+        mean, abs_mean = float(np.mean(q)), float(np.mean(np.abs(q)))
+    at_limit = np.nan
+    if size_limit is not None:
+        if not (np.isfinite(size_limit) and size_limit > 0):
+            raise ValueError(
+                f"size_limit must be a positive number of contracts, got {size_limit!r}"
+            )
+        hit = np.abs(q) >= size_limit
+        at_limit = float(w[hit].sum() / span) if span > 0 else float(np.mean(hit))
+    return {
+        "inventory_mean": mean,
+        "inventory_abs_mean": abs_mean,
+        "inventory_max_abs": float(np.max(np.abs(q))),
+        "time_at_limit": at_limit,
+    }
+
+
+def _mean(values) -> float:
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if len(values) else np.nan
+
+
+def compute_stats(result, freq="1h", size_limit=None) -> pd.Series:
+    """Compute the statistics of a run.
+
+    Parameters
+    ----------
+    result : mmsim.Result
+    freq : str or pandas.Timedelta, default "1h"
+        Sampling interval of NAV for the Sharpe and Sortino ratios, annualised with
+        ``sqrt(365 days / freq)``.
+    size_limit : float, optional
+        Position limit in contracts for ``time_at_limit``; NaN when not given.
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by the names of :data:`STAT_NAMES` (see there for every definition).
+
+    Raises
+    ------
+    ValueError
+        If ``freq`` is not a positive time interval, ``size_limit`` is not positive, or the
+        result has no balance rows.
+    """
+    try:
+        step = pd.Timedelta(freq)
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"freq must be a time interval such as '1h' or '15min', got {freq!r}"
+        ) from None
+    if not step > pd.Timedelta(0):
+        raise ValueError(f"freq must be a positive time interval, got {freq!r}")
+    curve = equity_curve(result)
+    decomposition = pnl_decomposition(result)
+    fills, orders = result.fills, result.orders
+    contract = result.contract
+    cs = float(contract.contract_size)
+
+    start, end = curve.index[0], curve.index[-1]
+    duration = end - start
+    nav = curve["nav"]
+    nav0, nav1 = float(nav.iloc[0]), float(nav.iloc[-1])
+    ret = nav1 / nav0 - 1.0
+    annual = np.nan
+    if duration > pd.Timedelta(0):
+        with np.errstate(over="ignore"):
+            annual = float(np.expm1(np.log1p(ret) * (YEAR / duration)))
+
+    returns = _sampled_returns(nav, step)
+    periods = YEAR / step
+    sharpe = sortino = np.nan
+    if len(returns) >= 2:
+        std = returns.std(ddof=1)
+        if std > 0:
+            sharpe = float(returns.mean() / std * np.sqrt(periods))
+        downside = np.sqrt(np.mean(np.minimum(returns, 0.0) ** 2))
+        if downside > 0:
+            sortino = float(returns.mean() / downside * np.sqrt(periods))
+    dd_abs, dd_pct, dd_time = drawdown(nav)
+    calmar = annual / dd_pct if dd_pct > 0 else np.nan
+
+    amount = fills["amount"].to_numpy(dtype=float)
+    volume = float(np.abs(amount).sum())
+    if contract.inverse:
+        notional = np.abs(amount) * cs  # contracts are worth cs USD each
+    else:
+        notional = np.abs(amount) * cs * fills["price"].to_numpy(dtype=float)
+    volume_usd = float(notional.sum())
+    maker = (fills["liquidity"] == "maker").to_numpy()
+    fee = fills["fee"].to_numpy(dtype=float)
+    side = np.sign(amount)
+    price = fills["price"].to_numpy(dtype=float)
+    spread_price = side * (fills["mid"].to_numpy(dtype=float) - price)
+
+    n_orders = len(orders)
+    status = orders["status"].to_numpy()
+    filled_any = (orders["filled"].to_numpy(dtype=float) != 0).sum()
+    durations = orders["active_duration"].to_numpy(dtype=float)
+
+    last = decomposition.iloc[-1]
+    out = {
+        "start": start,
+        "end": end,
+        "duration": duration,
+        "pnl": float(last["total"]),
+        "pnl_usd": nav1 - nav0,
+        "return": ret,
+        "annual_return": annual,
+        "sharpe": sharpe,
+        "sortino": sortino,
+        "max_drawdown": dd_abs,
+        "max_drawdown_pct": dd_pct,
+        "max_drawdown_duration": dd_time,
+        "calmar": calmar,
+        "orders": n_orders,
+        "fills": len(fills),
+        "fill_ratio": filled_any / n_orders if n_orders else np.nan,
+        "cancel_ratio": float((status == "cancelled").sum()) / n_orders if n_orders else np.nan,
+        "volume": volume,
+        "volume_usd": volume_usd,
+        "turnover": volume_usd / nav0 if nav0 else np.nan,
+        "maker_share": float(np.abs(amount[maker]).sum()) / volume if volume else np.nan,
+        "fees_paid": float(fee[fee > 0].sum()),
+        "rebates_earned": float(0.0 - fee[fee < 0].sum()),
+        "spread_per_fill": _mean(spread_price),
+        "spread_pnl": float(last["spread"]),
+        "inventory_pnl": float(last["inventory"]),
+        "fee_pnl": float(last["fees"]),
+        **_inventory(result, size_limit),
+        "order_size_mean": _mean(np.abs(orders["amount"].to_numpy(dtype=float))),
+        "order_duration_mean": _mean(durations),
+        "filled_duration_mean": _mean(durations[status == "filled"]),
+        "slippage_mean": _mean(orders["slippage"].to_numpy(dtype=float)),
+    }
+    return pd.Series(out, index=list(STAT_NAMES), dtype=object, name="value")
+
+
+def _fmt(value, spec: str) -> str:
+    if isinstance(value, (float, np.floating)) and not np.isfinite(value):
+        return "n/a"
+    return format(value, spec)
+
+
+def _pct(value) -> str:
+    """A fraction as a percentage; scientific notation beyond a million percent."""
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and abs(value) >= 1e4:
+        return f"{value * 100:.3e}%"
+    return _fmt(value, ".2%")
+
+
+def _num(value, spec: str = ",.2f") -> str:
+    """A number with ``spec``; scientific notation beyond a billion."""
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and abs(value) >= 1e9:
+        return f"{value:.3e}"
+    return _fmt(value, spec)
+
+
+def summary_text(result, stats: pd.Series) -> str:
+    """Format the notebook's orders summary and the key statistics as text.
+
+    Parameters
+    ----------
+    result : mmsim.Result
+    stats : pandas.Series
+        As returned by :func:`compute_stats` for ``result``.
+
+    Returns
+    -------
+    str
+        Lines of ``label  value``.
+    """
+    contract = result.contract
+    ccy = f"{contract.settlement} ccy"
+    if contract.inverse:
+        # Inverse contracts are worth contract_size USD each: show sizes in USD as the notebook.
+        size = "$" + _fmt(stats["order_size_mean"] * contract.contract_size, ",.2f")
+    else:
+        size = _fmt(stats["order_size_mean"], ",.4g")
+    rows = [
+        ("Number of orders", _fmt(stats["orders"], ",d")),
+        ("Percentage cancelled", _pct(stats["cancel_ratio"])),
+        ("Avg Order Size", size),
+        ("Avg Slippage", "$" + _fmt(stats["slippage_mean"], ",.2f")),
+        ("Avg Order Duration", _fmt(stats["order_duration_mean"], ".2f") + "s"),
+        ("Avg Order (Filled) Duration", _fmt(stats["filled_duration_mean"], ".2f") + "s"),
+        ("", ""),
+        ("Period", f"{stats['start']} .. {stats['end']} ({stats['duration']})"),
+        (f"PnL ({ccy})", _fmt(stats["pnl"], ".8g")),
+        ("  spread capture", _fmt(stats["spread_pnl"], ".8g")),
+        ("  inventory", _fmt(stats["inventory_pnl"], ".8g")),
+        ("  fees", _fmt(stats["fee_pnl"], ".8g")),
+        ("PnL (USD)", _fmt(stats["pnl_usd"], ",.2f")),
+        ("Return", _pct(stats["return"])),
+        ("Annualised return", _pct(stats["annual_return"])),
+        ("Sharpe", _fmt(stats["sharpe"], ".2f")),
+        ("Sortino", _fmt(stats["sortino"], ".2f")),
+        ("Max drawdown", _pct(stats["max_drawdown_pct"])
+         + f" (${_fmt(stats['max_drawdown'], ',.2f')}, {stats['max_drawdown_duration']})"),
+        ("Calmar", _num(stats["calmar"])),
+        ("Fills", _fmt(stats["fills"], ",d")),
+        ("Fill ratio", _pct(stats["fill_ratio"])),
+        ("Volume (contracts)", _fmt(stats["volume"], ",.4g")),
+        ("Volume (USD)", _fmt(stats["volume_usd"], ",.2f")),
+        ("Turnover", _num(stats["turnover"])),
+        ("Maker share", _pct(stats["maker_share"])),
+        (f"Fees paid ({ccy})", _fmt(stats["fees_paid"], ".8g")),
+        (f"Rebates earned ({ccy})", _fmt(stats["rebates_earned"], ".8g")),
+        ("Spread per fill (price)", _fmt(stats["spread_per_fill"], ".4f")),
+        ("Inventory mean", _fmt(stats["inventory_mean"], ",.2f")),
+        ("Inventory mean |q|", _fmt(stats["inventory_abs_mean"], ",.2f")),
+        ("Inventory max |q|", _fmt(stats["inventory_max_abs"], ",.2f")),
+        ("Time at size limit", _pct(stats["time_at_limit"])),
+    ]
+    width = max(len(label) for label, _ in rows) + 2
+    lines = (f"{label + ':' if label else '':<{width}}{value}".rstrip() for label, value in rows)
+    return "\n".join(lines)

@@ -1,0 +1,307 @@
+"""Statistics of a Result, each checked against a small scenario worked out by hand.
+
+The inverse scenario (BitMEX XBTUSD: contract size 1 USD, maker -0.025 %, taker 0.075 %),
+starting balance 1 BTC; prices chosen so that 1/price is exact (1/8000 = 0.000125,
+1/10000 = 0.0001, 1/12500 = 0.00008):
+
+==========  ========================================  =====  ==========  ====================
+time        event                                     mid    q after     balance B after
+==========  ========================================  =====  ==========  ====================
+00:00       signal                                    10000  0           1
+01:00       fill: buy 1000 @ 8000, maker              10000  1000 @8000  1 + 0.00003125
+02:00       signal                                    12500  1000 @8000  1.00003125
+03:00       fill: sell 2000 @ 10000, taker            12500  -1000 @1e4  1.02488125
+04:00       signal                                    8000   -1000 @1e4  1.02488125
+==========  ========================================  =====  ==========  ====================
+
+Fill 1: fee = 1000/8000 x -0.00025 = -0.00003125 (rebate).
+Fill 2: fee = 2000/10000 x 0.00075 = 0.00015; realises 1000 x (1/8000 - 1/10000) = 0.025;
+        B = 1.00003125 + 0.025 - 0.00015 = 1.02488125.
+Equity = B + q (1/E - 1/M), NAV = equity x M:
+  00:00  1                                            nav 10000
+  01:00  1.00003125 + 1000 (0.000125 - 0.0001) = 1.02503125   nav 10250.3125
+  02:00  1.00003125 + 1000 (0.000125 - 0.00008) = 1.04503125  nav 13062.890625
+  03:00  1.02488125 - 1000 (0.0001 - 0.00008) = 1.00488125    nav 12561.015625
+  04:00  1.02488125 - 1000 (0.0001 - 0.000125) = 1.04988125   nav 8399.05
+"""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mmsim.contracts import BINANCE_BTCUSDT, BITMEX_XBTUSD
+from mmsim.results import Result
+from mmsim.stats import STAT_NAMES, drawdown, equity_curve, fill_spread, pnl_decomposition
+
+DAY = "2024-01-01"
+
+
+def t(hhmm: str) -> pd.Timestamp:
+    return pd.Timestamp(f"{DAY} {hhmm}", tz="UTC")
+
+
+def _index(times) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex([t(x) for x in times], name="time").as_unit("ns")
+
+
+def make_inverse_result() -> Result:
+    """The inverse scenario of the module docstring, with four orders."""
+    nat = pd.NaT
+    orders = pd.DataFrame(
+        {
+            "order_id": np.array([1, 2, 3, 4], dtype=np.int64),
+            "type": ["limit", "market", "limit", "limit"],
+            "side": np.array([1, -1, 1, -1], dtype=np.int8),
+            "status": ["filled", "filled", "cancelled", "live"],
+            "price": [8000.0, np.nan, 7000.0, 13000.0],
+            "price_level": [np.nan] * 4,
+            "amount": [1000.0, -2000.0, 500.0, -300.0],
+            "filled": [1000.0, -2000.0, 0.0, 0.0],
+            "avg_price": [8000.0, 10000.0, np.nan, np.nan],
+            "amount_q": [0.0, 0.0, 10.0, 20.0],
+            "volume_req": [0.0] * 4,
+            "volume": [0.0] * 4,
+            "fee": [-0.00003125, 0.00015, 0.0, 0.0],
+            "slippage": [0.0, 1.5, 0.0, 0.0],
+            "live": pd.DatetimeIndex([t("00:00"), t("02:00"), t("02:00"), t("03:00")]),
+            "closed": pd.DatetimeIndex([t("01:00"), t("03:00"), t("02:30"), nat]),
+            "active_duration": [3600.0, 3600.0, 1800.0, np.nan],
+            "reason": ["", "", "cancelled", ""],
+            "cancel_sent": pd.DatetimeIndex([nat, nat, t("02:30"), nat]),
+        },
+        index=_index(["00:00", "02:00", "02:00", "03:00"]),
+    )
+    fills = pd.DataFrame(
+        {
+            "order_id": np.array([1, 2], dtype=np.int64),
+            "price": [8000.0, 10000.0],
+            "amount": [1000.0, -2000.0],
+            "fee": [-0.00003125, 0.00015],
+            "liquidity": ["maker", "taker"],
+            "mid": [10000.0, 12500.0],
+            "realized": [0.0, 0.025],
+            "position": [1000.0, -1000.0],
+        },
+        index=_index(["01:00", "03:00"]),
+    )
+    balances = pd.DataFrame(
+        {
+            "total": [1.0, 1.00003125, 1.00003125, 1.02488125, 1.02488125],
+            "available": [1.0, 1.00003125, 1.00003125, 1.02488125, 1.02488125],
+            "nav": [10000.0, 10250.3125, 13062.890625, 12561.015625, 8399.05],
+        },
+        index=_index(["00:00", "01:00", "02:00", "03:00", "04:00"]),
+    )
+    positions = pd.DataFrame(
+        {"amount": [1000.0, -1000.0], "weighted_price": [8000.0, 10000.0]},
+        index=_index(["01:00", "03:00"]),
+    )
+    params = {"balance": 1.0, "latency": 0.5, "cancel_latency": None, "queue_position": 1.0,
+              "seed": 42, "start": None, "end": None, "strategy": "hand-made",
+              "signal_columns": ["sigma"]}
+    return Result(orders, fills, balances, positions, BITMEX_XBTUSD, params)
+
+
+def _empty_orders() -> pd.DataFrame:
+    return make_inverse_result().orders.iloc[:0]
+
+
+def _empty_fills() -> pd.DataFrame:
+    return make_inverse_result().fills.iloc[:0]
+
+
+def make_nav_result(navs=(100.0, 110.0, 99.0, 110.0, 121.0)) -> Result:
+    """A flat linear account whose NAV follows ``navs`` hour by hour (no trading)."""
+    hours = [f"{h:02d}:00" for h in range(len(navs))]
+    balances = pd.DataFrame(
+        {"total": list(navs), "available": list(navs), "nav": list(navs)}, index=_index(hours)
+    )
+    positions = pd.DataFrame(
+        {"amount": pd.Series([], dtype=float), "weighted_price": pd.Series([], dtype=float)},
+        index=_index([]),
+    )
+    return Result(_empty_orders(), _empty_fills(), balances, positions, BINANCE_BTCUSDT, {})
+
+
+@pytest.fixture
+def inverse():
+    return make_inverse_result()
+
+
+def test_equity_curve_recovers_mark_and_equity(inverse):
+    curve = equity_curve(inverse)
+    # M = (nav + q)/(B + q/E): 04:00 (8399.05 - 1000)/(1.02488125 - 0.1) = 7399.05/0.92488125 = 8000
+    np.testing.assert_allclose(curve["mark"], [10000, 10000, 12500, 12500, 8000], rtol=1e-12)
+    np.testing.assert_allclose(
+        curve["equity"], [1.0, 1.02503125, 1.04503125, 1.00488125, 1.04988125], rtol=1e-12
+    )
+    np.testing.assert_array_equal(curve["position"], [0, 1000, 1000, -1000, -1000])
+
+
+def test_fill_spread_inverse(inverse):
+    # buy 1000 @ 8000, mid 10000: 1000 x (1/8000 - 1/10000) = 0.025 BTC
+    # sell 2000 @ 10000, mid 12500: -2000 x (1/10000 - 1/12500) = -0.04 BTC
+    np.testing.assert_allclose(fill_spread(inverse), [0.025, -0.04], rtol=1e-12)
+
+
+def test_pnl_decomposition_sums_and_matches_hand_values(inverse):
+    d = pnl_decomposition(inverse)
+    # total = equity - 1; spread cumulative 0, .025, .025, -.015, -.015;
+    # fees (rebate positive) 0, .00003125, .00003125, -.00011875, -.00011875
+    np.testing.assert_allclose(
+        d["total"], [0, 0.02503125, 0.04503125, 0.00488125, 0.04988125], atol=1e-15)
+    np.testing.assert_allclose(d["spread"], [0, 0.025, 0.025, -0.015, -0.015], atol=1e-15)
+    np.testing.assert_allclose(
+        d["fees"], [0, 0.00003125, 0.00003125, -0.00011875, -0.00011875], atol=1e-15)
+    # inventory = revaluation of q between marks:
+    # 01:00->02:00 1000 (1/10000 - 1/12500) = 0.02; 03:00->04:00 -1000 (1/12500 - 1/8000) = 0.045
+    np.testing.assert_allclose(d["inventory"], [0, 0, 0.02, 0.02, 0.065], atol=1e-14)
+    np.testing.assert_allclose(d["spread"] + d["inventory"] + d["fees"], d["total"], atol=1e-16)
+
+
+def test_stats_inverse_scenario(inverse):
+    s = inverse.stats(freq="1h", size_limit=1000)
+    assert list(s.index) == list(STAT_NAMES)
+    assert s["start"] == t("00:00") and s["end"] == t("04:00")
+    assert s["duration"] == pd.Timedelta(hours=4)
+    assert s["pnl"] == pytest.approx(0.04988125, abs=1e-14)
+    assert s["pnl_usd"] == pytest.approx(8399.05 - 10000)
+    assert s["return"] == pytest.approx(-0.160095)
+    # PnL decomposition: spread -0.015, inventory 0.065, fees -0.00011875, summing to pnl
+    assert s["spread_pnl"] == pytest.approx(-0.015, abs=1e-15)
+    assert s["inventory_pnl"] == pytest.approx(0.065, abs=1e-14)
+    assert s["fee_pnl"] == pytest.approx(-0.00011875, abs=1e-16)
+    assert s["spread_pnl"] + s["inventory_pnl"] + s["fee_pnl"] == pytest.approx(s["pnl"], abs=1e-16)
+    # orders: 4, two with fills, one cancelled
+    assert s["orders"] == 4 and s["fills"] == 2
+    assert s["fill_ratio"] == 0.5 and s["cancel_ratio"] == 0.25
+    # volume 1000 + 2000 contracts of 1 USD; turnover 3000 / 10000; maker 1000 of 3000
+    assert s["volume"] == 3000.0 and s["volume_usd"] == 3000.0
+    assert s["turnover"] == pytest.approx(0.3)
+    assert s["maker_share"] == pytest.approx(1 / 3)
+    assert s["fees_paid"] == pytest.approx(0.00015)
+    assert s["rebates_earned"] == pytest.approx(0.00003125)
+    # side x (mid - price): +1 x (10000 - 8000) = 2000, -1 x (12500 - 10000) = -2500 -> mean -250
+    assert s["spread_per_fill"] == pytest.approx(-250.0)
+    # position: 0 for 1 h, 1000 for 2 h, -1000 for 1 h over 4 h
+    assert s["inventory_mean"] == pytest.approx((2 * 1000 - 1000) / 4)  # 250
+    assert s["inventory_abs_mean"] == pytest.approx((2 * 1000 + 1000) / 4)  # 750
+    assert s["inventory_max_abs"] == 1000.0
+    assert s["time_at_limit"] == pytest.approx(3 / 4)
+    # order sizes 1000, 2000, 500, 300 -> 950; durations of closed orders 3600, 3600, 1800
+    assert s["order_size_mean"] == pytest.approx(950.0)
+    assert s["order_duration_mean"] == pytest.approx(3000.0)
+    assert s["filled_duration_mean"] == pytest.approx(3600.0)
+    assert s["slippage_mean"] == pytest.approx(1.5 / 4)
+    # drawdown: peak 13062.890625 at 02:00, trough 8399.05 at 04:00, never recovered
+    assert s["max_drawdown"] == pytest.approx(13062.890625 - 8399.05)
+    assert s["max_drawdown_pct"] == pytest.approx(1 - 8399.05 / 13062.890625)
+    assert s["max_drawdown_duration"] == pd.Timedelta(hours=2)
+
+
+def test_time_at_limit_is_nan_without_limit(inverse):
+    assert np.isnan(inverse.stats()["time_at_limit"])
+
+
+def test_sharpe_sortino_drawdown_calmar_from_nav():
+    r = make_nav_result()  # NAV 100, 110, 99, 110, 121 hourly
+    s = r.stats(freq="1h")
+    returns = np.array([0.1, -0.1, 110 / 99 - 1, 0.1])
+    periods = 365 * 24  # hourly periods in a year
+    sharpe = returns.mean() / returns.std(ddof=1) * np.sqrt(periods)
+    downside = np.sqrt(np.mean(np.minimum(returns, 0) ** 2))  # sqrt(0.01 / 4) = 0.05
+    assert downside == pytest.approx(0.05)
+    assert s["sharpe"] == pytest.approx(sharpe, rel=1e-12)
+    assert s["sortino"] == pytest.approx(returns.mean() / 0.05 * np.sqrt(periods), rel=1e-12)
+    assert s["return"] == pytest.approx(0.21)
+    annual = 1.21 ** (365 * 24 / 4) - 1  # 4 hours of a 365-day year
+    assert s["annual_return"] == pytest.approx(annual, rel=1e-9)
+    # peak 110 at 01:00, trough 99 at 02:00, back to 110 at 03:00
+    assert s["max_drawdown"] == pytest.approx(11.0)
+    assert s["max_drawdown_pct"] == pytest.approx(0.1)
+    assert s["max_drawdown_duration"] == pd.Timedelta(hours=2)
+    assert s["calmar"] == pytest.approx(annual / 0.1, rel=1e-9)
+    # no orders or fills: ratios undefined
+    assert s["orders"] == 0 and s["fills"] == 0
+    assert np.isnan(s["fill_ratio"]) and np.isnan(s["maker_share"])
+    assert s["pnl"] == pytest.approx(21.0)  # linear: equity = nav
+
+
+def test_sharpe_sampling_two_hours():
+    # Sampled every 2 h: NAV 100, 99, 121 -> returns -0.01, 121/99 - 1
+    s = make_nav_result().stats(freq="2h")
+    returns = np.array([-0.01, 121 / 99 - 1])
+    expected = returns.mean() / returns.std(ddof=1) * np.sqrt(365 * 12)
+    assert s["sharpe"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_drawdown_unrecovered_and_flat():
+    idx = pd.date_range("2024-01-01", periods=5, freq="1min", tz="UTC")
+    # peak 5 at minute 1, falls to 2 and never recovers: 3 absolute, 60 %, 3 minutes
+    absolute, fraction, duration = drawdown(pd.Series([4.0, 5.0, 3.0, 2.0, 4.0], index=idx))
+    assert (absolute, fraction) == (3.0, pytest.approx(0.6))
+    assert duration == pd.Timedelta(minutes=3)
+    # rising: no drawdown at all
+    assert drawdown(pd.Series([1.0, 2.0, 2.0, 3.0, 4.0], index=idx)) == (0.0, 0.0, pd.Timedelta(0))
+
+
+def test_linear_decomposition():
+    # Linear BTCUSDT: buy 2 BTC @ 100 (mid 101, maker fee 0.02 %: 2 x 100 x 0.0002 = 0.04),
+    # then the mark moves to 105. Balance 1000 - 0.04 = 999.96.
+    # nav at the fill (mark 101): 999.96 + 2 x (101 - 100) = 1001.96; at the end: 999.96 + 10
+    idx = _index(["00:00", "01:00", "02:00"])
+    balances = pd.DataFrame(
+        {"total": [1000.0, 999.96, 999.96], "available": [1000.0, 999.96, 999.96],
+         "nav": [1000.0, 1001.96, 1009.96]}, index=idx)
+    fills = pd.DataFrame(
+        {"order_id": np.array([1], dtype=np.int64), "price": [100.0], "amount": [2.0],
+         "fee": [0.04], "liquidity": ["maker"], "mid": [101.0], "realized": [0.0],
+         "position": [2.0]}, index=idx[1:2])
+    positions = pd.DataFrame({"amount": [2.0], "weighted_price": [100.0]}, index=idx[1:2])
+    r = Result(_empty_orders(), fills, balances, positions, BINANCE_BTCUSDT, {})
+    curve = equity_curve(r)
+    # M = E + (nav - B)/q: 100 + 2/2 = 101 at 01:00, 100 + 10/2 = 105 at 02:00; flat at 00:00
+    np.testing.assert_allclose(curve["mark"].iloc[1:], [101.0, 105.0])
+    assert np.isnan(curve["mark"].iloc[0])
+    s = r.stats()
+    assert s["pnl"] == pytest.approx(9.96)
+    assert s["spread_pnl"] == pytest.approx(2.0)  # 2 x (101 - 100)
+    assert s["fee_pnl"] == pytest.approx(-0.04)
+    assert s["inventory_pnl"] == pytest.approx(8.0)  # 2 x (105 - 101)
+    assert s["volume_usd"] == pytest.approx(200.0)  # 2 BTC x 100
+    assert s["fees_paid"] == pytest.approx(0.04) and s["rebates_earned"] == 0.0
+
+
+def test_summary_prints_notebook_lines(inverse):
+    buf = io.StringIO()
+    text = inverse.summary(size_limit=1000, file=buf)
+    assert buf.getvalue() == text + "\n"
+    lines = dict(
+        (label.strip(), value.strip())
+        for label, value in (line.split(":", 1) for line in text.splitlines() if line)
+    )
+    assert lines["Number of orders"] == "4"
+    assert lines["Percentage cancelled"] == "25.00%"
+    assert lines["Avg Order Size"] == "$950.00"
+    assert lines["Avg Slippage"] == "$0.38"  # 0.375 rounds half to even at 2 decimals
+    assert lines["Avg Order Duration"] == "3000.00s"
+    assert lines["Avg Order (Filled) Duration"] == "3600.00s"
+    assert lines["Maker share"] == "33.33%"
+    assert lines["Time at size limit"] == "75.00%"
+    assert lines["Sharpe"] != "n/a"
+
+
+def test_bad_arguments(inverse):
+    with pytest.raises(ValueError, match="freq"):
+        inverse.stats(freq="soon")
+    with pytest.raises(ValueError, match="freq must be a positive"):
+        inverse.stats(freq="0h")
+    with pytest.raises(ValueError, match="size_limit"):
+        inverse.stats(size_limit=-5)
+    empty = make_inverse_result()
+    empty.balances = empty.balances.iloc[:0]
+    with pytest.raises(ValueError, match="balances is empty"):
+        empty.stats()
