@@ -1,4 +1,37 @@
-"""Tick data: the TAQ schema, its validation and the arrays the engine replays."""
+"""Tick data: the TAQ schema and its validation, reading and writing, exchange converters,
+bars and features, and synthetic markets.
+
+``mmsim.data.schema`` is imported eagerly (the engine needs it); everything else is loaded on
+first use, so ``import mmsim.data`` does not import pyarrow.
+"""
+from __future__ import annotations
+
+import importlib
+
 from mmsim.data.schema import TAQ_COLUMNS, SchemaError, validate_signals, validate_taq
 
-__all__ = ["TAQ_COLUMNS", "SchemaError", "validate_taq", "validate_signals"]
+# name -> module that defines it; resolved lazily by __getattr__ below.
+_LAZY = {
+    "synthetic_taq": "mmsim.data.synthetic",
+    "read_taq": "mmsim.data.io",
+    "write_taq": "mmsim.data.io",
+    "ohlcv": "mmsim.data.bars",
+    "fix_features": "mmsim.data.bars",
+    "volatility": "mmsim.data.bars",
+    "align": "mmsim.data.align",
+}
+
+__all__ = ["TAQ_COLUMNS", "SchemaError", "validate_taq", "validate_signals", *_LAZY]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mmsim.data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

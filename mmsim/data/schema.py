@@ -3,24 +3,70 @@
 A TAQ frame has a ``DatetimeIndex`` named ``time`` (UTC, nanoseconds, non-decreasing) and
 the float64 columns of :data:`TAQ_COLUMNS`. ``amount > 0`` is a buyer-initiated trade,
 ``amount < 0`` a seller-initiated one and ``amount == 0`` a quote-only row (price NaN).
+The quote on a row is the best bid and ask in force when the row happened (before its trade);
+the quote columns may be NaN only before the first quote.
+
+Times: a timezone-aware index is converted to UTC; a naive one is taken to be UTC already
+(as in the notebook's data) and left naive. :func:`time_index_ns` gives int64 UTC nanoseconds
+either way.
+
+:func:`validate_taq` raises :class:`SchemaError` naming the column, the first offending row
+(position and time) and the fix. With ``clean=True`` it drops the offending rows instead and
+reports how many of each kind it dropped (see :data:`ROW_PROBLEMS` and :func:`clean_taq`).
 """
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["TAQ_COLUMNS", "SchemaError", "validate_taq", "validate_signals", "time_index_ns"]
+__all__ = [
+    "TAQ_COLUMNS",
+    "QUOTE_COLUMNS",
+    "ROW_PROBLEMS",
+    "SchemaError",
+    "validate_taq",
+    "clean_taq",
+    "validate_signals",
+    "time_index_ns",
+]
+
+log = logging.getLogger("mmsim.data")
 
 #: Column order of a TAQ frame.
 TAQ_COLUMNS = ("price", "amount", "bid_price", "bid_amount", "ask_price", "ask_amount")
+
+#: The quote columns of a TAQ frame.
+QUOTE_COLUMNS = ("bid_price", "bid_amount", "ask_price", "ask_amount")
+
+#: Kinds of bad rows, in the order they are checked, with what they mean. ``clean=True``
+#: counts dropped rows under these names.
+ROW_PROBLEMS = {
+    "missing_time": "the time is NaT",
+    "nan_amount": "amount is NaN or infinite",
+    "trade_price": "a trade row (amount != 0) whose price is NaN, infinite or not positive",
+    "missing_quote": "a quote column is NaN or infinite after the first quote",
+    "negative_size": "bid_amount or ask_amount is negative",
+    "crossed": "bid_price >= ask_price",
+    "out_of_order": "the time is earlier than a previous row's",
+}
+
+_MAX_EXACT_INT = 2**53  # integers up to this magnitude are exact in float64
 
 
 class SchemaError(ValueError):
     """Input data does not follow the TAQ or signals schema; the message says how to fix it."""
 
 
+def _row_label(df: pd.DataFrame, row: int) -> str:
+    return f"row {row} ({df.index[row]})"
+
+
 def time_index_ns(df: pd.DataFrame, what: str) -> np.ndarray:
     """Return the index of ``df`` as int64 UTC nanoseconds, checking it is a sorted ``time`` index.
+
+    A timezone-aware index is converted to UTC; a naive one is taken to be UTC.
 
     Parameters
     ----------
@@ -37,8 +83,34 @@ def time_index_ns(df: pd.DataFrame, what: str) -> np.ndarray:
     Raises
     ------
     SchemaError
-        If the index is not a DatetimeIndex named ``time`` or is not non-decreasing.
+        If the index is not a DatetimeIndex named ``time``, holds NaT, or is not
+        non-decreasing.
     """
+    _check_index(df, what)
+    index = df.index
+    if index.tz is not None:
+        index = index.tz_convert("UTC").tz_localize(None)
+    times = index.as_unit("ns").asi8
+    nat = np.flatnonzero(times == np.iinfo(np.int64).min)
+    if len(nat):
+        row = int(nat[0])
+        raise SchemaError(
+            f"{what} index is NaT (missing time) at row {row}; drop such rows with "
+            f"df = df[df.index.notna()]" + (" or pass clean=True" if what == "taq" else "")
+        )
+    if len(times) > 1:
+        bad = np.flatnonzero(times[1:] < times[:-1])
+        if len(bad):
+            row = int(bad[0]) + 1
+            raise SchemaError(
+                f"{what} times must be non-decreasing: row {row} ({df.index[row]}) comes before "
+                f"row {row - 1} ({df.index[row - 1]}); sort with df.sort_index(kind='stable')"
+                + (" or pass clean=True to drop such rows" if what == "taq" else "")
+            )
+    return np.ascontiguousarray(times, dtype=np.int64)
+
+
+def _check_index(df, what: str) -> None:
     if not isinstance(df, pd.DataFrame):
         raise SchemaError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
     index = df.index
@@ -51,56 +123,208 @@ def time_index_ns(df: pd.DataFrame, what: str) -> np.ndarray:
         raise SchemaError(
             f"{what} index must be named 'time', got {index.name!r}; set df.index.name = \"time\""
         )
-    if index.tz is not None:
-        index = index.tz_convert("UTC").tz_localize(None)
-    times = index.as_unit("ns").asi8
-    if len(times) > 1:
-        bad = np.flatnonzero(times[1:] < times[:-1])
-        if len(bad):
-            row = int(bad[0]) + 1
-            raise SchemaError(
-                f"{what} times must be non-decreasing: row {row} ({df.index[row]}) comes before "
-                f"row {row - 1} ({df.index[row - 1]}); sort with df.sort_index(kind='stable')"
-            )
-    return np.ascontiguousarray(times, dtype=np.int64)
 
 
-def validate_taq(df: pd.DataFrame) -> pd.DataFrame:
+def _as_float64(values: pd.Series, col: str, what: str) -> pd.Series:
+    """Cast a column to float64 when that loses nothing, else raise a SchemaError saying why."""
+    dtype = values.dtype
+    if dtype == np.float64:
+        return values
+    hint = f"convert it first, e.g. df[{col!r}] = pd.to_numeric(df[{col!r}])"
+    if pd.api.types.is_bool_dtype(dtype):
+        raise SchemaError(f"{what} column {col!r} must be float64, got boolean {dtype}; {hint}")
+    if dtype == object:
+        kind = pd.api.types.infer_dtype(values, skipna=True)
+        if kind in ("floating", "integer", "mixed-integer-float", "empty"):
+            return _as_float64(pd.to_numeric(values), col, what)
+        non_null = values[values.notna()]
+        sample = non_null.iloc[0] if len(non_null) else None
+        raise SchemaError(
+            f"{what} column {col!r} must be float64, got object values such as {sample!r} "
+            f"({type(sample).__name__}); {hint}"
+        )
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
+        arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        if pd.api.types.is_integer_dtype(dtype):
+            big = np.flatnonzero(np.abs(arr) >= _MAX_EXACT_INT)
+            if len(big):
+                row = int(big[0])
+                raise SchemaError(
+                    f"{what} column {col!r} ({dtype}) cannot be cast to float64 without loss: "
+                    f"{values.iloc[row]} at row {row} is beyond 2**53; rescale it first"
+                )
+        return pd.Series(arr, index=values.index, name=values.name)
+    raise SchemaError(f"{what} column {col!r} must be float64, got {dtype}; {hint}")
+
+
+def _taq_columns(df: pd.DataFrame) -> dict:
+    missing = [c for c in TAQ_COLUMNS if c not in df.columns]
+    if missing:
+        raise SchemaError(
+            f"taq is missing column(s) {missing}; expected columns {list(TAQ_COLUMNS)}"
+            + (" (rename yours with df.rename(columns={...}))" if len(df.columns) else "")
+        )
+    if df.columns.duplicated().any():
+        dup = sorted(set(df.columns[df.columns.duplicated()]))
+        raise SchemaError(f"taq has duplicate column(s) {dup}; keep one of each")
+    return {col: _as_float64(df[col], col, "taq") for col in TAQ_COLUMNS}
+
+
+def _problem_masks(index: pd.DatetimeIndex, cols: dict) -> tuple[dict, int]:
+    """Boolean masks of bad rows, one per kind of :data:`ROW_PROBLEMS` except out_of_order,
+    and the position of the first row with a quote."""
+    price = cols["price"].to_numpy()
+    amount = cols["amount"].to_numpy()
+    bid, bid_amt, ask, ask_amt = (cols[c].to_numpy() for c in QUOTE_COLUMNS)
+    masks = {"missing_time": np.asarray(index.isna())}
+    finite_amount = np.isfinite(amount)
+    masks["nan_amount"] = ~finite_amount
+    with np.errstate(invalid="ignore"):
+        trade = finite_amount & (amount != 0)
+        masks["trade_price"] = trade & ~(np.isfinite(price) & (price > 0))
+        no_quote = np.isnan(bid) & np.isnan(bid_amt) & np.isnan(ask) & np.isnan(ask_amt)
+        first_quote = int(np.argmin(no_quote)) if not no_quote.all() else len(amount)
+        missing = ~(np.isfinite(bid) & np.isfinite(bid_amt) & np.isfinite(ask) & np.isfinite(ask_amt))
+        missing[:first_quote] = False
+        masks["missing_quote"] = missing
+        masks["negative_size"] = (bid_amt < 0) | (ask_amt < 0)
+        masks["crossed"] = bid >= ask
+    return masks, first_quote
+
+
+def _raise_first(df: pd.DataFrame, kind: str, mask: np.ndarray, cols: dict, first_quote: int):
+    rows = np.flatnonzero(mask)
+    row = int(rows[0])
+    where = _row_label(df, row)
+    more = f" ({len(rows) - 1} more row(s) like it)" if len(rows) > 1 else ""
+    drop = "; or pass clean=True to drop such rows"
+    value = {c: cols[c].iloc[row] for c in TAQ_COLUMNS}
+    if kind == "nan_amount":
+        msg = (f"taq column 'amount' is {value['amount']} at {where}{more}; every row needs an "
+               f"amount (0 for a quote-only row)")
+    elif kind == "trade_price":
+        msg = (f"taq column 'price' is {value['price']} at {where}, a trade row "
+               f"(amount={value['amount']}){more}; a trade needs a positive price, and a "
+               f"quote-only row has amount 0")
+    elif kind == "missing_quote":
+        col = next(c for c in QUOTE_COLUMNS if not np.isfinite(value[c]))
+        msg = (f"taq column {col!r} is {value[col]} at {where}{more}; quote columns may be NaN "
+               f"only before the first quote ({_row_label(df, first_quote)}): forward-fill the "
+               f"quote, e.g. df[{list(QUOTE_COLUMNS)}] = df[{list(QUOTE_COLUMNS)}].ffill()")
+    elif kind == "negative_size":
+        col = "bid_amount" if value["bid_amount"] < 0 else "ask_amount"
+        msg = (f"taq column {col!r} is negative ({value[col]}) at {where}{more}; sizes on the "
+               f"book are >= 0 (trade direction goes in the sign of 'amount')")
+    elif kind == "crossed":
+        msg = (f"taq has a crossed quote at {where}: bid_price {value['bid_price']} >= "
+               f"ask_price {value['ask_price']}{more}; the bid must be below the ask")
+    else:  # pragma: no cover - every kind above is handled
+        msg = f"taq {ROW_PROBLEMS[kind]} at {where}{more}"
+    raise SchemaError(msg + drop)
+
+
+def clean_taq(df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Drop the rows of a TAQ frame that break the schema.
+
+    Column problems (a missing column, a type that cannot be cast losslessly, an index that is
+    not a ``time`` DatetimeIndex) cannot be cleaned and still raise.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A TAQ frame.
+
+    Returns
+    -------
+    (pandas.DataFrame, dict)
+        The frame without the bad rows (float64 TAQ columns, in order) and the number of rows
+        found for each kind of :data:`ROW_PROBLEMS` (a row can count under several kinds;
+        ``"total"`` is the number of rows dropped).
+
+    Raises
+    ------
+    SchemaError
+        On column problems.
+    """
+    _check_index(df, "taq")
+    cols = _taq_columns(df)
+    masks, _ = _problem_masks(df.index, cols)
+    bad = np.zeros(len(df), bool)
+    for mask in masks.values():
+        bad |= mask
+    # out_of_order: among the rows kept so far, a time earlier than the running maximum.
+    keep = np.flatnonzero(~bad)
+    index = df.index if df.index.tz is None else df.index.tz_convert("UTC")
+    times = index.as_unit("ns").asi8[keep]
+    late = np.zeros(len(df), bool)
+    if len(keep) > 1:
+        running = np.maximum.accumulate(times)
+        late[keep[1:]] = times[1:] < running[:-1]
+    masks["out_of_order"] = late
+    counts = {kind: int(masks[kind].sum()) for kind in ROW_PROBLEMS}
+    bad |= late
+    counts["total"] = int(bad.sum())
+    out = _assemble(df, cols)
+    if counts["total"]:
+        out = out[~bad]
+    return out, counts
+
+
+def _assemble(df: pd.DataFrame, cols: dict) -> pd.DataFrame:
+    index = df.index
+    if index.tz is not None and str(index.tz) != "UTC":
+        index = index.tz_convert("UTC")
+    if index.unit != "ns":
+        index = index.as_unit("ns")
+    if (index is df.index and list(df.columns) == list(TAQ_COLUMNS)
+            and all(dtype == np.float64 for dtype in df.dtypes)):
+        return df
+    return pd.DataFrame({c: cols[c].to_numpy() for c in TAQ_COLUMNS}, index=index)
+
+
+def validate_taq(df: pd.DataFrame, clean: bool = False) -> pd.DataFrame:
     """Check a TAQ frame against the schema and return it with float64 columns in order.
+
+    Columns are cast to float64 when that is lossless (integers up to 2**53, float32, nullable
+    types); other columns are dropped. A timezone-aware index is converted to UTC, a naive one
+    is taken to be UTC; the index unit becomes nanoseconds.
 
     Parameters
     ----------
     df : pandas.DataFrame
         Frame with a ``time`` DatetimeIndex and the columns of :data:`TAQ_COLUMNS`.
+    clean : bool
+        If True, drop the bad rows (see :data:`ROW_PROBLEMS`) instead of raising, log how many
+        of each kind were dropped (logger ``mmsim.data``, level WARNING) and put the counts in
+        ``result.attrs["dropped_rows"]``.
 
     Returns
     -------
     pandas.DataFrame
-        The same rows with exactly the TAQ columns, as float64.
+        The rows with exactly the TAQ columns, as float64 (``df`` itself when it already is).
 
     Raises
     ------
     SchemaError
         Naming the missing column, the column that cannot be cast to float64 losslessly,
-        or the first row out of time order.
+        or the first bad row (position and time), what is wrong with it and the fix.
     """
-    time_index_ns(df, "taq")
-    missing = [c for c in TAQ_COLUMNS if c not in df.columns]
-    if missing:
-        raise SchemaError(
-            f"taq is missing column(s) {missing}; expected columns {list(TAQ_COLUMNS)}"
-        )
-    out = {}
-    for col in TAQ_COLUMNS:
-        values = df[col]
-        if values.dtype != np.float64:
-            if not (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)):
-                raise SchemaError(f"taq column {col!r} must be float64, got {values.dtype}")
-            values = values.astype(np.float64)
-        out[col] = values
-    if all(df[c].dtype == np.float64 for c in TAQ_COLUMNS) and list(df.columns) == list(TAQ_COLUMNS):
-        return df
-    return pd.DataFrame(out, index=df.index)
+    if clean:
+        out, counts = clean_taq(df)
+        if counts["total"]:
+            detail = ", ".join(f"{k}={v}" for k, v in counts.items() if v and k != "total")
+            log.warning("validate_taq(clean=True) dropped %d of %d rows: %s",
+                        counts["total"], len(df), detail)
+            out = out.copy(deep=False)
+            out.attrs["dropped_rows"] = counts
+        return out
+    time_index_ns(df, "taq")  # index type and name, NaT, time order
+    cols = _taq_columns(df)
+    masks, first_quote = _problem_masks(df.index, cols)
+    for kind, mask in masks.items():
+        if mask.any():
+            _raise_first(df, kind, mask, cols, first_quote)
+    return _assemble(df, cols)
 
 
 def validate_signals(df: pd.DataFrame) -> pd.DataFrame:
@@ -124,10 +348,7 @@ def validate_signals(df: pd.DataFrame) -> pd.DataFrame:
     time_index_ns(df, "signals")
     out = {}
     for col in df.columns:
-        values = df[col]
-        if not (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)):
-            raise SchemaError(f"signals column {col!r} must be float64, got {values.dtype}")
-        values = values.astype(np.float64)
+        values = _as_float64(df[col], col, "signals")
         nan = np.flatnonzero(np.isnan(values.to_numpy()))
         if len(nan):
             raise SchemaError(
