@@ -66,8 +66,11 @@ def test_replay_only(benchmark, replay_taq):
                                 rows_per_s=len(data.time) / benchmark.stats.stats.min)
 
 
-def test_import_and_first_backtest(benchmark):
-    """A fresh interpreter: import mmsim and run a small backtest (no JIT warm-up)."""
+def test_import_and_first_backtest(benchmark, tmp_path):
+    """A fresh interpreter: import mmsim and run a small backtest (no JIT warm-up).
+
+    It runs in an empty directory so that the installed package is imported, not a
+    source tree without its compiled engine."""
     code = (
         "import pandas as pd, mmsim\n"
         "t = pd.DatetimeIndex(pd.to_datetime([0, 1, 2], unit='s', utc=True), name='time')\n"
@@ -78,8 +81,9 @@ def test_import_and_first_backtest(benchmark):
         "    def on_signal(self, ctx): ctx.limit(ctx.bid_price, 1)\n"
         "mmsim.backtest(taq, pd.DataFrame({'x': [0.0]}, index=t[1:2]), S())\n"
     )
-    benchmark.pedantic(lambda: subprocess.run([sys.executable, "-c", code], check=True),
-                       rounds=3, iterations=1)
+    benchmark.pedantic(
+        lambda: subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path),
+        rounds=3, iterations=1)
 
 
 def test_peak_memory(benchmark, replay_taq):

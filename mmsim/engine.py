@@ -62,6 +62,11 @@ def _times(values: np.ndarray) -> pd.DatetimeIndex:
                                            unit="ns", utc=True))
 
 
+def _labels(codes: np.ndarray, names) -> pd.Categorical:
+    # Engine enums become categoricals: one small code array, no per-row string objects.
+    return pd.Categorical.from_codes(codes.astype(np.int8), categories=list(names))
+
+
 def _orders_frame(o: np.ndarray) -> pd.DataFrame:
     from mmsim import _core
 
@@ -70,9 +75,9 @@ def _orders_frame(o: np.ndarray) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "order_id": o["order_id"],
-            "type": np.asarray(_core.TYPE_NAMES, dtype=object)[o["type"]],
+            "type": _labels(o["type"], _core.TYPE_NAMES),
             "side": o["side"].astype(np.int64),
-            "status": np.asarray(_core.STATUS_NAMES, dtype=object)[o["status"]],
+            "status": _labels(o["status"], _core.STATUS_NAMES),
             "price": o["price"],
             "price_level": np.where(o["price_level"] >= 0, o["price_level"], np.nan),
             "amount": o["amount"],
@@ -86,7 +91,7 @@ def _orders_frame(o: np.ndarray) -> pd.DataFrame:
             "live": _times(o["live"]),
             "closed": closed,
             "active_duration": (closed - created).total_seconds(),
-            "reason": np.asarray(_core.REASON_NAMES, dtype=object)[o["reason"]],
+            "reason": _labels(o["reason"], _core.REASON_NAMES),
             "cancel_sent": _times(o["cancel_sent"]),
             "queue_ahead": o["queue_ahead"],
         },
@@ -100,7 +105,7 @@ def _result(tables: dict, contract: Contract, params: dict) -> Result:
 
     fills = _to_frame(tables["fills"], ["order_id", "price", "amount", "fee", "liquidity",
                                         "mid", "realized", "position"])
-    fills["liquidity"] = np.asarray(_core.LIQUIDITY_NAMES, dtype=object)[tables["fills"]["liquidity"]]
+    fills["liquidity"] = _labels(tables["fills"]["liquidity"], _core.LIQUIDITY_NAMES)
     return Result(
         orders=_orders_frame(tables["orders"]),
         fills=fills,
