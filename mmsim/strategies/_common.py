@@ -1,6 +1,7 @@
 """Helpers shared by the quoting strategies: parameter sources, reference prices, grids."""
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 
@@ -146,6 +147,7 @@ def time_to_horizon(time_ns: int, length_ns) -> float:
     return (length_ns - (int(time_ns) % length_ns)) / length_ns
 
 
+@functools.lru_cache(maxsize=64)
 def _decimals(step: float) -> int:
     """Decimal places of a grid step (0.5 -> 1, 0.001 -> 3, 1 -> 0)."""
     text = f"{step:.12f}".rstrip("0")
@@ -154,9 +156,11 @@ def _decimals(step: float) -> int:
 
 def floor_to_lot(x: float, lot: float) -> float:
     """Round an amount towards minus infinity onto the lot grid (np.floor for lot 1)."""
+    # Python floats and math.floor: a strategy calls this per signal, where NumPy scalar
+    # calls cost more than the arithmetic.
     if lot == 1.0:
-        return float(np.floor(x))
-    return round(float(np.floor(x / lot + 1e-9)) * lot, _decimals(lot))
+        return float(math.floor(x))
+    return round(math.floor(x / lot + 1e-9) * lot, _decimals(lot))
 
 
 def to_tick(x: float, tick: float, mode: str = "nearest") -> float:
@@ -167,9 +171,9 @@ def to_tick(x: float, tick: float, mode: str = "nearest") -> float:
     """
     n = x / tick
     if mode == "nearest":
-        n = np.round(n)
+        n = round(n)                    # half to even, as np.round
     elif mode == "down":
-        n = np.floor(n + 1e-9)
+        n = math.floor(n + 1e-9)
     else:
-        n = np.ceil(n - 1e-9)
-    return round(float(n) * tick, _decimals(tick))
+        n = math.ceil(n - 1e-9)
+    return round(n * tick, _decimals(tick))

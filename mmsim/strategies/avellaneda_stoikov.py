@@ -5,6 +5,9 @@ Quantitative Finance 8(3), 217-224; the notebook's ``inventory_management`` func
 """
 from __future__ import annotations
 
+import functools
+import math
+
 from typing import NamedTuple
 
 import numpy as np
@@ -73,7 +76,7 @@ def as_prices(s, q, sigma, gamma, k, tau=1.0, centre="notebook"):
     risk = gamma * sigma**2 * tau
     price_res = s - q * risk
     # Notebook: spread = (gamma sigma^2 + (2/gamma) ln(1 + gamma/k)) / 2 (eq. 30, halved).
-    spread = risk + (2 / gamma) * np.log(1 + (gamma / k))
+    spread = risk + (2 / gamma) * _log1p_ratio(gamma, k)
     spread /= 2.0
     if centre == "reservation":
         return price_res - spread, price_res + spread
@@ -84,6 +87,12 @@ def as_prices(s, q, sigma, gamma, k, tau=1.0, centre="notebook"):
         ask_spread = spread - (s - price_res)
         bid_spread = spread + (s - price_res)
     return price_res - bid_spread, price_res + ask_spread
+
+
+@functools.lru_cache(maxsize=1024)
+def _log1p_ratio(gamma: float, k: float) -> float:
+    # ln(1 + gamma/k) as the notebook computes it (np.log), cached: gamma and k rarely change.
+    return float(np.log(1 + (gamma / k)))
 
 
 def notebook_sizes(q, max_size, n):
@@ -103,10 +112,11 @@ def notebook_sizes(q, max_size, n):
     (float, float)
         ``(bid_size, ask_size)``; the ask size is negative.
     """
-    bid_size = max_size if q < 0 else max_size / np.exp(-n * q)
-    bid_size = float(np.round(bid_size, 0))
-    ask_size = -max_size if q > 0 else -max_size * np.exp(-n * q)
-    ask_size = float(np.round(ask_size, 0))
+    # Python round() is half to even like np.round; math.exp avoids NumPy scalar overhead.
+    bid_size = max_size if q < 0 else max_size / math.exp(-n * q)
+    bid_size = float(round(bid_size))
+    ask_size = -max_size if q > 0 else -max_size * math.exp(-n * q)
+    ask_size = float(round(ask_size))
     return bid_size, ask_size
 
 
@@ -136,20 +146,25 @@ def keep_or_cancel(orders, quote: Quote, nav: float, max_size: float,
     """
     cancel = []
     add_bid, add_ask = True, True
-    for order in orders:
-        order_size = np.round(((order["amount"] * unit) / nav) * max_size, 0)
-        price = order["price"]
-        if (add_bid and np.sign(order_size) == 1.0
-                and np.abs(quote.bid_price - price) <= delta_price
-                and np.abs(quote.bid_size - order_size) <= delta_size):
+    if isinstance(orders, np.ndarray):
+        # Plain Python values: per-element NumPy scalars would dominate the cost.
+        rows = zip(orders["order_id"].tolist(), orders["amount"].tolist(),
+                   orders["price"].tolist())
+    else:
+        rows = ((o["order_id"], o["amount"], o["price"]) for o in orders)
+    for order_id, amount, price in rows:
+        order_size = float(round(((amount * unit) / nav) * max_size))
+        if (add_bid and order_size > 0.0
+                and abs(quote.bid_price - price) <= delta_price
+                and abs(quote.bid_size - order_size) <= delta_size):
             add_bid = False
             continue
-        if (add_ask and np.sign(order_size) == -1.0
-                and np.abs(quote.ask_price - price) <= delta_price
-                and np.abs(quote.ask_size - order_size) <= delta_size):
+        if (add_ask and order_size < 0.0
+                and abs(quote.ask_price - price) <= delta_price
+                and abs(quote.ask_size - order_size) <= delta_size):
             add_ask = False
             continue
-        cancel.append(order["order_id"])
+        cancel.append(order_id)
     return cancel, add_bid, add_ask
 
 
@@ -286,8 +301,9 @@ class AvellanedaStoikov(Strategy):
         k = self.k_source.get(ctx, s)
         nav = float(ctx.nav)
         best_bid, best_ask = float(ctx.bid_price), float(ctx.ask_price)
-        if not (np.isfinite(s) and np.isfinite(sigma) and np.isfinite(k) and k > 0
-                and np.isfinite(best_bid) and np.isfinite(best_ask) and nav > 0):
+        isfinite = math.isfinite
+        if not (isfinite(s) and isfinite(sigma) and isfinite(k) and k > 0
+                and isfinite(best_bid) and isfinite(best_ask) and nav > 0):
             return
         contract = ctx.contract
         unit = unit_notional(contract, s)
