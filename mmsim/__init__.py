@@ -32,6 +32,17 @@ _EXPORTS = {
     "align": "mmsim.data.align",
     "read_taq": "mmsim.data.io",
     "write_taq": "mmsim.data.io",
+    "AvellanedaStoikov": "mmsim.strategies",
+    "GLFT": "mmsim.strategies",
+    "Symmetric": "mmsim.strategies",
+    "MonteCarlo": "mmsim.strategies",
+    "FunctionStrategy": "mmsim.compat",
+    "RollingVolatility": "mmsim.estimators",
+    "EWMAVolatility": "mmsim.estimators",
+    "TradeIntensity": "mmsim.estimators",
+    "FillRate": "mmsim.estimators",
+    "ConfigError": "mmsim.config",
+    "load_config": "mmsim.config",
 }
 
 __all__ = sorted(_EXPORTS)
