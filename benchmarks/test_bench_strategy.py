@@ -1,7 +1,7 @@
 """The notebook's backtest at full size: a month of BitMEX-like rows, 1-minute signals,
 the Avellaneda-Stoikov class with the notebook's parameters, end to end."""
 import mmsim
-from mmsim.config import volatility_signals
+from mmsim.data.bars import volatility_signals
 from mmsim.strategies import AvellanedaStoikov
 
 NOTEBOOK = dict(max_size=5.0, gamma=0.1, k=5.0, n=-0.4, delta_price=1.0, delta_size=1.0)

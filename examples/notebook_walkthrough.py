@@ -16,7 +16,7 @@ import argparse
 from pathlib import Path
 
 import mmsim
-from mmsim.config import volatility_signals
+from mmsim.data.bars import volatility_signals
 from mmsim.data.synthetic import synthetic_taq
 from mmsim.strategies.avellaneda_stoikov import AvellanedaStoikov
 

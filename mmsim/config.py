@@ -48,7 +48,6 @@ __all__ = [
     "parse_config",
     "load_taq",
     "load_signals",
-    "volatility_signals",
     "make_strategy",
     "execute",
     "STRATEGIES",
@@ -394,42 +393,9 @@ def load_taq(config: RunConfig) -> pd.DataFrame:
         from mmsim.data.synthetic import synthetic_taq
 
         return synthetic_taq(**config.synthetic)
-    try:
-        from mmsim.data.io import read_taq
-    except ModuleNotFoundError:
-        from mmsim.data.schema import validate_taq
+    from mmsim.data.io import read_taq
 
-        return validate_taq(pd.read_parquet(config.path))
     return read_taq(config.path)
-
-
-def volatility_signals(taq: pd.DataFrame, bar="1min", window: int = 60) -> pd.DataFrame:
-    """The notebook's volatility signal from trade prices.
-
-    Parameters
-    ----------
-    taq : pandas.DataFrame
-        A TAQ frame.
-    bar : str, default "1min"
-        Bar length; each bar is labelled by its close time (the right edge).
-    window : int, default 60
-        Number of bars ``w`` in the rolling window.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Column ``sigma`` at every bar close: ``std(r) x sqrt(w)`` over the last ``w`` log
-        returns of close prices (population std, as ``np.nanstd``), 0 before any return.
-    """
-    trades = taq["price"][taq["amount"].to_numpy() != 0]
-    # Close of each bar [t - bar, t), labelled t; bars without trades keep the last close.
-    close = trades.resample(bar, label="right", closed="left").last().ffill()
-    returns = np.log(close / close.shift(1))
-    # sigma_t = std(r_{t-w+1..t}) * sqrt(w); std over the non-missing returns, ddof 0
-    sigma = returns.rolling(window, min_periods=1).std(ddof=0) * np.sqrt(window)
-    frame = sigma.fillna(0.0).rename("sigma").to_frame()
-    frame.index.name = "time"
-    return frame
 
 
 def load_signals(config: RunConfig, taq: pd.DataFrame) -> pd.DataFrame:
@@ -446,6 +412,8 @@ def load_signals(config: RunConfig, taq: pd.DataFrame) -> pd.DataFrame:
     """
     if "path" in config.signals:
         return pd.read_parquet(config.signals["path"])
+    from mmsim.data.bars import volatility_signals
+
     return volatility_signals(taq, **config.signals["volatility"])
 
 

@@ -15,7 +15,8 @@ pytest.importorskip("plotly")
 from mmsim.cli import main  # noqa: E402
 from mmsim.commands.demo import NOTEBOOK_PARAMS  # noqa: E402
 from mmsim.commands.run import progress_bar  # noqa: E402
-from mmsim.config import ConfigError, parse_config, volatility_signals  # noqa: E402
+from mmsim.config import ConfigError, parse_config  # noqa: E402
+from mmsim.data.bars import volatility_signals  # noqa: E402
 from mmsim.results import Result  # noqa: E402
 
 ROWS = 3000  # a few minutes of synthetic data: each command runs in well under a second

@@ -15,33 +15,14 @@ DATA = (Path(__file__).resolve().parents[1].parent / "shared" / "data"
         / "binance-btc-perp-hftbacktest-20240808")
 
 
-def _time(column: pd.Series) -> pd.DatetimeIndex:
-    # BitMEX-dump style "2024-08-08D23:54:17.476000000"
-    return pd.DatetimeIndex(pd.to_datetime(column.str.replace("D", "T", regex=False), utc=True))
-
-
 @pytest.fixture(scope="module")
 def binance():
     quotes_path, trades_path = DATA / "btcusd_perp_quotes.csv.gz", DATA / "btcusd_perp_trades.csv.gz"
     if not (quotes_path.exists() and trades_path.exists()):
         pytest.skip(f"Binance data not found in {DATA}")
-    q = pd.read_csv(quotes_path, usecols=["timestamp", "bidSize", "bidPrice", "askPrice", "askSize"])
-    t = pd.read_csv(trades_path, usecols=["timestamp", "side", "size", "price"])
-    quotes = pd.DataFrame({
-        "time": _time(q["timestamp"]), "price": np.nan, "amount": 0.0,
-        "bid_price": q["bidPrice"].astype(float), "bid_amount": q["bidSize"].astype(float),
-        "ask_price": q["askPrice"].astype(float), "ask_amount": q["askSize"].astype(float),
-    })
-    trades = pd.DataFrame({
-        "time": _time(t["timestamp"]), "price": t["price"].astype(float),
-        "amount": np.where(t["side"] == "Buy", 1.0, -1.0) * t["size"].astype(float),
-    })
-    # Each trade carries the quote in force strictly before it.
-    trades = pd.merge_asof(trades, quotes.drop(columns=["price", "amount"]), on="time",
-                           allow_exact_matches=False)
-    rows = pd.concat([trades.assign(_k=0), quotes.assign(_k=1)], ignore_index=True)
-    rows = rows.sort_values(["time", "_k"], kind="stable").drop(columns="_k").set_index("time")
-    taq = rows[["price", "amount", "bid_price", "bid_amount", "ask_price", "ask_amount"]]
+    from mmsim.data import binance as converter
+
+    taq = converter.to_taq(trades_path, quotes_path)
     # One signal a second; sigma = std of 1 s log returns of the mid over 60 s (per second).
     mid = (0.5 * (taq["bid_price"] + taq["ask_price"])).resample("1s").last().ffill()
     sigma = np.log(mid / mid.shift(1)).rolling(60, min_periods=2).std().fillna(0.0)

@@ -1,6 +1,10 @@
 """Tick data: the TAQ schema and its validation, reading and writing, exchange converters,
 bars and features, and synthetic markets.
 
+Converters live in submodules: :mod:`mmsim.data.bitmex` (public daily dumps, and their
+download), :mod:`mmsim.data.binance` (trades + bookTicker captures) and
+:mod:`mmsim.data.tardis` (tardis.dev ``trades`` + ``quotes`` CSVs); each has ``to_taq``.
+
 ``mmsim.data.schema`` is imported eagerly (the engine needs it); everything else is loaded on
 first use, so ``import mmsim.data`` does not import pyarrow.
 """
@@ -8,7 +12,13 @@ from __future__ import annotations
 
 import importlib
 
-from mmsim.data.schema import TAQ_COLUMNS, SchemaError, validate_signals, validate_taq
+from mmsim.data.schema import (
+    TAQ_COLUMNS,
+    SchemaError,
+    clean_taq,
+    validate_signals,
+    validate_taq,
+)
 
 # name -> module that defines it; resolved lazily by __getattr__ below.
 _LAZY = {
@@ -21,7 +31,7 @@ _LAZY = {
     "align": "mmsim.data.align",
 }
 
-__all__ = ["TAQ_COLUMNS", "SchemaError", "validate_taq", "validate_signals", *_LAZY]
+__all__ = ["TAQ_COLUMNS", "SchemaError", "validate_taq", "clean_taq", "validate_signals", *_LAZY]
 
 
 def __getattr__(name: str):

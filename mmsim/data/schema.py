@@ -136,7 +136,14 @@ def _as_float64(values: pd.Series, col: str, what: str) -> pd.Series:
     if dtype == object:
         kind = pd.api.types.infer_dtype(values, skipna=True)
         if kind in ("floating", "integer", "mixed-integer-float", "empty"):
-            return _as_float64(pd.to_numeric(values), col, what)
+            numeric = pd.to_numeric(values)
+            if numeric.dtype != object:
+                return _as_float64(numeric, col, what)
+            big = next(v for v in values if v is not None and abs(v) >= _MAX_EXACT_INT)
+            raise SchemaError(
+                f"{what} column {col!r} (object) cannot be cast to float64 without loss: "
+                f"{big} is beyond 2**53; rescale it first"
+            )
         non_null = values[values.notna()]
         sample = non_null.iloc[0] if len(non_null) else None
         raise SchemaError(
@@ -184,7 +191,8 @@ def _problem_masks(index: pd.DatetimeIndex, cols: dict) -> tuple[dict, int]:
         masks["trade_price"] = trade & ~(np.isfinite(price) & (price > 0))
         no_quote = np.isnan(bid) & np.isnan(bid_amt) & np.isnan(ask) & np.isnan(ask_amt)
         first_quote = int(np.argmin(no_quote)) if not no_quote.all() else len(amount)
-        missing = ~(np.isfinite(bid) & np.isfinite(bid_amt) & np.isfinite(ask) & np.isfinite(ask_amt))
+        missing = ~(np.isfinite(bid) & np.isfinite(bid_amt)
+                    & np.isfinite(ask) & np.isfinite(ask_amt))
         missing[:first_quote] = False
         masks["missing_quote"] = missing
         masks["negative_size"] = (bid_amt < 0) | (ask_amt < 0)

@@ -176,7 +176,8 @@ def synthetic_taq(
     ['price', 'amount', 'bid_price', 'bid_amount', 'ask_price', 'ask_amount']
     """
     if (n_rows is None) == (duration is None):
-        raise ValueError("give exactly one of n_rows and duration, e.g. synthetic_taq(duration='30D')")
+        raise ValueError("give exactly one of n_rows and duration, "
+                         "e.g. synthetic_taq(duration='30D')")
     if not (0.0 <= trade_share < 1.0):
         raise ValueError(f"trade_share must be in [0, 1), got {trade_share}")
     for name, value in (("price", price), ("tick_size", tick_size), ("rate", rate),

@@ -1,0 +1,130 @@
+"""``mmsim convert FORMAT``: exchange trade and quote files in, a Parquet TAQ out."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["register", "run"]
+
+FORMATS = ("bitmex", "binance", "tardis")
+
+
+def register(subparsers) -> None:
+    """Add the ``convert`` sub-command.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The collection returned by ``ArgumentParser.add_subparsers``.
+    """
+    parser = subparsers.add_parser(
+        "convert",
+        help="convert exchange trade and quote files to a TAQ Parquet file",
+        description=(
+            "Convert raw trades and top-of-book quotes to the TAQ schema (fills sharing a\n"
+            "timestamp and side aggregated, the quote in force before each trade attached,\n"
+            "quote changes as quote-only rows) and write them with mmsim.write_taq: OUT\n"
+            "ending in .parquet gives one file, .csv a CSV, anything else a directory of\n"
+            "daily files. Prints the rows written and their time span."
+        ),
+        epilog=(
+            "examples:\n"
+            "  mmsim convert bitmex --trades trade/20190320.csv.gz --quotes quote/20190320.csv.gz"
+            " --out taq.parquet\n"
+            "  mmsim convert bitmex dumps/ --out taq/        # a download directory, day by day\n"
+            "  mmsim convert binance --trades btcusd_perp_trades.csv.gz "
+            "--quotes btcusd_perp_quotes.csv.gz --out perp.parquet\n"
+            "  mmsim convert tardis --trades trades.csv.gz --quotes quotes.csv.gz --out t.parquet"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("format", choices=FORMATS, help="layout of the input files")
+    parser.add_argument("source", nargs="?",
+                        help="bitmex only: a directory from mmsim.data.bitmex.download "
+                             "(trade/ and quote/ folders), converted day by day")
+    parser.add_argument("--trades", nargs="+", metavar="FILE", help="trade CSV file(s)")
+    parser.add_argument("--quotes", nargs="+", metavar="FILE", help="quote CSV file(s)")
+    parser.add_argument("--out", "-o", required=True, help="output .parquet, .csv or directory")
+    parser.add_argument("--symbol", help="symbol to keep (bitmex default: XBTUSD; others: the "
+                                         "only one present)")
+    parser.add_argument("--clock", choices=("exchange", "local"), default="exchange",
+                        help="binance/tardis: exchange timestamps (default) or receive times")
+    parser.add_argument("--unknown", choices=("infer", "drop", "raise"), default="infer",
+                        help="tardis: trades whose side is 'unknown' "
+                             "(default: infer from the quote)")
+    parser.add_argument("--clean", action="store_true",
+                        help="drop rows that break the TAQ schema instead of failing")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def _time(ts) -> str:
+    return ts.tz_convert("UTC").strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if ts.tz else \
+        ts.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def _span(rows: int, first, last) -> str:
+    if not rows:
+        return "0 rows"
+    return f"{rows:,} rows from {_time(first)} to {_time(last)} UTC"
+
+
+def run(args) -> int:
+    """Execute ``mmsim convert``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``format``, ``source``, ``trades``, ``quotes``, ``out``, ``symbol``, ``clock``,
+        ``unknown``, ``clean``, ``quiet``.
+
+    Returns
+    -------
+    int
+        0 on success, 2 on bad usage or data that cannot be converted.
+    """
+    from mmsim.data import binance, bitmex, tardis
+    from mmsim.data.io import write_taq
+    from mmsim.data.schema import SchemaError
+
+    def fail(message: str) -> int:
+        print(f"mmsim convert: {message}", file=sys.stderr)
+        return 2
+
+    out = Path(args.out)
+    try:
+        if args.source is not None:
+            if args.format != "bitmex":
+                return fail("a source directory is only understood for bitmex; use --trades "
+                            "and --quotes")
+            if args.trades or args.quotes:
+                return fail("give either a source directory or --trades/--quotes, not both")
+            if out.suffix:
+                return fail(f"a directory converts day by day into a directory of daily files; "
+                            f"--out must be a directory, got {out}")
+            rows, first, last = bitmex.convert_days(
+                args.source, out, symbol=args.symbol or "XBTUSD", clean=args.clean,
+                progress=not args.quiet)
+            print(f"wrote {_span(rows, first, last)} to {out}")
+            return 0
+        if not args.trades or not args.quotes:
+            return fail("need --trades FILE... and --quotes FILE... (or, for bitmex, a "
+                        "download directory)")
+        if args.format == "bitmex":
+            taq = bitmex.to_taq(args.trades, args.quotes, symbol=args.symbol or "XBTUSD",
+                                clean=args.clean)
+        elif args.format == "binance":
+            taq = binance.to_taq(args.trades, args.quotes, symbol=args.symbol, clock=args.clock,
+                                 clean=args.clean)
+        else:
+            taq = tardis.to_taq(args.trades, args.quotes, symbol=args.symbol, clock=args.clock,
+                                unknown=args.unknown, clean=args.clean)
+        path = write_taq(taq, out)
+    except (SchemaError, FileNotFoundError, ValueError) as exc:
+        return fail(str(exc))
+    trades = int((taq["amount"] != 0).sum())
+    first, last = (taq.index[0], taq.index[-1]) if len(taq) else (None, None)
+    print(f"wrote {_span(len(taq), first, last)}: {trades:,} trades, "
+          f"{len(taq) - trades:,} quote updates, to {path}")
+    return 0

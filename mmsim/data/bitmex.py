@@ -1,0 +1,538 @@
+"""BitMEX public daily dumps to TAQ, and downloading them.
+
+BitMEX publishes one gzipped CSV of trades and one of quotes per UTC day, every symbol in one
+file, at ``<base_url>/trade/YYYYMMDD.csv.gz`` and ``<base_url>/quote/YYYYMMDD.csv.gz``:
+
+* trades: ``timestamp,symbol,side,size,price,tickDirection,trdMatchID,grossValue,
+  homeNotional,foreignNotional`` (``side`` is the aggressor: ``Buy`` or ``Sell``);
+* quotes: ``timestamp,symbol,bidSize,bidPrice,askPrice,askSize``;
+
+with timestamps like ``2019-03-20D00:00:05.698000000`` (UTC). :func:`to_taq` turns a pair into
+a TAQ frame the way the notebook did:
+
+1. fills that share a timestamp and a side are one aggressive order: they become one row with
+   the summed signed size and the VWAP price (off the tick grid when the order swept levels:
+   the notebook's ``3996.371527, -998859``);
+2. each trade row carries the quote in force *before* it: the last quote with an earlier
+   timestamp (a quote stamped with the same timestamp as a trade is taken to be its result);
+3. every change of the quote becomes a quote-only row (``amount`` 0, ``price`` NaN); at equal
+   timestamps trade rows come first.
+
+:func:`build_taq` does steps 1-3 on plain arrays and is shared by the Binance and tardis.dev
+converters.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import http.client
+import logging
+import os
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from mmsim.data.schema import TAQ_COLUMNS, SchemaError, validate_taq
+
+log = logging.getLogger("mmsim.data")
+
+__all__ = ["to_taq", "convert_days", "build_taq", "read_trades", "read_quotes", "parse_time",
+           "download", "BASE_URL"]
+
+#: Where BitMEX serves its public daily dumps.
+BASE_URL = "https://public.bitmex.com/data"
+
+TRADE_COLUMNS = ("timestamp", "symbol", "side", "size", "price")
+QUOTE_COLUMNS = ("timestamp", "symbol", "bidSize", "bidPrice", "askPrice", "askSize")
+
+#: Seconds before the first retry of a failed download; doubled at each further one (max 10).
+RETRY_DELAY = 0.5
+
+
+# ---- building TAQ from trades and quotes -----------------------------------------------
+
+def build_taq(
+    trade_time: np.ndarray,
+    side: np.ndarray,
+    size: np.ndarray,
+    price: np.ndarray,
+    quote_time: np.ndarray,
+    bid_price: np.ndarray,
+    bid_amount: np.ndarray,
+    ask_price: np.ndarray,
+    ask_amount: np.ndarray,
+    *,
+    tz: str | None = "UTC",
+    drop_bad_quotes: bool = False,
+) -> pd.DataFrame:
+    """Merge trades and top-of-book quotes into a TAQ frame.
+
+    Parameters
+    ----------
+    trade_time : numpy.ndarray
+        int64 UTC nanoseconds of each fill.
+    side : numpy.ndarray
+        +1 for a buyer-initiated fill, -1 for a seller-initiated one.
+    size, price : numpy.ndarray
+        Fill size (> 0) and price.
+    quote_time : numpy.ndarray
+        int64 UTC nanoseconds of each quote.
+    bid_price, bid_amount, ask_price, ask_amount : numpy.ndarray
+        The quotes.
+    tz : str or None
+        ``"UTC"`` for a UTC-aware index, None for a naive (UTC) one.
+    drop_bad_quotes : bool
+        Drop crossed quotes (bid >= ask), quotes with a NaN or infinite value and quotes with
+        a negative size before merging, so that trades carry the last good quote (the count
+        is logged on the ``mmsim.data`` logger).
+
+    Returns
+    -------
+    pandas.DataFrame
+        TAQ rows (not validated): aggregated trades with the quote in force before each, and
+        one quote-only row per change of the quote.
+    """
+    trade_time = np.asarray(trade_time, dtype=np.int64)
+    side = np.asarray(side, dtype=np.int64)
+    size = np.asarray(size, dtype=np.float64)
+    price = np.asarray(price, dtype=np.float64)
+    quote_time = np.asarray(quote_time, dtype=np.int64)
+    quotes = np.column_stack([np.asarray(a, dtype=np.float64)
+                              for a in (bid_price, bid_amount, ask_price, ask_amount)])
+    if np.any(np.diff(trade_time) < 0):
+        order = np.argsort(trade_time, kind="stable")
+        trade_time, side, size, price = trade_time[order], side[order], size[order], price[order]
+    if np.any(np.diff(quote_time) < 0):
+        order = np.argsort(quote_time, kind="stable")
+        quote_time, quotes = quote_time[order], quotes[order]
+
+    if drop_bad_quotes and len(quote_time):
+        with np.errstate(invalid="ignore"):
+            bad = (~np.isfinite(quotes).all(axis=1) | (quotes[:, 0] >= quotes[:, 2])
+                   | (quotes[:, 1] < 0) | (quotes[:, 3] < 0))
+        if bad.any():
+            log.warning("dropped %d bad quote(s) of %d (crossed, NaN or negative size)",
+                        int(bad.sum()), len(quote_time))
+            quote_time, quotes = quote_time[~bad], quotes[~bad]
+
+    # 1. One row per (timestamp, side), in order of first appearance: summed size, VWAP.
+    if len(trade_time):
+        new_time = np.empty(len(trade_time), bool)
+        new_time[0] = True
+        np.not_equal(trade_time[1:], trade_time[:-1], out=new_time[1:])
+        run = np.cumsum(new_time) - 1
+        # within a timestamp, the side seen first comes first
+        key = 2 * run + (side != side[new_time][run])
+        if np.any(key[1:] < key[:-1]):  # both sides interleaved at some timestamp
+            order = np.argsort(key, kind="stable")
+            key, trade_time, side = key[order], trade_time[order], side[order]
+            size, price = size[order], price[order]
+        starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+        volume = np.add.reduceat(size, starts)
+        notional = np.add.reduceat(size * price, starts)
+        t_time, t_side = trade_time[starts], side[starts]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t_price = notional / volume
+        t_amount = t_side * volume
+    else:
+        t_time = np.empty(0, np.int64)
+        t_price = t_amount = np.empty(0)
+
+    # 3. Quote changes only: drop a quote equal to the one before it.
+    if len(quote_time):
+        same = np.zeros(len(quote_time), bool)
+        equal = (quotes[1:] == quotes[:-1]) | (np.isnan(quotes[1:]) & np.isnan(quotes[:-1]))
+        same[1:] = equal.all(axis=1)
+        quote_time, quotes = quote_time[~same], quotes[~same]
+
+    # 2. The quote in force before each trade: the last one stamped strictly earlier.
+    before = np.searchsorted(quote_time, t_time, side="left") - 1
+    t_quotes = np.full((len(t_time), 4), np.nan)
+    has = before >= 0
+    t_quotes[has] = quotes[before[has]]
+
+    n_t, n_q = len(t_time), len(quote_time)
+    times = np.concatenate([t_time, quote_time])
+    order = np.lexsort((np.concatenate([np.zeros(n_t, np.int8), np.ones(n_q, np.int8)]), times))
+    columns = {
+        "price": np.concatenate([t_price, np.full(n_q, np.nan)])[order],
+        "amount": np.concatenate([t_amount, np.zeros(n_q)])[order],
+    }
+    stacked = np.concatenate([t_quotes, quotes])[order]
+    for k, col in enumerate(("bid_price", "bid_amount", "ask_price", "ask_amount")):
+        columns[col] = np.ascontiguousarray(stacked[:, k])
+    index = pd.DatetimeIndex(times[order].view("M8[ns]"), name="time")
+    if tz is not None:
+        index = index.tz_localize("UTC")
+    return pd.DataFrame(columns, index=index)[list(TAQ_COLUMNS)]
+
+
+# ---- reading dumps ---------------------------------------------------------------------
+
+def parse_time(values) -> np.ndarray:
+    """BitMEX dump timestamps (``2019-03-20D00:00:05.698000000``) to int64 UTC nanoseconds.
+
+    ISO 8601 strings (with ``T`` or a space) are accepted too.
+    """
+    values = pd.Series(values)
+    if len(values) == 0:
+        return np.empty(0, np.int64)
+    text = values.astype(str).str.replace("D", "T", regex=False)
+    try:
+        times = pd.to_datetime(text, format="ISO8601", utc=True)
+    except (TypeError, ValueError) as exc:
+        raise SchemaError(f"cannot parse timestamps such as {values.iloc[0]!r}: {exc}") from exc
+    if times.isna().any():
+        row = int(np.flatnonzero(times.isna().to_numpy())[0])
+        raise SchemaError(f"timestamp missing at row {row}")
+    return pd.DatetimeIndex(times).as_unit("ns").asi8.copy()
+
+
+def _read_csv(source, columns: Iterable[str], what: str) -> pd.DataFrame:
+    """A CSV file (optionally compressed), a list of them, or a DataFrame, with ``columns``."""
+    columns = list(columns)
+    if isinstance(source, pd.DataFrame):
+        frame = source
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.exists():
+            raise FileNotFoundError(f"no such {what} file: {path}")
+        try:  # pyarrow's reader is the faster one; it refuses files lacking a column
+            frame = pd.read_csv(path, usecols=columns, engine="pyarrow")
+        except Exception:  # noqa: BLE001 - fall back to the C reader, which names what is missing
+            frame = pd.read_csv(path, usecols=lambda c: c in columns)
+    else:
+        frames = [_read_csv(s, columns, what) for s in source]
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise SchemaError(f"{what} is missing column(s) {missing}; expected {columns} "
+                          f"(got {list(frame.columns)})")
+    return frame
+
+
+def _pick_symbol(frame: pd.DataFrame, symbol: str | None, what: str) -> pd.DataFrame:
+    if "symbol" not in frame.columns:
+        return frame
+    symbols = pd.unique(frame["symbol"].astype(str))
+    if symbol is None:
+        if len(symbols) > 1:
+            raise ValueError(f"{what} holds several symbols {sorted(symbols)[:10]}; "
+                             f"pass symbol=...")
+        return frame
+    if len(symbols) == 1 and symbols[0] == symbol:
+        return frame
+    if len(frame) and symbol not in set(symbols):
+        raise ValueError(f"{what} has no rows for symbol {symbol!r}; it has {sorted(symbols)[:10]}")
+    return frame[frame["symbol"].astype(str) == symbol]
+
+
+def _sides(values: pd.Series, what: str) -> np.ndarray:
+    text = values.astype(str).str.lower()
+    side = np.where(text == "buy", 1, np.where(text == "sell", -1, 0))
+    bad = np.flatnonzero(side == 0)
+    if len(bad):
+        raise SchemaError(f"{what} column 'side' must be Buy or Sell, got {values.iloc[bad[0]]!r} "
+                          f"at row {int(bad[0])}")
+    return side
+
+
+def read_trades(source, symbol: str | None = "XBTUSD") -> pd.DataFrame:
+    """Read BitMEX dump trades for one symbol.
+
+    Parameters
+    ----------
+    source : str, os.PathLike, list of them, or pandas.DataFrame
+        Trade CSV file(s) (``.csv`` or ``.csv.gz``) or an already loaded frame.
+    symbol : str or None
+        Symbol to keep; None keeps the only one present.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``time`` (int64 UTC ns), ``side`` (+1/-1), ``size``, ``price``.
+    """
+    frame = _pick_symbol(_read_csv(source, TRADE_COLUMNS, "trades"), symbol, "trades")
+    return pd.DataFrame({
+        "time": parse_time(frame["timestamp"]),
+        "side": _sides(frame["side"], "trades"),
+        "size": frame["size"].to_numpy(dtype=np.float64),
+        "price": frame["price"].to_numpy(dtype=np.float64),
+    })
+
+
+def read_quotes(source, symbol: str | None = "XBTUSD") -> pd.DataFrame:
+    """Read BitMEX dump quotes for one symbol.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``time`` (int64 UTC ns), ``bid_price``, ``bid_amount``, ``ask_price``,
+        ``ask_amount``.
+    """
+    frame = _pick_symbol(_read_csv(source, QUOTE_COLUMNS, "quotes"), symbol, "quotes")
+    return pd.DataFrame({
+        "time": parse_time(frame["timestamp"]),
+        "bid_price": frame["bidPrice"].to_numpy(dtype=np.float64),
+        "bid_amount": frame["bidSize"].to_numpy(dtype=np.float64),
+        "ask_price": frame["askPrice"].to_numpy(dtype=np.float64),
+        "ask_amount": frame["askSize"].to_numpy(dtype=np.float64),
+    })
+
+
+def _merge(trades: pd.DataFrame, quotes: pd.DataFrame, clean: bool) -> pd.DataFrame:
+    taq = build_taq(trades["time"], trades["side"], trades["size"], trades["price"],
+                    quotes["time"], quotes["bid_price"], quotes["bid_amount"],
+                    quotes["ask_price"], quotes["ask_amount"], drop_bad_quotes=clean)
+    return validate_taq(taq, clean=clean)
+
+
+def to_taq(trades, quotes, symbol: str | None = "XBTUSD", *, clean: bool = False) -> pd.DataFrame:
+    """Convert BitMEX trade and quote dumps to a TAQ frame.
+
+    Parameters
+    ----------
+    trades, quotes : str, os.PathLike, list of them, or pandas.DataFrame
+        Dump CSV file(s) (``.csv.gz`` as downloaded, or plain ``.csv``), or frames with the
+        dump columns (``timestamp,symbol,side,size,price`` and
+        ``timestamp,symbol,bidSize,bidPrice,askPrice,askSize``; other columns are ignored).
+    symbol : str or None, default "XBTUSD"
+        Symbol to keep (the dumps hold every symbol); None keeps the only one present.
+    clean : bool
+        Drop bad quotes (crossed, NaN, negative size) before merging, so that trades carry the
+        last good quote, and then any row that still breaks the TAQ schema, instead of
+        raising.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A validated TAQ frame with a UTC index.
+
+    Examples
+    --------
+    >>> taq = to_taq("trade/20190320.csv.gz", "quote/20190320.csv.gz")  # doctest: +SKIP
+    """
+    return _merge(read_trades(trades, symbol), read_quotes(quotes, symbol), clean)
+
+
+def dump_days(source: str | os.PathLike) -> list[tuple[str, Path, Path]]:
+    """Days with both a trade and a quote dump in a :func:`download` directory.
+
+    Returns
+    -------
+    list of (str, pathlib.Path, pathlib.Path)
+        ``(YYYYMMDD, trade file, quote file)`` in date order.
+    """
+    source = Path(source)
+    found = {}
+    for kind in ("trade", "quote"):
+        folder = source / kind
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{source} has no {kind}/ folder (expected the layout of "
+                                    f"mmsim.data.bitmex.download: {kind}/YYYYMMDD.csv.gz)")
+        for path in folder.iterdir():
+            day = path.name.split(".")[0]
+            if len(day) == 8 and day.isdigit() and path.name.endswith((".csv", ".csv.gz")):
+                found.setdefault(day, {})[kind] = path
+    return [(day, f["trade"], f["quote"]) for day, f in sorted(found.items()) if len(f) == 2]
+
+
+def convert_days(
+    source: str | os.PathLike,
+    dest: str | os.PathLike,
+    symbol: str | None = "XBTUSD",
+    *,
+    clean: bool = False,
+    progress: bool = True,
+) -> tuple[int, pd.Timestamp | None, pd.Timestamp | None]:
+    """Convert a :func:`download` directory day by day into a directory of daily TAQ files.
+
+    One day is in memory at a time, so a year converts in constant memory. The last quote of
+    each day is carried into the next: trades before a day's first quote get it, as they would
+    if the days were converted together.
+
+    Parameters
+    ----------
+    source : str or os.PathLike
+        Directory with ``trade/YYYYMMDD.csv.gz`` and ``quote/YYYYMMDD.csv.gz``.
+    dest : str or os.PathLike
+        Output directory of daily Parquet files (see :func:`mmsim.data.io.write_taq`).
+    symbol : str or None, default "XBTUSD"
+    clean : bool
+        Drop rows that break the schema instead of raising.
+    progress : bool
+        Show a tqdm bar over days.
+
+    Returns
+    -------
+    (int, pandas.Timestamp or None, pandas.Timestamp or None)
+        Rows written, first and last time.
+    """
+    from tqdm.auto import tqdm
+
+    from mmsim.data.io import write_taq
+
+    days = dump_days(source)
+    if not days:
+        raise FileNotFoundError(f"{source} has no day with both a trade and a quote dump")
+    rows, first, last = 0, None, None
+    carry = None  # last quote of the previous day
+    for day, trade_file, quote_file in tqdm(days, desc="convert", unit="day", disable=not progress):
+        taq = to_taq(trade_file, quote_file, symbol, clean=clean)
+        quote_cols = ["bid_price", "bid_amount", "ask_price", "ask_amount"]
+        if carry is not None and len(taq):
+            values = taq[quote_cols].to_numpy(copy=True)
+            no_quote = np.isnan(values).all(axis=1)
+            lead = int(np.argmin(no_quote)) if not no_quote.all() else len(taq)
+            if lead:
+                values[:lead] = carry
+                taq = taq.copy()
+                taq[quote_cols] = values
+        if len(taq):
+            quoted = taq[quote_cols].dropna()
+            if len(quoted):
+                carry = quoted.iloc[-1].to_numpy()
+            write_taq(taq, dest, by_day=True)
+            rows += len(taq)
+            first = taq.index[0] if first is None else first
+            last = taq.index[-1]
+    return rows, first, last
+
+
+# ---- downloading -----------------------------------------------------------------------
+
+def _dates(start_date, end_date) -> list[_dt.date]:
+    start = pd.Timestamp(start_date).date()
+    end = pd.Timestamp(end_date).date()
+    if end < start:
+        raise ValueError(f"end_date {end} is before start_date {start}")
+    return [start + _dt.timedelta(days=k) for k in range((end - start).days + 1)]
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def _fetch(url: str, target: Path, timeout: float, retries: int, bar) -> None:
+    """Download ``url`` to ``target`` through ``target.part``, resuming a partial download."""
+    part = target.with_name(target.name + ".part")
+    for attempt in range(retries + 1):
+        have = part.stat().st_size if part.exists() else 0
+        request = urllib.request.Request(url, headers={"User-Agent": "mmsim"})
+        if have:
+            request.add_header("Range", f"bytes={have}-")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                status = getattr(response, "status", 200)
+                if have and status != 206:  # the server ignored the range: start over
+                    have = 0
+                length = response.headers.get("Content-Length")
+                expected = have + int(length) if length is not None else None
+                with open(part, "ab" if have else "wb") as out:
+                    if bar is not None:
+                        bar.update(have)
+                    while True:
+                        try:
+                            chunk = response.read(1 << 20)
+                        except http.client.IncompleteRead as exc:  # keep what arrived
+                            out.write(exc.partial)
+                            raise
+                        if not chunk:
+                            break
+                        out.write(chunk)
+                        if bar is not None:
+                            bar.update(len(chunk))
+            size = part.stat().st_size
+            if expected is not None and size != expected:
+                raise OSError(f"incomplete download of {url}: {size} of {expected} bytes")
+            os.replace(part, target)
+            return
+        except urllib.error.HTTPError as exc:
+            if exc.code == 416 and have:  # range beyond the end: the part file is complete
+                os.replace(part, target)
+                return
+            if exc.code == 404:
+                raise FileNotFoundError(f"{url} not found (404): no dump for that day?") from exc
+            if attempt == retries:
+                raise
+        except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError):
+            if attempt == retries:
+                raise
+        time.sleep(min(RETRY_DELAY * 2.0**attempt, 10.0))
+
+
+def download(
+    start_date,
+    end_date,
+    dest: str | os.PathLike,
+    *,
+    base_url: str = BASE_URL,
+    kinds: Iterable[str] = ("trade", "quote"),
+    progress: bool = True,
+    timeout: float = 60.0,
+    retries: int = 3,
+) -> list[Path]:
+    """Download BitMEX daily trade and quote dumps for ``start_date`` to ``end_date`` (inclusive).
+
+    Files land in ``dest/trade/YYYYMMDD.csv.gz`` and ``dest/quote/YYYYMMDD.csv.gz``. Days whose
+    file is already there are skipped; an interrupted download resumes from its ``.part`` file
+    (with an HTTP range request) the next time.
+
+    Parameters
+    ----------
+    start_date, end_date : str, datetime.date or pandas.Timestamp
+        First and last UTC day.
+    dest : str or os.PathLike
+        Destination directory (created if needed).
+    base_url : str
+        Server root; files are fetched from ``{base_url}/{kind}/{YYYYMMDD}.csv.gz``.
+    kinds : iterable of str
+        Which dumps: ``"trade"`` and/or ``"quote"``.
+    progress : bool
+        Show a tqdm progress bar (bytes) per file.
+    timeout : float
+        Seconds before a stalled connection is abandoned.
+    retries : int
+        Further attempts after a failed one (each resumes where the last stopped).
+
+    Returns
+    -------
+    list of pathlib.Path
+        Every file of the range, downloaded now or already present, in date order.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the server has no file for a day (HTTP 404).
+    """
+    from tqdm.auto import tqdm
+
+    dest = Path(dest)
+    kinds = list(kinds)
+    for kind in kinds:
+        if kind not in ("trade", "quote"):
+            raise ValueError(f"kinds must be 'trade' and/or 'quote', got {kind!r}")
+    paths = []
+    for day in _dates(start_date, end_date):
+        for kind in kinds:
+            name = f"{day:%Y%m%d}.csv.gz"
+            target = dest / kind / name
+            paths.append(target)
+            if target.exists():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            url = f"{base_url.rstrip('/')}/{kind}/{name}"
+            with tqdm(desc=f"{kind} {day}", unit="B", unit_scale=True, unit_divisor=1024,
+                      disable=not progress, leave=False) as bar:
+                _fetch(url, target, timeout, retries, bar)
+            if not _is_gzip(target):
+                bad = target.with_name(target.name + ".bad")
+                os.replace(target, bad)
+                raise OSError(f"{url} did not return a gzip file (kept as {bad})")
+    return paths
+

@@ -1,0 +1,176 @@
+"""read_taq / write_taq: round trips, time slicing, and reading only the files a slice needs."""
+import os
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import mmsim
+from mmsim.data.io import daily_files, read_taq, write_taq
+from mmsim.data.schema import TAQ_COLUMNS, SchemaError
+from mmsim.data.synthetic import synthetic_taq
+
+
+@pytest.fixture(scope="module")
+def month():
+    # 30 days at a low rate: ~26,000 rows, every day present.
+    return synthetic_taq(duration="30D", seed=4, rate=0.01)
+
+
+@pytest.fixture
+def small():
+    return synthetic_taq(2000, seed=9)
+
+
+def test_public_names():
+    assert mmsim.read_taq is read_taq
+    assert mmsim.write_taq is write_taq
+
+
+@pytest.mark.parametrize("name", ["taq.parquet", "taq.parq", "taq.csv", "taq.csv.gz", "days"])
+def test_round_trip_is_identical(tmp_path, small, name):
+    path = write_taq(small, tmp_path / name)
+    assert path == tmp_path / name
+    back = read_taq(path)
+    pd.testing.assert_frame_equal(back, small, check_exact=True)
+    assert str(back.index.dtype) == "datetime64[ns, UTC]"
+    assert back.index.name == "time"
+
+
+def test_round_trip_of_a_naive_index_stays_naive(tmp_path, small):
+    naive = small.tz_localize(None)
+    for name in ("n.parquet", "n.csv", "ndays"):
+        back = read_taq(write_taq(naive, tmp_path / name))
+        assert back.index.tz is None
+        pd.testing.assert_frame_equal(back, naive, check_exact=True)
+
+
+def test_parquet_file_is_zstd_with_a_utc_time_column(tmp_path, small):
+    path = write_taq(small, tmp_path / "taq.parquet", row_group_size=500)
+    meta = pq.ParquetFile(path).metadata
+    assert meta.num_row_groups == 4
+    assert meta.row_group(0).column(0).compression == "ZSTD"
+    schema = pq.read_schema(path)
+    assert schema.names == ["time", *TAQ_COLUMNS]
+    assert schema.field("time").type == pa.timestamp("ns", tz="UTC")
+    assert all(schema.field(c).type == pa.float64() for c in TAQ_COLUMNS)
+
+
+def test_directory_has_one_file_per_utc_day(tmp_path, month):
+    write_taq(month, tmp_path / "days")
+    names = sorted(os.listdir(tmp_path / "days"))
+    assert len(names) == 30
+    assert names[0] == "2019-04-01.parquet" and names[-1] == "2019-04-30.parquet"
+    one = pq.read_table(tmp_path / "days" / "2019-04-07.parquet").column("time").to_pandas()
+    assert (one.dt.strftime("%Y-%m-%d") == "2019-04-07").all()
+
+
+def test_slicing_a_30_day_directory_to_one_day_reads_only_that_file(tmp_path, month):
+    days = write_taq(month, tmp_path / "days")
+    # Make every other day's file unreadable: if read_taq opened one, it would fail.
+    for name in os.listdir(days):
+        if name != "2019-04-12.parquet":
+            (days / name).write_bytes(b"not a parquet file")
+    with pytest.raises(Exception):
+        read_taq(days)  # the whole directory does touch the broken files
+    assert daily_files(days, "2019-04-12", "2019-04-13") == [days / "2019-04-12.parquet"]
+    got = read_taq(days, start="2019-04-12", end="2019-04-13")
+    expected = month.loc["2019-04-12"]
+    assert len(got) > 0
+    pd.testing.assert_frame_equal(got, expected, check_exact=True, check_freq=False)
+    # A slice inside the day reads the same single file and filters rows (pushed down).
+    part = read_taq(days, start="2019-04-12 06:00", end="2019-04-12 07:00")
+    pd.testing.assert_frame_equal(part, month.loc["2019-04-12 06:00":"2019-04-12 06:59:59.999999999"],
+                                  check_freq=False)
+
+
+def test_daily_files_keeps_overlapping_days_and_foreign_files(tmp_path, month):
+    days = write_taq(month, tmp_path / "days")
+    (days / "extra.parquet").write_bytes(b"")
+    (days / "notes.txt").write_text("ignored")
+    got = [p.name for p in daily_files(days, "2019-04-03 12:00", "2019-04-05")]
+    assert got == ["2019-04-03.parquet", "2019-04-04.parquet", "extra.parquet"]
+    assert len(daily_files(days)) == 31
+
+
+@pytest.mark.parametrize("name", ["m.parquet", "m.csv", "days", None])
+def test_start_and_end_are_half_open(tmp_path, month, name):
+    source = month if name is None else write_taq(month, tmp_path / name)
+    start, end = month.index[100], month.index[200]
+    got = read_taq(source, start, end)
+    expected = month[(month.index >= start) & (month.index < end)]
+    pd.testing.assert_frame_equal(got, expected, check_exact=True, check_freq=False)
+    # Naive bounds are UTC; tz-aware bounds are converted.
+    got2 = read_taq(source, start.tz_localize(None), end.tz_convert("Asia/Tokyo"))
+    pd.testing.assert_frame_equal(got2, expected, check_freq=False)
+    assert len(read_taq(source, start="2019-04-03")) == (month.index >= "2019-04-03").sum()
+    assert len(read_taq(source, end="2019-04-03")) == (month.index < "2019-04-03").sum()
+
+
+def test_range_with_no_rows(tmp_path, month):
+    days = write_taq(month, tmp_path / "days")
+    got = read_taq(days, "2020-01-01", "2020-01-02")
+    assert len(got) == 0 and list(got.columns) == list(TAQ_COLUMNS)
+
+
+def test_writing_a_day_again_replaces_its_file(tmp_path, month):
+    days = write_taq(month, tmp_path / "days")
+    day = month.loc["2019-04-05"].iloc[:10]
+    write_taq(day, days)
+    assert len(read_taq(days, "2019-04-05", "2019-04-06")) == 10
+    assert len(read_taq(days, "2019-04-06", "2019-04-07")) == len(month.loc["2019-04-06"])
+
+
+def test_read_validates_and_can_clean(tmp_path, small):
+    bad = small.copy()
+    bad.iloc[5, bad.columns.get_loc("bid_price")] = bad.iloc[5]["ask_price"] + 1
+    path = tmp_path / "bad.parquet"
+    pq.write_table(pa.Table.from_pandas(bad.reset_index(), preserve_index=False), path)
+    with pytest.raises(SchemaError, match="crossed quote at row 5"):
+        read_taq(path)
+    cleaned = read_taq(path, clean=True)
+    assert len(cleaned) == len(small) - 1
+    assert cleaned.attrs["dropped_rows"]["crossed"] == 1
+
+
+def test_write_validates(tmp_path, small):
+    with pytest.raises(SchemaError, match="missing column"):
+        write_taq(small.drop(columns=["price"]), tmp_path / "x.parquet")
+
+
+def test_dataframe_source_is_validated(small):
+    df = small.copy()
+    df["amount"] = df["amount"].astype(np.int64)
+    out = read_taq(df)
+    assert out["amount"].dtype == np.float64
+
+
+def test_errors(tmp_path, small):
+    with pytest.raises(FileNotFoundError, match="no such TAQ file or directory"):
+        read_taq(tmp_path / "missing.parquet")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="holds no Parquet file"):
+        read_taq(tmp_path / "empty")
+    with pytest.raises(TypeError, match="path or a DataFrame"):
+        read_taq(123)
+    with pytest.raises(ValueError, match="end .* is before start"):
+        read_taq(small, "2019-04-02", "2019-04-01")
+    with pytest.raises(ValueError, match="start must be a time"):
+        read_taq(small, start="yesterday-ish")
+    csv = tmp_path / "no_time.csv"
+    small.reset_index(drop=True).to_csv(csv, index=False)
+    with pytest.raises(SchemaError, match=r"no_time.csv has no 'time' column .*time,price,amount"):
+        read_taq(csv)
+    parquet = tmp_path / "no_time.parquet"
+    pq.write_table(pa.table({"price": [1.0]}), parquet)
+    with pytest.raises(SchemaError, match="has no 'time' column"):
+        read_taq(parquet)
+    with pytest.raises(ValueError, match="by_day=False needs a file name"):
+        write_taq(small, tmp_path / "dir", by_day=False)
+
+
+def test_by_day_forces_a_directory(tmp_path, small):
+    path = write_taq(small, tmp_path / "odd.parquet", by_day=True)
+    assert path.is_dir() and sorted(os.listdir(path)) == ["2019-04-01.parquet"]

@@ -1,0 +1,337 @@
+"""TAQ and signals validation: every error names the column or row and the fix."""
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mmsim.data.schema import (
+    ROW_PROBLEMS,
+    TAQ_COLUMNS,
+    SchemaError,
+    clean_taq,
+    time_index_ns,
+    validate_signals,
+    validate_taq,
+)
+
+NAN = np.nan
+
+
+def make_taq(rows=None, times=None, tz="UTC"):
+    """A small valid TAQ frame: quote row, buy, sell, quote row, buy."""
+    if rows is None:
+        rows = [
+            [NAN, 0.0, 100.0, 5000.0, 100.5, 7000.0],
+            [100.5, 300.0, 100.0, 5000.0, 100.5, 7000.0],
+            [100.0, -200.0, 100.0, 5000.0, 100.5, 6700.0],
+            [NAN, 0.0, 100.5, 1000.0, 101.0, 9000.0],
+            [101.0, 50.0, 100.5, 1000.0, 101.0, 9000.0],
+        ]
+    if times is None:
+        times = pd.date_range("2019-03-20", periods=len(rows), freq="100ms", unit="ns")
+    index = pd.DatetimeIndex(times, name="time")
+    if tz is not None:
+        index = index.tz_localize(tz)
+    return pd.DataFrame(rows, index=index, columns=list(TAQ_COLUMNS), dtype=np.float64)
+
+
+def with_value(df, row, col, value):
+    df = df.copy()
+    df.iloc[row, df.columns.get_loc(col)] = value
+    return df
+
+
+# ---- a valid frame ---------------------------------------------------------------------
+
+def test_valid_frame_is_returned_as_is():
+    df = make_taq()
+    assert validate_taq(df) is df
+    assert validate_taq(df, clean=True) is df
+
+
+def test_extra_columns_are_dropped_and_order_fixed():
+    df = make_taq()
+    df["symbol"] = "XBTUSD"
+    df = df[["symbol"] + list(reversed(TAQ_COLUMNS))]
+    out = validate_taq(df)
+    assert list(out.columns) == list(TAQ_COLUMNS)
+    pd.testing.assert_frame_equal(out, make_taq())
+
+
+def test_quotes_may_be_missing_before_the_first_quote():
+    df = make_taq()
+    df.iloc[0, 2:] = NAN
+    df.iloc[1, 2:] = NAN  # a trade before any quote, as in the notebook's first row
+    validate_taq(df)
+
+
+# ---- the index -------------------------------------------------------------------------
+
+def test_not_a_dataframe():
+    with pytest.raises(SchemaError, match="taq must be a pandas DataFrame, got ndarray"):
+        validate_taq(np.zeros((3, 6)))
+
+
+def test_index_not_datetime():
+    df = make_taq().reset_index()
+    with pytest.raises(SchemaError, match=r"DatetimeIndex named 'time', got RangeIndex; .*set_index"):
+        validate_taq(df)
+
+
+def test_index_not_named_time():
+    df = make_taq()
+    df.index.name = "timestamp"
+    with pytest.raises(SchemaError, match=r"index must be named 'time', got 'timestamp'; "
+                                          r"set df.index.name = \"time\""):
+        validate_taq(df)
+
+
+def test_nat_in_index():
+    times = pd.DatetimeIndex(["2019-03-20 00:00:00", "NaT", "2019-03-20 00:00:01",
+                              "2019-03-20 00:00:02", "2019-03-20 00:00:03"])
+    df = make_taq(times=times)
+    with pytest.raises(SchemaError, match=r"NaT \(missing time\) at row 1; .*notna\(\)"):
+        validate_taq(df)
+
+
+def test_out_of_order_names_the_first_offending_row():
+    times = pd.to_datetime(["2019-03-20 00:00:00", "2019-03-20 00:00:02", "2019-03-20 00:00:01",
+                            "2019-03-20 00:00:03", "2019-03-20 00:00:00.500"], format="ISO8601")
+    df = make_taq(times=times)
+    with pytest.raises(SchemaError, match=r"non-decreasing: row 2 \(2019-03-20 00:00:01\+00:00\) "
+                                          r"comes before row 1 .*sort_index"):
+        validate_taq(df)
+
+
+def test_equal_times_are_fine():
+    times = pd.to_datetime(["2019-03-20"] * 5)
+    validate_taq(make_taq(times=times))
+
+
+def test_naive_index_is_taken_as_utc_and_kept_naive():
+    naive = make_taq(tz=None)
+    aware = make_taq(tz="UTC")
+    out = validate_taq(naive)
+    assert out.index.tz is None
+    np.testing.assert_array_equal(time_index_ns(naive, "taq"), time_index_ns(aware, "taq"))
+
+
+def test_aware_index_is_converted_to_utc():
+    ny = make_taq(tz=None)
+    ny.index = ny.index.tz_localize("America/New_York")
+    out = validate_taq(ny)
+    assert str(out.index.tz) == "UTC"
+    assert out.index[0] == ny.index[0]  # same instant
+    assert out.index[0].hour == 4  # midnight in New York is 04:00 UTC in March (DST)
+
+
+def test_microsecond_index_becomes_nanoseconds():
+    df = make_taq()
+    df.index = df.index.as_unit("us")
+    out = validate_taq(df)
+    assert out.index.unit == "ns"
+    assert out.index.equals(make_taq().index)
+
+
+# ---- columns ---------------------------------------------------------------------------
+
+def test_missing_column():
+    df = make_taq().drop(columns=["bid_amount"])
+    with pytest.raises(SchemaError, match=r"missing column\(s\) \['bid_amount'\]; expected columns"):
+        validate_taq(df)
+
+
+def test_duplicate_column():
+    df = make_taq()
+    df = pd.concat([df, df[["price"]]], axis=1)
+    with pytest.raises(SchemaError, match=r"duplicate column\(s\) \['price'\]"):
+        validate_taq(df)
+
+
+def test_lossless_casts():
+    df = make_taq()
+    df["bid_amount"] = df["bid_amount"].astype(np.int64)
+    df["ask_amount"] = df["ask_amount"].astype("Int64")
+    df["bid_price"] = df["bid_price"].astype(np.float32)
+    df["amount"] = df["amount"].astype(object)
+    out = validate_taq(df)
+    assert (out.dtypes == np.float64).all()
+    pd.testing.assert_frame_equal(out, make_taq())
+
+
+def test_nullable_float_with_missing_values_casts_to_nan():
+    df = make_taq()
+    df["price"] = df["price"].astype("Float64")
+    out = validate_taq(df)
+    assert out["price"].dtype == np.float64
+    assert np.isnan(out["price"].iloc[0])
+
+
+def test_integer_too_large_for_float64():
+    df = make_taq()
+    df["ask_amount"] = np.array([7000, 7000, 2**53 + 1, 9000, 9000], dtype=np.int64)
+    with pytest.raises(SchemaError, match=r"'ask_amount' \(int64\) cannot be cast to float64 "
+                                          r"without loss: 9007199254740993 at row 2"):
+        validate_taq(df)
+    df["ask_amount"] = pd.Series([7000, 7000, 2**70, 9000, 9000], dtype=object, index=df.index)
+    with pytest.raises(SchemaError, match=r"'ask_amount' \(object\) cannot be cast to float64 "
+                                          r"without loss: 1180591620717411303424"):
+        validate_taq(df)
+
+
+def test_boolean_column():
+    df = make_taq()
+    df["amount"] = df["amount"] > 0
+    with pytest.raises(SchemaError, match=r"'amount' must be float64, got boolean bool; .*to_numeric"):
+        validate_taq(df)
+
+
+def test_string_column():
+    df = make_taq()
+    df["price"] = ["", "100.5", "100.0", "", "101.0"]
+    with pytest.raises(SchemaError, match=r"'price' must be float64, got .*"
+                                          r"pd.to_numeric\(df\['price'\]\)"):
+        validate_taq(df)
+    df["price"] = df["price"].astype(object)
+    with pytest.raises(SchemaError, match=r"got object values such as '' \(str\)"):
+        validate_taq(df)
+
+
+# ---- rows ------------------------------------------------------------------------------
+
+def test_nan_amount():
+    df = with_value(make_taq(), 3, "amount", NAN)
+    with pytest.raises(SchemaError, match=r"'amount' is nan at row 3 \(2019-03-20 00:00:00.300000"
+                                          r"\+00:00\); every row needs an amount \(0 for a "
+                                          r"quote-only row\)"):
+        validate_taq(df)
+
+
+def test_nan_price_on_a_trade_row():
+    df = with_value(make_taq(), 2, "price", NAN)
+    with pytest.raises(SchemaError, match=r"'price' is nan at row 2 .*a trade row \(amount=-200.0\);"
+                                          r" a trade needs a positive price"):
+        validate_taq(df)
+
+
+def test_nan_price_on_a_quote_row_is_fine():
+    validate_taq(with_value(make_taq(), 3, "price", NAN))
+
+
+def test_negative_price_on_a_trade_row():
+    df = with_value(make_taq(), 1, "price", -5.0)
+    with pytest.raises(SchemaError, match=r"'price' is -5.0 at row 1"):
+        validate_taq(df)
+
+
+def test_nan_size_after_the_first_quote():
+    df = with_value(make_taq(), 4, "bid_amount", NAN)
+    with pytest.raises(SchemaError, match=r"'bid_amount' is nan at row 4 .*only before the first "
+                                          r"quote \(row 0 .*\.ffill\(\)"):
+        validate_taq(df)
+
+
+def test_nan_quote_price_after_the_first_quote_counts_more_rows():
+    df = make_taq()
+    df.iloc[2:4, df.columns.get_loc("ask_price")] = NAN
+    with pytest.raises(SchemaError, match=r"'ask_price' is nan at row 2 .* \(1 more row\(s\) like it\)"):
+        validate_taq(df)
+
+
+def test_negative_size():
+    df = with_value(make_taq(), 2, "ask_amount", -1.0)
+    with pytest.raises(SchemaError, match=r"'ask_amount' is negative \(-1.0\) at row 2 .*sign of "
+                                          r"'amount'"):
+        validate_taq(df)
+
+
+@pytest.mark.parametrize("bid", [100.5, 101.0])
+def test_crossed_or_locked_quote(bid):
+    df = with_value(make_taq(), 1, "bid_price", bid)
+    with pytest.raises(SchemaError, match=rf"crossed quote at row 1 .*: bid_price {bid} >= "
+                                          r"ask_price 100.5; the bid must be below the ask; or "
+                                          r"pass clean=True"):
+        validate_taq(df)
+
+
+# ---- clean=True ------------------------------------------------------------------------
+
+def test_clean_drops_bad_rows_and_counts_each_kind(caplog):
+    rows = [
+        [NAN, 0.0, NAN, NAN, NAN, NAN],              # 0 no quote yet: fine
+        [100.5, 300.0, NAN, NAN, NAN, NAN],          # 1 trade before the first quote: fine
+        [NAN, 0.0, 100.0, 5000.0, 100.5, 7000.0],    # 2 first quote
+        [NAN, 300.0, 100.0, 5000.0, 100.5, 7000.0],  # 3 trade_price
+        [100.0, NAN, 100.0, 5000.0, 100.5, 6700.0],  # 4 nan_amount
+        [NAN, 0.0, 100.5, NAN, 101.0, 9000.0],       # 5 missing_quote
+        [NAN, 0.0, 100.5, -3.0, 101.0, 9000.0],      # 6 negative_size
+        [NAN, 0.0, 101.0, 10.0, 101.0, 9000.0],      # 7 crossed (locked)
+        [NAN, 0.0, 102.0, 10.0, 101.0, 9000.0],      # 8 crossed
+        [101.0, 50.0, 100.5, 1000.0, 101.0, 9000.0],  # 9 fine
+        [101.0, 50.0, 100.5, 1000.0, 101.0, 9000.0],  # 10 out_of_order (earlier time)
+        [101.0, 50.0, 100.5, 1000.0, 101.0, 9000.0],  # 11 fine
+    ]
+    times = pd.date_range("2019-03-20", periods=len(rows), freq="1s", unit="ns")
+    times = times.insert(10, times[3]).delete(11)
+    df = make_taq(rows, times=times)
+    with pytest.raises(SchemaError):
+        validate_taq(df)
+    with caplog.at_level(logging.WARNING, logger="mmsim.data"):
+        out = validate_taq(df, clean=True)
+    assert list(out.index) == [df.index[i] for i in (0, 1, 2, 9, 11)]
+    counts = out.attrs["dropped_rows"]
+    assert counts == {"missing_time": 0, "nan_amount": 1, "trade_price": 1, "missing_quote": 1,
+                      "negative_size": 1, "crossed": 2, "out_of_order": 1, "total": 7}
+    assert "dropped 7 of 12 rows: nan_amount=1, trade_price=1, missing_quote=1, negative_size=1, " \
+           "crossed=2, out_of_order=1" in caplog.text
+    assert validate_taq(out) is not None  # the result is valid
+    assert set(counts) == set(ROW_PROBLEMS) | {"total"}
+
+
+def test_clean_taq_returns_counts_and_drops_nat():
+    times = pd.DatetimeIndex(["2019-03-20 00:00:00", "NaT", "2019-03-20 00:00:01",
+                              "2019-03-20 00:00:02", "2019-03-20 00:00:03"])
+    out, counts = clean_taq(make_taq(times=times))
+    assert len(out) == 4 and out.index.notna().all()
+    assert counts["missing_time"] == 1 and counts["total"] == 1
+
+
+def test_clean_still_raises_on_column_problems():
+    df = make_taq().drop(columns=["price"])
+    with pytest.raises(SchemaError, match="missing column"):
+        validate_taq(df, clean=True)
+
+
+# ---- signals ---------------------------------------------------------------------------
+
+def make_signals():
+    index = pd.date_range("2019-03-20", periods=4, freq="1min", name="time")
+    return pd.DataFrame({"sigma": [0.1, 0.2, 0.3, 0.4], "inv": [1, -2, 0, 3]}, index=index)
+
+
+def test_signals_cast_to_float64():
+    out = validate_signals(make_signals())
+    assert (out.dtypes == np.float64).all()
+    assert list(out.columns) == ["sigma", "inv"]
+
+
+def test_signals_nan_names_the_column():
+    df = make_signals()
+    df.iloc[2, 0] = NAN
+    with pytest.raises(SchemaError, match=r"signals column 'sigma' has NaN at row 2 .*fix_features"):
+        validate_signals(df)
+
+
+def test_signals_non_numeric():
+    df = make_signals()
+    df["name"] = "a"
+    with pytest.raises(SchemaError, match=r"signals column 'name' must be float64"):
+        validate_signals(df)
+
+
+def test_signals_index_name():
+    df = make_signals()
+    df.index.name = None
+    with pytest.raises(SchemaError, match=r"signals index must be named 'time', got None"):
+        validate_signals(df)
