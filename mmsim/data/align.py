@@ -6,7 +6,9 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from mmsim.data.schema import TAQ_COLUMNS, SchemaError, validate_signals, validate_taq
+from mmsim.data.schema import (
+    TAQ_COLUMNS, SchemaError, bound_ns, index_ns, validate_signals, validate_taq,
+)
 
 __all__ = ["Aligned", "align"]
 
@@ -45,24 +47,6 @@ class Aligned(NamedTuple):
         return sum(getattr(self, c).nbytes for c in ("time",) + TAQ_COLUMNS)
 
 
-def _bound(value, name: str):
-    if value is None:
-        return None
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise SchemaError(f"{name} must be a timestamp, got {value!r}") from exc
-    if ts.tzinfo is None:
-        ts = ts.tz_localize("UTC")
-    return ts.tz_convert("UTC").as_unit("ns").value
-
-
-def _utc_ns(index: pd.DatetimeIndex) -> np.ndarray:
-    if index.tz is not None:
-        index = index.tz_convert("UTC").tz_localize(None)
-    return np.ascontiguousarray(index.as_unit("ns").asi8, dtype=np.int64)
-
-
 def align(taq: pd.DataFrame, signals: pd.DataFrame, start=None, end=None) -> Aligned:
     """Validate TAQ and signals, cut both to ``[start, end)`` and return engine arrays.
 
@@ -91,15 +75,15 @@ def align(taq: pd.DataFrame, signals: pd.DataFrame, start=None, end=None) -> Ali
     """
     taq = validate_taq(taq)
     signals = validate_signals(signals)
-    lo, hi = _bound(start, "start"), _bound(end, "end")
+    lo, hi = bound_ns(start, "start"), bound_ns(end, "end")
     if lo is not None and hi is not None and hi <= lo:
         raise SchemaError(f"end ({end}) must be after start ({start})")
-    t = _utc_ns(taq.index)
+    t = index_ns(taq.index)
     a = 0 if lo is None else int(np.searchsorted(t, lo, "left"))
     b = len(t) if hi is None else int(np.searchsorted(t, hi, "left"))
     cols = {c: np.ascontiguousarray(taq[c].to_numpy(dtype=np.float64)[a:b]) for c in TAQ_COLUMNS}
     time = t[a:b]
-    st = _utc_ns(signals.index)
+    st = index_ns(signals.index)
     sa = 0 if lo is None else int(np.searchsorted(st, lo, "left"))
     last = time[-1] if len(time) else np.iinfo(np.int64).min
     sb = int(np.searchsorted(st, last, "right"))

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mmsim.data.schema import TAQ_COLUMNS, SchemaError, validate_taq
+from mmsim.data.schema import TAQ_COLUMNS, SchemaError, bound_ns, index_ns, validate_taq
 
 __all__ = ["read_taq", "write_taq", "daily_files"]
 
@@ -33,20 +33,6 @@ def _kind(path: Path) -> str:
     if name.endswith(_PARQUET_SUFFIXES):
         return "parquet"
     return "dir"
-
-
-def _to_ns(value, what: str) -> int | None:
-    """A time bound as int64 UTC nanoseconds (naive values are taken as UTC)."""
-    if value is None:
-        return None
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{what} must be a time such as '2019-04-01', got {value!r}") from exc
-    if ts is pd.NaT:
-        raise ValueError(f"{what} must be a time, got NaT")
-    ts = ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
-    return ts.as_unit("ns").value
 
 
 def _day(ns: int) -> str:
@@ -71,7 +57,7 @@ def daily_files(directory: str | os.PathLike, start=None, end=None) -> list[Path
     list of pathlib.Path
         Sorted by name (chronological for daily files).
     """
-    lo, hi = _to_ns(start, "start"), _to_ns(end, "end")
+    lo, hi = bound_ns(start, "start"), bound_ns(end, "end")
     out = []
     for path in sorted(Path(directory).iterdir()):
         if not path.is_file() or not path.name.lower().endswith(_PARQUET_SUFFIXES):
@@ -141,7 +127,7 @@ def write_taq(
         pq.write_table(table, path, compression=compression, row_group_size=row_group_size)
         return path
     path.mkdir(parents=True, exist_ok=True)
-    times = _utc_ns(df.index)
+    times = index_ns(df.index)
     if len(times):
         days = np.arange(times[0] // _NS_PER_DAY, times[-1] // _NS_PER_DAY + 1)
         cuts = np.searchsorted(times, days * _NS_PER_DAY)
@@ -154,17 +140,11 @@ def write_taq(
     return path
 
 
-def _utc_ns(index: pd.DatetimeIndex) -> np.ndarray:
-    if index.tz is not None:
-        index = index.tz_convert("UTC")
-    return index.as_unit("ns").asi8
-
-
 def _to_arrow(df: pd.DataFrame):
     import pyarrow as pa
 
     tz = "UTC" if df.index.tz is not None else None
-    arrays = [pa.array(_utc_ns(df.index), type=pa.timestamp("ns", tz=tz))]
+    arrays = [pa.array(index_ns(df.index), type=pa.timestamp("ns", tz=tz))]
     arrays += [pa.array(df[c].to_numpy(), type=pa.float64()) for c in TAQ_COLUMNS]
     return pa.Table.from_arrays(arrays, names=["time", *TAQ_COLUMNS])
 
@@ -211,7 +191,7 @@ def _time_filter(schema, lo: int | None, hi: int | None):
 def _slice(df: pd.DataFrame, lo: int | None, hi: int | None) -> pd.DataFrame:
     if lo is None and hi is None:
         return df
-    times = _utc_ns(df.index)
+    times = index_ns(df.index)
     i = 0 if lo is None else int(np.searchsorted(times, lo, side="left"))
     j = len(times) if hi is None else int(np.searchsorted(times, hi, side="left"))
     return df.iloc[i:j]
@@ -248,7 +228,7 @@ def read_taq(source, start=None, end=None, *, clean: bool = False) -> pd.DataFra
     SchemaError
         If the data breaks the TAQ schema (and ``clean`` is False).
     """
-    lo, hi = _to_ns(start, "start"), _to_ns(end, "end")
+    lo, hi = bound_ns(start, "start"), bound_ns(end, "end")
     if lo is not None and hi is not None and hi < lo:
         raise ValueError(f"end ({end}) is before start ({start})")
     if isinstance(source, pd.DataFrame):

@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "index_ns",
+    "bound_ns",
     "TAQ_COLUMNS",
     "QUOTE_COLUMNS",
     "ROW_PROBLEMS",
@@ -57,6 +59,54 @@ _MAX_EXACT_INT = 2**53  # integers up to this magnitude are exact in float64
 
 class SchemaError(ValueError):
     """Input data does not follow the TAQ or signals schema; the message says how to fix it."""
+
+
+def index_ns(index: pd.DatetimeIndex) -> np.ndarray:
+    """A DatetimeIndex as contiguous int64 UTC nanoseconds (a naive index is taken as UTC).
+
+    Parameters
+    ----------
+    index : pandas.DatetimeIndex
+
+    Returns
+    -------
+    numpy.ndarray
+        int64, a view of the index's data where it is already in nanoseconds.
+    """
+    if index.tz is not None:
+        index = index.tz_convert("UTC").tz_localize(None)
+    return np.ascontiguousarray(index.as_unit("ns").asi8, dtype=np.int64)
+
+
+def bound_ns(value, what: str) -> int | None:
+    """A time bound (``start``/``end``) as int64 UTC nanoseconds; naive values are UTC.
+
+    Parameters
+    ----------
+    value : str, datetime-like or None
+    what : str
+        The parameter's name, for the error message.
+
+    Returns
+    -------
+    int or None
+        None when ``value`` is None.
+
+    Raises
+    ------
+    SchemaError
+        If ``value`` is not a time.
+    """
+    if value is None:
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise SchemaError(f"{what} must be a time such as '2019-04-01', got {value!r}") from exc
+    if ts is pd.NaT:
+        raise SchemaError(f"{what} must be a time, got NaT")
+    ts = ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
+    return ts.as_unit("ns").value
 
 
 def _row_label(df: pd.DataFrame, row: int) -> str:
