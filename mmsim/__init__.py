@@ -48,7 +48,16 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
+# Sub-packages reachable as attributes (``mmsim.data.ohlcv``) without importing them first.
+_SUBMODULES = ("data", "strategies", "estimators", "experiments", "compat", "stats", "plots",
+               "report", "config", "contracts", "engine", "results", "strategy", "cli")
+
+
 def __getattr__(name: str):
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"mmsim.{name}")
+        globals()[name] = module
+        return module
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'mmsim' has no attribute {name!r}")
@@ -58,4 +67,4 @@ def __getattr__(name: str):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS))
+    return sorted(set(globals()) | set(_EXPORTS) | set(_SUBMODULES))

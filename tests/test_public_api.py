@@ -42,3 +42,16 @@ def test_public_functions_and_classes_have_docstrings(module_name):
 def test_engine_context_methods_are_documented():
     for attr in ("limit", "market", "follow", "cancel", "orders", "nav", "position", "signal"):
         assert inspect.getdoc(getattr(mmsim.Context, attr)), attr
+
+
+def test_subpackages_resolve_as_attributes_in_a_fresh_interpreter():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(mmsim.__file__).resolve().parents[1])
+    code = "import mmsim; print(mmsim.data.TAQ_COLUMNS[0], mmsim.strategies.GLFT.__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": root}, cwd=root)
+    assert out.stdout.split() == ["price", "GLFT"]
