@@ -67,6 +67,28 @@ def test_replay_only(benchmark, replay_taq):
                                 rows_per_s=len(data.time) / benchmark.stats.stats.min)
 
 
+def test_replay_with_resting_orders(benchmark, replay_taq):
+    """The same rows with one bid and one ask resting far from the touch for the whole run:
+    the row loop with orders to check on every row, and no Python calls that act."""
+
+    class Resting(mmsim.Strategy):
+        def __init__(self):
+            self.sent = False
+
+        def on_signal(self, ctx):
+            if not self.sent:
+                ctx.limit(1000.0, 100)
+                ctx.limit(100000.0, -100)
+                self.sent = True
+
+    data = align(replay_taq, minute_signals(replay_taq))
+    result = benchmark.pedantic(lambda: mmsim.backtest(data, None, Resting()),
+                                rounds=3, iterations=1)
+    benchmark.extra_info.update(rows=len(data.time),
+                                rows_per_s=len(data.time) / benchmark.stats.stats.min)
+    assert len(result.fills) == 0
+
+
 def test_import_and_first_backtest(benchmark, tmp_path):
     """A fresh interpreter: import mmsim and run a small backtest (no JIT warm-up).
 
