@@ -126,8 +126,7 @@ def test_import_and_first_backtest(benchmark, tmp_path):
 def test_peak_memory(benchmark, replay_taq):
     """Peak memory the run allocates, against the bytes of the TAQ arrays it replays."""
     signals = minute_signals(replay_taq)
-    taq_bytes = replay_taq.index.asi8.nbytes + sum(replay_taq[c].to_numpy().nbytes
-                                                  for c in replay_taq.columns)
+    taq_bytes = align(replay_taq, signals).nbytes
 
     def measured():
         tracemalloc.start()

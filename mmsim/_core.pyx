@@ -792,11 +792,6 @@ cdef class Engine:
             "positions": self.positions.view().copy(),
         }
 
-    @property
-    def rows_replayed(self):
-        """Number of TAQ rows replayed so far."""
-        return self.i
-
 
 cdef inline bint on_grid(double x, double inv_step) noexcept nogil:
     cdef double k = x * inv_step

@@ -56,10 +56,8 @@ def _to_frame(records: np.ndarray, columns: list[str], time_field: str = "time")
 
 
 def _times(values: np.ndarray) -> pd.DatetimeIndex:
-    # NO_TIME (int64 min) marks "never" in the engine; it becomes NaT.
-    return pd.DatetimeIndex(pd.to_datetime(np.where(values == np.iinfo(np.int64).min,
-                                                    np.iinfo(np.int64).min, values),
-                                           unit="ns", utc=True))
+    # The engine's NO_TIME is int64 min, which is pandas' NaT: "never" reads as NaT.
+    return pd.DatetimeIndex(pd.to_datetime(values, unit="ns", utc=True))
 
 
 def _labels(codes: np.ndarray, names) -> pd.Categorical:
