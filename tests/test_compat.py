@@ -78,7 +78,9 @@ def test_monte_carlo_runs_unchanged_and_matches_the_class(market):
     params = {"max_size": 5.0, "threshold": 0.05, "level": 0.0, "pct_loss": -0.05}
     by_fn = mmsim.backtest(taq_, inv, FunctionStrategy(fn, params), seed=42)
     by_class = mmsim.backtest(taq_, inv, MonteCarlo(**params), seed=42)
-    assert len(by_fn.fills) > 10
+    # It trades both ways as the random target inventory changes sign.
+    assert len(by_fn.fills) >= 10
+    assert (by_fn.fills["amount"] > 0).any() and (by_fn.fills["amount"] < 0).any()
     assert set(by_fn.orders["type"]) == {"follow_limit"}
     _same(by_fn, by_class)
 

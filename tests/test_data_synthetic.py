@@ -1,11 +1,12 @@
-"""Synthetic BitMEX-like TAQ streams: schema, determinism and market microstructure rules."""
+"""Synthetic BitMEX-like TAQ streams: schema, determinism, microstructure rules and a price
+moved by its order flow."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from mmsim.data.schema import TAQ_COLUMNS, validate_taq
-from mmsim.data.synthetic import synthetic_taq
+from mmsim.data.synthetic import sign_autocorrelation, synthetic_taq
 
 
 @pytest.fixture(scope="module")
@@ -203,3 +204,156 @@ def test_a_month_is_about_three_and_a_half_million_rows():
     df = synthetic_taq(duration="30D", seed=0)
     assert 3.4e6 < len(df) < 3.6e6
     assert df.index[-1] - df.index[0] <= pd.Timedelta("30D")
+
+
+# ---- order flow drives the price --------------------------------------------------------
+# Defaults of synthetic_taq: persistence p = 0.9, noise eta = 0.2, fade beta = 0.8.
+
+def _book(df):
+    """Columns as arrays, the mid, and the queue each row leaves behind its own trade."""
+    price, amount, bid, bid_amt, ask, ask_amt = df.to_numpy().T
+    left_bid = bid_amt - np.where(amount < 0, -amount, 0.0)
+    left_ask = ask_amt - np.where(amount > 0, amount, 0.0)
+    return amount, bid, ask, left_bid, left_ask, (bid + ask) / 2
+
+
+def _moves(mid):
+    """Rows (as np.diff indices) where the mid changes, and the signs of those changes."""
+    dm = np.diff(mid)
+    changed = np.flatnonzero(dm)
+    return changed, np.sign(dm[changed])
+
+
+def test_sign_autocorrelation_formula():
+    assert sign_autocorrelation(0.9, 0.2) == pytest.approx(0.8**2 * 0.8)
+    assert sign_autocorrelation(0.9, 0.2, lag=3) == pytest.approx(0.64 * 0.8**3)
+    assert sign_autocorrelation(0.5, 0.0) == 0.0
+    assert sign_autocorrelation(0.0, 0.0) == -1.0  # a regime that always flips alternates
+
+
+def test_trade_signs_are_persistent_as_the_parameters_say(day):
+    signs = np.sign(_trades(day)["amount"].to_numpy())
+    n = len(signs)
+    assert n > 40000
+    # The sampling error of a lag-l autocorrelation of n ~ 47,000 signs is ~0.01: allow 0.03.
+    for lag in (1, 2, 5):
+        observed = np.corrcoef(signs[lag:], signs[:-lag])[0, 1]
+        assert observed == pytest.approx(sign_autocorrelation(0.9, 0.2, lag), abs=0.03)
+    # Fair-coin signs (noise = 1) carry no memory.
+    coins = np.sign(_trades(synthetic_taq(duration="12h", seed=7, noise=1.0))["amount"].to_numpy())
+    assert abs(np.corrcoef(coins[1:], coins[:-1])[0, 1]) < 0.03
+
+
+def test_the_touch_queue_only_shrinks_until_it_is_gone(day):
+    amount, bid, ask, left_bid, left_ask, _ = _book(day)
+    quote = np.flatnonzero(amount == 0)[1:]
+    still = (bid[quote] == bid[quote - 1]) & (ask[quote] == ask[quote - 1])
+    # A quote row that moves nothing shows what the row before left, less cancellations.
+    assert (day["bid_amount"].to_numpy()[quote][still] <= left_bid[quote - 1][still]).all()
+    assert (day["ask_amount"].to_numpy()[quote][still] <= left_ask[quote - 1][still]).all()
+    # A level that moves on a quote row is replaced by a fresh one: the opposite side refills
+    # towards it and never moves away (rows right after a sweep show two events at once).
+    dbid, dask = np.diff(bid), np.diff(ask)
+    single = ~((amount > 0) & (amount >= day["ask_amount"].to_numpy())
+               | (amount < 0) & (-amount >= day["bid_amount"].to_numpy()))[:-1]
+    assert not ((dbid < 0) & (dask > 0) & single).any()
+    # With a one-tick spread after a one-tick fall, sellers take over the vacated bid level.
+    one = (dbid == -0.5) & ((ask - bid)[1:] == 0.5) & single
+    assert one.sum() > 1000
+    np.testing.assert_array_equal(ask[1:][one], bid[:-1][one])
+
+
+def test_without_cancellations_only_aggressive_volume_moves_the_touch():
+    # daily_vol = 0 sets the cancellations to zero; no news either. Every fall of the bid is
+    # then caused by sells that left less than the smallest shown queue (1e4) on it, or swept
+    # it, on the row just before; every rise of the ask likewise by buys.
+    df = synthetic_taq(duration="1D", seed=3, daily_vol=0.0, news_rate=0.0)
+    amount, bid, ask, left_bid, left_ask, _ = _book(df)
+    fall = np.flatnonzero(np.diff(bid) < 0)
+    rise = np.flatnonzero(np.diff(ask) > 0)
+    assert len(fall) > 50 and len(rise) > 50
+    assert (amount[fall] != 0).all() and (left_bid[fall] < 1e4).all()
+    assert (amount[rise] != 0).all() and (left_ask[rise] < 1e4).all()
+    quote = np.flatnonzero(amount == 0)[1:]
+    still = (bid[quote] == bid[quote - 1]) & (ask[quote] == ask[quote - 1])
+    np.testing.assert_array_equal(df["bid_amount"].to_numpy()[quote][still],
+                                  left_bid[quote - 1][still])
+
+
+def test_order_flow_and_price_moves_go_together(day):
+    _, _, _, _, _, mid = _book(day)
+    minute = pd.Series(mid, day.index).resample("1min").last().ffill()
+    ret = np.log(minute).diff()
+    imbalance = np.sign(day["amount"]).resample("1min").sum()
+    assert ret.corr(imbalance) > 0.4
+
+
+def test_moves_persist_after_sweeps_and_exhausted_levels(day):
+    amount, _, _, _, _, mid = _book(day)
+    changed, sign = _moves(mid)
+
+    def next_move(rows):
+        # The sweep's own move is mid[r + 1] - mid[r]; the next one starts at diff index r + 1.
+        k = np.searchsorted(changed, rows + 1)
+        return sign[k[k < len(changed)]]
+
+    sell_sweep = np.flatnonzero((amount < 0) & (-amount >= day["bid_amount"].to_numpy()))
+    buy_sweep = np.flatnonzero((amount > 0) & (amount >= day["ask_amount"].to_numpy()))
+    after_sell, after_buy = next_move(sell_sweep), next_move(buy_sweep)
+    assert len(after_sell) > 30 and len(after_buy) > 30
+    # The regime that swept the level usually carries on (p = 0.9 a trade) and keeps
+    # hitting the same side harder ((1 + beta) / (1 - beta) = 9 times the cancellations).
+    assert np.mean(after_sell < 0) > 0.6 and np.mean(after_buy > 0) > 0.6
+
+    # Every mid move, against the same market without informed flow (no fade, signs with
+    # no memory): the continuation rate is well above it.
+    flat = synthetic_taq(duration="1D", seed=7, fade=0.0, persistence=0.5)
+    _, flat_sign = _moves(_book(flat)[-1])
+    informed = np.mean(sign[1:] == sign[:-1])
+    uninformed = np.mean(flat_sign[1:] == flat_sign[:-1])
+    assert informed > 0.6
+    assert informed > uninformed + 0.1
+
+
+def test_a_fill_at_the_touch_is_adversely_selected(day):
+    # A resting bid is filled when its level empties (the bid falls below it). A minute later
+    # the mid is well below the price it bought at: half a tick at once (the mid of the new
+    # touch), then the drift of the flow that emptied the level. Asks mirror it; averaging
+    # both sides cancels the day's trend.
+    _, bid, ask, _, _, mid = _book(day)
+    t = day.index.asi8
+    minute = 60 * 10**9
+
+    def loss(rows, fill_price, sign):
+        later = np.searchsorted(t, t[rows] + minute)
+        ok = later < len(t)
+        return np.mean(sign * (mid[later[ok]] - fill_price[ok])) / 0.5  # ticks
+
+    fall = np.flatnonzero(np.diff(bid) < 0) + 1
+    rise = np.flatnonzero(np.diff(ask) > 0) + 1
+    bought = loss(fall, bid[fall - 1], 1.0)
+    sold = loss(rise, ask[rise - 1], -1.0)
+    assert (bought + sold) / 2 < -1.5  # measured about -2.2 ticks
+
+
+def test_daily_vol_sets_the_volatility_through_the_flow():
+    vols = []
+    for target in (0.015, 0.03):
+        df = synthetic_taq(duration="2D", seed=2, daily_vol=target)
+        mid = ((df["bid_price"] + df["ask_price"]) / 2).resample("1min").last().ffill()
+        vols.append(np.log(mid).diff().std() * np.sqrt(1440))
+    assert vols[0] == pytest.approx(0.015, rel=0.25)
+    assert vols[1] == pytest.approx(0.03, rel=0.25)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"persistence": 1.0}, "persistence must be in"),
+    ({"noise": 1.5}, "noise must be in"),
+    ({"fade": -0.1}, "fade must be in"),
+    ({"news_size": 0.5}, "news_size must be at least one tick"),
+    ({"news_rate": -1.0}, "news_rate must be >= 0"),
+    ({"depth_range": (1e4, 1.5e4)}, "depth_range must satisfy"),
+])
+def test_flow_parameters_are_checked(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        synthetic_taq(100, **kwargs)

@@ -1,28 +1,107 @@
-"""Synthetic BitMEX-like TAQ streams for demos, tests and benchmarks.
+r"""Synthetic BitMEX-like TAQ streams for demos, tests and benchmarks.
 
 :func:`synthetic_taq` builds a stream that has the shape of the BitMEX XBTUSD data the
 notebook used: a 0.5 tick, top-of-book sizes of 10^4 to 10^6 contracts, quote-only rows
-between trades and ~3.5 million rows a month. Everything is vectorised with NumPy; the only
-Python loops run over the position of a trade inside a run of consecutive trades (a handful)
-and over chains of sweeps (usually one or two passes), never over rows.
+between trades and ~3.5 million rows a month. Prices move because the order flow empties the
+queue at the touch, so a resting order at the touch is filled when the flow is against it and
+the price tends to keep going after the fill (adverse selection), as in real markets.
+Everything is vectorised with NumPy: the only Python loops are fixed-point passes over the
+rare events that interact (two or three passes), never loops over rows.
 
 The model
 ---------
-* **Volatility clustering.** A log-volatility factor ``v(t)`` is the sum of three smoothed
-  white noises (5 min, 1 h and 8 h windows on a one-minute grid), normalised to ``E[v^2] = 1``.
-* **Arrivals.** Rows form a Cox process: a Poisson process whose intensity is ``rate * v(t)``
-  (busy markets are volatile markets). Each row is a trade with probability ``trade_share``,
-  so trades are Poisson arrivals too; the other rows are quote updates.
-* **Prices.** A latent mid follows a geometric random walk with daily volatility
-  ``daily_vol * v(t)``. A quote row shows ``bid = floor(mid - (spread - 1) / 2)`` ticks and
-  ``ask = bid + spread``, with a spread of one tick most of the time and two or three ticks
-  now and then (more often when volatile).
-* **Trades.** Sizes are log-normal (heavy tailed: median ~200, a few above 10^6). The side is
-  partly informed: buys tend to come before the latent mid rises. A trade row shows the quote
-  in force *before* its trade; a buy prints at the ask and depletes it, a sell at the bid.
-  A trade at least as large as the displayed amount sweeps the level: it fills the rest on
-  the levels behind (each as deep as a fresh top-of-book draw), prints the VWAP (off the tick
-  grid, through the touch) and moves the next quote past the swept level.
+Rows are indexed by :math:`i`, trades by :math:`j`; sizes are contracts, prices ticks.
+
+**Volatility clustering and arrivals.** A log-volatility factor :math:`v(t)` is the sum of
+three smoothed white noises (5 min, 1 h and 8 h windows on a one-minute grid), normalised to
+:math:`E[v^2] = 1`. Rows form a Cox process of intensity ``rate`` :math:`\cdot v(t)/\bar v`
+(busy markets are volatile markets); each row is a trade with probability ``trade_share``,
+the others are quote updates.
+
+**Order flow.** A meta-order regime :math:`m_j \in \{-1, +1\}` (who is working a large
+order) is a Markov chain on the trade sequence,
+:math:`P(m_{j+1} = m_j) = p` (``persistence``). A trade follows the regime except with
+probability :math:`\eta` (``noise``), when its sign is a fair coin, so the trade signs
+:math:`s_j` have
+
+.. math:: \operatorname{corr}(s_j, s_{j+l}) = (1 - \eta)^2 (2p - 1)^l .
+
+Sizes :math:`z_j` are log-normal (median ``size_median``, heavy tailed). A quote row is under
+the pressure :math:`\pi_i` of the regime of the last trade before it.
+
+**The queues at the touch are consumed by the flow.** On each side the touch queue only
+shrinks while it is the touch (orders that join it are netted into the cancellations). It is
+consumed by the aggressive volume of that side (sells hit the bid) and by cancellations on
+quote rows: makers pull their orders in front of the flow, so the side under pressure loses
+more,
+
+.. math::
+
+    c^{\mathrm{bid}}_i = \kappa\, f(t_i)\, X_i\, (1 + \beta \,[\pi_i = -1] - \beta\,[\pi_i = +1]),
+    \qquad X_i \sim \operatorname{Exp}(1),\; f = \sqrt{v \bar v},
+
+(the ask mirrors it) with :math:`\beta` = ``fade``. The cumulative depletion of the bid is
+:math:`D^b_i = \sum_{k \le i} (z_k [s_k = -1] + c^{\mathrm{bid}}_k)`.
+The depths of consecutive levels are a renewal sequence on the depletion axis: boundaries
+:math:`B_1 < B_2 < \dots` with log-uniform gaps on ``[lo, hi - lo]`` (``depth_range``). After
+the last price event at row :math:`r` the live boundary is :math:`B_* = \min\{B_k > D_r\}` and
+the displayed touch queue after row :math:`i` is
+
+.. math:: Q_i = B_* - D_i + \text{lo} .
+
+The touch level is exhausted on a quote row when :math:`Q_i < \text{lo}`, i.e.
+:math:`D_i \ge B_*` (its last orders are cancelled, and the levels behind whose boundaries
+were passed go with it), and on a trade row when the trade is at least the displayed queue,
+:math:`D_i \ge B_* + \text{lo}` (a sweep: the rest of the trade eats levels of a fresh depth
+behind the touch, the print is the VWAP, through the touch and off the grid in general).
+First passages are found for all boundaries at once with ``searchsorted`` on :math:`D`; an
+exhaustion only counts if no other price event happened between the row where :math:`D`
+first passed its boundary and the row that shows it (a fixed point over those few candidates).
+
+**Price events.** An exhausted bid drops by :math:`L` levels and the ask refills behind it
+with a new spread :math:`w'`:
+
+.. math:: b' = b - L, \qquad a' = b' + w', \qquad w' = \min(w_{\mathrm{draw}}, w + L),
+
+so the ask never moves away from a falling bid (with :math:`w' = 1`, sellers take over the
+vacated level: :math:`a' = b`). An exhausted ask mirrors it: :math:`a' = a + L`,
+:math:`b' = a' - w'`. The drawn spread is 1 tick, or 2 or 3 with probability ``wide_spread``
+:math:`\cdot v` (volatile markets are wider). When a quote row empties the opposite side right
+after a sweep, :math:`w'` is also kept at least :math:`w + L - L_{\mathrm{sweep}} + 1`, so the
+swept side stays past the swept level. Every event resets both queues (:math:`B_*` is
+recomputed on both sides). Rare exogenous news events (``news_rate`` a day, on quote rows that
+follow a quote row) move the touch by :math:`L \sim \operatorname{Geom}` ticks of mean
+``news_size`` in a random direction, by the same rules.
+
+**Why a fill at the touch is adversely selected.** A resting bid at the touch is filled when
+its queue is used up, which happens mostly when sellers are at work. The regime carries on
+for another :math:`p/(1-p)` trades on average, during which the bid keeps losing
+:math:`(1 + \beta)/(1 - \beta)` times as much as the ask, so the moves after the fill are
+down more often than up, and the mid drifts through the filled price.
+
+**Calibration.** With :math:`r_q = (1 - \text{share})/\text{share}` quote rows per trade,
+:math:`N` the number of quote rows between two trades
+(:math:`\operatorname{Var} N = (1 - \text{share})/\text{share}^2`), mean level depth
+:math:`\bar G` and squared coefficient of variation :math:`\mathrm{cv}^2` of the depths, the
+long-run variance of the bid, in ticks per trade, is about
+
+.. math::
+
+    V(\kappa) = \frac{p}{1-p}\left(\frac{2 r_q \beta \kappa + (1-\eta) E[z]}{\bar G}\right)^2
+              + \left(\frac{2\beta\kappa}{\bar G}\right)^2 \operatorname{Var} N
+              + \frac{2 r_q (1 + \beta^2)\kappa^2 + \operatorname{Var} z}{\bar G^2}
+              + \frac{(2 r_q \kappa\, E[v^{3/2}]/\sqrt{\bar v} + E[z])\, \mathrm{cv}^2}{\bar G}
+
+(the regime's drift, the random number of quote rows, the sizes of cancellations and trades,
+the renewal noise of the depths); :math:`\kappa` is the positive root of
+:math:`V(\kappa) \cdot \text{trades a day} = (\text{daily\_vol} \cdot \text{price}/
+\text{tick})^2 - \text{news\_rate}\, E[L^2_{\mathrm{news}}]`. The factor :math:`f` makes the
+variance per second proportional to :math:`v^2`, so volatility clusters with :math:`v`.
+
+**Limits.** Prices move in whole ticks at a rate calibrated at the starting ``price``, so the
+volatility is constant in ticks, not in percent: a month that drifts far from the start is
+relatively calmer above it and wilder below it. Our own orders never change the stream (no
+market impact), so only the adverse selection of the flow, not our footprint, is modelled.
 """
 from __future__ import annotations
 
@@ -31,7 +110,7 @@ import pandas as pd
 
 from mmsim.data.schema import TAQ_COLUMNS
 
-__all__ = ["synthetic_taq"]
+__all__ = ["synthetic_taq", "sign_autocorrelation"]
 
 #: Rows per second of the default stream: ~3.5 million rows per 30 days.
 DEFAULT_RATE = 3.5e6 / (30 * 86400)
@@ -42,6 +121,26 @@ _SMOOTHING = (5, 60, 480)  # widths of the volatility factor's components, in gr
 _CHUNK = 1 << 18  # rows per chunk where a chunked loop saves a full-size temporary
 
 
+def sign_autocorrelation(persistence: float, noise: float, lag: int = 1) -> float:
+    r"""Autocorrelation of the trade signs of :func:`synthetic_taq` at ``lag`` trades.
+
+    .. math:: \rho(l) = (1 - \eta)^2 (2p - 1)^l
+
+    Parameters
+    ----------
+    persistence : float
+        :math:`p`, the probability that the meta-order regime carries on to the next trade.
+    noise : float
+        :math:`\eta`, the probability that a trade's sign is a fair coin instead.
+    lag : int, default 1
+
+    Returns
+    -------
+    float
+    """
+    return (1.0 - noise) ** 2 * (2.0 * persistence - 1.0) ** lag
+
+
 def _smoothed_noise(rng: np.random.Generator, n: int, width: int) -> np.ndarray:
     """Unit-variance moving average of white noise over ``width`` points, length ``n``."""
     noise = rng.standard_normal(n + width - 1)
@@ -49,25 +148,11 @@ def _smoothed_noise(rng: np.random.Generator, n: int, width: int) -> np.ndarray:
     return (csum[width:] - csum[:-width]) / np.sqrt(width)
 
 
-def _level_sizes(rng, new_level: np.ndarray, log_lo: float, log_hi: float, step: float):
-    """Top-of-book sizes at quote updates: a fresh log-uniform draw where the level is new,
-    then a small multiplicative random walk (orders added and cancelled) while it stays.
-
-    Returns float32 whole numbers in ``[exp(log_lo), exp(log_hi)]``.
-    """
-    walk = rng.standard_normal(len(new_level), dtype=np.float32)
-    walk *= step
-    np.cumsum(walk, out=walk)
-    fresh = rng.random(int(new_level.sum()), dtype=np.float32)
-    fresh *= log_hi - log_lo
-    fresh += log_lo
-    fresh -= walk[new_level]  # so that the walk restarts from the fresh draw
-    group = np.cumsum(new_level, dtype=np.int32)
-    group -= 1
-    walk += fresh[group]
-    np.clip(walk, log_lo, log_hi, out=walk)
-    np.exp(walk, out=walk)
-    return np.rint(walk, out=walk)
+def _chunked_interp(x: np.ndarray, xp: np.ndarray, fp: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``np.interp`` into ``out`` by chunks, so that no second full-size temporary is made."""
+    for i in range(0, len(x), _CHUNK):
+        out[i:i + _CHUNK] = np.interp(x[i:i + _CHUNK], xp, fp)
+    return out
 
 
 def _sweep(size: np.ndarray, shown: np.ndarray, depth: np.ndarray):
@@ -77,24 +162,122 @@ def _sweep(size: np.ndarray, shown: np.ndarray, depth: np.ndarray):
     -------
     levels : numpy.ndarray
         How many levels past the touch the new touch lies (the last level reached).
-    left : numpy.ndarray
-        Size left on that level.
     extra : numpy.ndarray
         VWAP of the fills minus the touch price, in ticks (> 0 when past the touch).
     """
     rest = size - shown
     full = np.floor(rest / depth)  # levels behind the touch eaten completely
     levels = full + 1.0
-    left = depth * levels - rest
     extra = (depth * full * levels / 2.0 + (rest - full * depth) * levels) / size
-    return levels, left, extra
+    return levels, extra
 
 
-def _chunked_interp(x: np.ndarray, xp: np.ndarray, fp: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``np.interp`` into ``out`` by chunks, so that no second full-size temporary is made."""
-    for i in range(0, len(x), _CHUNK):
-        out[i:i + _CHUNK] = np.interp(x[i:i + _CHUNK], xp, fp)
-    return out
+def _log_uniform(rng, n: int, lo: float, hi: float) -> np.ndarray:
+    """``n`` whole numbers, log-uniform on ``[lo, hi]``."""
+    return np.rint(np.exp(rng.uniform(np.log(lo), np.log(hi), n)))
+
+
+def _depth_moments(g_lo: float, g_hi: float):
+    """Mean and squared coefficient of variation of a log-uniform depth on ``[g_lo, g_hi]``."""
+    if not g_hi > g_lo:
+        return g_lo, 0.0
+    log_span = np.log(g_hi / g_lo)
+    mean = (g_hi - g_lo) / log_span
+    return mean, (g_hi**2 - g_lo**2) / (2.0 * log_span) / mean**2 - 1.0
+
+
+def _level_boundaries(rng, total: float, g_lo: float, g_hi: float) -> np.ndarray:
+    """Cumulative level depths on one side's depletion axis, past ``total``.
+
+    The first boundary is a random fraction of a gap, so the stream does not open on a fresh
+    level; the others are separated by log-uniform gaps on ``[g_lo, g_hi]``.
+    """
+    mean_gap, _ = _depth_moments(g_lo, g_hi)
+    parts, end = [], 0.0
+    while end <= total:  # one pass, or two when the first draw falls short
+        k = int(1.1 * (total - end) / mean_gap) + 64
+        gaps = _log_uniform(rng, k, g_lo, g_hi)
+        if not parts:
+            gaps[0] = max(1.0, np.floor(gaps[0] * rng.random()))
+        bounds = np.cumsum(gaps)
+        bounds += end
+        parts.append(bounds)
+        end = bounds[-1]
+    return np.concatenate(parts)
+
+
+def _first_passages(depleted, bounds, lo, q_rows, own_rows, n):
+    """Where each boundary would end the touch level, if it were the live one.
+
+    Returns
+    -------
+    first : numpy.ndarray
+        First row whose depletion reaches the boundary.
+    ends : numpy.ndarray
+        The row that exhausts the level: the first quote row at or past the boundary, or the
+        first trade of this side at or past ``boundary + lo`` (a sweep), whichever is first.
+        Rows in ``[first, ends)`` are trades showing a queue below ``lo``.
+    """
+    first = np.searchsorted(depleted, bounds)
+    at_quote = np.append(q_rows, n)[np.searchsorted(depleted[q_rows], bounds)]
+    at_trade = np.append(own_rows, n)[np.searchsorted(depleted[own_rows], bounds + lo)]
+    return first, np.minimum(at_quote, at_trade)
+
+
+def _resolve_events(first, ends, news_rows):
+    """Keep the exhaustions that are not pre-empted by an earlier price event.
+
+    A level whose boundary was passed at row ``first`` but shown exhausted only at ``ends``
+    is gone if another event (which refreshes both queues) happens in ``[first, ends)``.
+    Whether an event stands depends only on earlier events, so Jacobi iteration from "all
+    stand" reaches the fixed point in as many passes as the longest such chain, a handful.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Which candidates stand.
+    """
+    real = np.ones(len(ends), bool)
+    open_ = np.flatnonzero(first < ends)  # only these can be pre-empted
+    if not len(open_):
+        return real
+    f, e = first[open_], ends[open_]
+    for _ in range(len(open_) + 1):
+        # Duplicates do no harm: only whether a reset lies in [first, ends) matters.
+        resets = np.sort(np.concatenate((ends[real], news_rows)))
+        hit = np.searchsorted(resets, e) > np.searchsorted(resets, f)
+        if np.array_equal(real[open_], ~hit):
+            break
+        real[open_] = ~hit
+    return real
+
+
+def _cancellation_scale(daily_vol, price, tick_size, rate, trade_share, persistence, noise,
+                        fade, trade_sizes, mean_gap, cv2, v_factor, news_var):
+    r"""``kappa``: mean cancellation per quote row and side that gives ``daily_vol``.
+
+    Solves the quadratic of the module docstring (``Calibration``), with the trades' own
+    depletion added: a drift of :math:`(1 - \eta) E[z] / \bar G` ticks per trade and the
+    noise of their sizes. Returns 0 when the trades alone are at least as volatile.
+    """
+    target = (daily_vol * price / tick_size) ** 2 - news_var
+    trades_a_day = rate * trade_share * _SECONDS_PER_DAY
+    if not (target > 0 and trades_a_day > 0):
+        return 0.0
+    mean_z, var_z = trade_sizes
+    r_q = (1.0 - trade_share) / trade_share
+    var_n = (1.0 - trade_share) / trade_share**2
+    memory = persistence / (1.0 - persistence)  # long-run variance factor of the regime
+    drift = 2.0 * r_q * fade / mean_gap  # ticks per trade per unit of kappa
+    drift_z = (1.0 - noise) * mean_z / mean_gap
+    a = (drift**2 * memory + (2.0 * fade / mean_gap) ** 2 * var_n
+         + 2.0 * r_q * (1.0 + fade**2) / mean_gap**2)
+    b = 2.0 * drift * drift_z * memory + 2.0 * r_q * cv2 / mean_gap * v_factor
+    c = (drift_z**2 * memory + mean_z * cv2 / mean_gap + var_z / mean_gap**2
+         - target / trades_a_day)
+    if c >= 0:
+        return 0.0
+    return float((-b + np.sqrt(b * b - 4.0 * a * c)) / (2.0 * a))
 
 
 def synthetic_taq(
@@ -113,12 +296,17 @@ def synthetic_taq(
     size_median: float = 200.0,
     size_sigma: float = 2.0,
     depth_range: tuple[float, float] = (1e4, 1e6),
-    informed: float = 0.5,
+    persistence: float = 0.9,
+    noise: float = 0.2,
+    fade: float = 0.8,
+    news_rate: float = 50.0,
+    news_size: float = 4.0,
     resolution: str | pd.Timedelta | None = "1ms",
 ) -> pd.DataFrame:
-    """Generate a BitMEX-like TAQ stream.
+    """Generate a BitMEX-like TAQ stream whose prices are moved by its order flow.
 
-    Give exactly one of ``n_rows`` and ``duration``.
+    Give exactly one of ``n_rows`` and ``duration``. The model and its equations are in the
+    module docstring.
 
     Parameters
     ----------
@@ -140,18 +328,29 @@ def synthetic_taq(
     trade_share : float
         Probability that a row is a trade rather than a quote update, in ``[0, 1)``.
     daily_vol : float
-        Standard deviation of daily log returns of the latent mid (before clustering).
+        Target standard deviation of daily mid returns (before clustering); it sets the
+        cancellation rate, as the volatility comes from emptied queues.
     vol_of_vol : float
         Standard deviation of the log-volatility factor; 0 gives constant volatility.
     wide_spread : float
-        Probability (at average volatility) that a quote update shows a spread wider than one
+        Probability (at average volatility) that a new touch shows a spread wider than one
         tick.
     size_median, size_sigma : float
         Median (contracts) and log standard deviation of the log-normal trade sizes.
     depth_range : (float, float)
-        Range of the log-uniform top-of-book sizes drawn at quote updates, in contracts.
-    informed : float
-        How strongly trade signs predict the next move of the latent mid (0: random signs).
+        Range of the top-of-book sizes shown on quote rows, in contracts; level depths are
+        log-uniform on ``[low, high - low]`` plus ``low``.
+    persistence : float
+        Probability that the meta-order regime carries on to the next trade, in ``[0, 1)``.
+    noise : float
+        Probability that a trade's sign is a fair coin rather than the regime's, in ``[0, 1]``.
+    fade : float
+        Share of cancellations moved onto the side the regime is hitting, in ``[0, 1]``:
+        0 cancels both sides alike, 1 only the side being hit.
+    news_rate : float
+        Exogenous price jumps per day (at average activity).
+    news_size : float
+        Mean size of a news jump, in ticks (geometric, at least one tick).
     resolution : str or pandas.Timedelta or None
         Timestamps are floored to this resolution (BitMEX publishes milliseconds); None keeps
         nanoseconds.
@@ -169,6 +368,10 @@ def synthetic_taq(
         If both or neither of ``n_rows`` and ``duration`` are given, or a parameter is out of
         range.
 
+    See Also
+    --------
+    sign_autocorrelation : the trade-sign autocorrelation the flow parameters give.
+
     Examples
     --------
     >>> taq = synthetic_taq(duration="1D", seed=1)
@@ -184,9 +387,19 @@ def synthetic_taq(
                         ("size_median", size_median)):
         if not value > 0:
             raise ValueError(f"{name} must be positive, got {value}")
+    if not news_size >= 1:
+        raise ValueError(f"news_size must be at least one tick, got {news_size}")
+    if not (0.0 <= persistence < 1.0):
+        raise ValueError(f"persistence must be in [0, 1), got {persistence}")
+    for name, value in (("noise", noise), ("fade", fade)):
+        if not (0.0 <= value <= 1.0):
+            raise ValueError(f"{name} must be in [0, 1], got {value}")
+    if not (daily_vol >= 0 and news_rate >= 0):
+        raise ValueError(f"daily_vol and news_rate must be >= 0, got {daily_vol}, {news_rate}")
     lo, hi = depth_range
-    if not 0 < lo <= hi:
-        raise ValueError(f"depth_range must satisfy 0 < low <= high, got {depth_range}")
+    if not 0 < 2 * lo <= hi:
+        # A level holds at least `low` contracts beyond the `low` floor a quote row shows.
+        raise ValueError(f"depth_range must satisfy 0 < 2 * low <= high, got {depth_range}")
     rng = np.random.default_rng(seed)
     start_ns = pd.Timestamp(start)
     start_ns = (start_ns.tz_localize("UTC") if start_ns.tz is None else start_ns.tz_convert("UTC"))
@@ -212,10 +425,11 @@ def synthetic_taq(
     vol = np.exp(vol_of_vol * z)
     vol /= np.sqrt(np.mean(vol**2))
     grid_t = np.arange(n_grid) * _GRID_STEP
-    intensity = vol / vol.mean()
+    vol_mean = vol.mean()
+    intensity = vol / vol_mean
 
     # Memory note: at a month's size the cost is first-touch page faults more than arithmetic,
-    # so full-size arrays are few, float32 where precision allows, and updated in place.
+    # so full-size arrays are few and reused in place.
 
     # ---- Cox-process arrival times by time change ----------------------------------------
     cum = np.concatenate(([0.0], np.cumsum(0.5 * (intensity[1:] + intensity[:-1]) * _GRID_STEP)))
@@ -230,33 +444,17 @@ def synthetic_taq(
     is_trade[0] = False
     t_rows = np.flatnonzero(is_trade)
     q_rows = np.flatnonzero(~is_trade)
-    del is_trade
     m, n_q = len(t_rows), len(q_rows)
 
-    # ---- latent mid: log random walk with clustered volatility ---------------------------
-    step = np.empty(n)
-    step[0] = t[0]
-    np.subtract(t[1:], t[:-1], out=step[1:])
-    step *= (daily_vol * daily_vol) / _SECONDS_PER_DAY
-    np.sqrt(step, out=step)
-    for i in range(0, n, _CHUNK):
-        step[i:i + _CHUNK] *= np.interp(t[i:i + _CHUNK], grid_t, vol)
-    eps = rng.standard_normal(n, dtype=np.float32)
-    step *= eps
-    eps_next = eps[np.minimum(t_rows + 1, n - 1)]
-    eps_next[t_rows == n - 1] = 0.0
-    del eps
-    np.cumsum(step, out=step)
-    q_mid = step[q_rows]
-    del step
-    q_mid += np.log(price / tick_size)
-    np.exp(q_mid, out=q_mid)  # latent mid in ticks, at the quote updates
-
-    # ---- trades: informed sides, log-normal sizes ----------------------------------------
-    noise = rng.standard_normal(m, dtype=np.float32)
-    noise += np.float32(informed) * eps_next
-    del eps_next
-    side = np.where(noise > 0.0, 1.0, -1.0)
+    # ---- order flow: meta-order regime, trade signs and sizes ------------------------------
+    flips = rng.random(m, dtype=np.float32) >= persistence
+    flips[:1] = rng.random() < 0.5  # the opening regime is a fair coin
+    regime = np.cumsum(flips, dtype=np.int32)
+    regime &= 1
+    regime = 1.0 - 2.0 * regime  # +1 buyers at work, -1 sellers
+    coin = rng.random(m, dtype=np.float32)
+    side = np.where(coin < noise / 2.0, -1.0, np.where(coin < noise, 1.0, regime))
+    del coin, flips
     size = rng.standard_normal(m, dtype=np.float32)
     size *= size_sigma
     np.exp(size, out=size)
@@ -264,130 +462,167 @@ def synthetic_taq(
     size *= size_median
     np.rint(size, out=size)
     np.clip(size, 1.0, 1e3 * hi, out=size)
-    del noise
-
-    # ---- quote updates: spreads, latent levels, top-of-book sizes -------------------------
-    p_wide = np.interp(t[q_rows], grid_t, vol)
-    p_wide *= wide_spread
-    u = rng.random(n_q)
-    spread = 1.0 + (u < p_wide) + (u < 0.2 * p_wide)
-    del u, p_wide
-    q_mid -= (spread - 1.0) / 2.0  # now the latent (fractional) bid
-    log_lo, log_hi = np.log(lo), np.log(hi)
-    # The columns of the frame, also the state of the replay below.
-    price_col = np.full(n, np.nan)
-    amount_col = np.zeros(n)
-    bid_col = np.zeros(n)  # in ticks from the bid of the run's quote row until the end
-    ask_col = np.empty(n)
-    bid_amt_col = np.empty(n)
-    ask_amt_col = np.empty(n)
-    level = np.floor(q_mid)
-    new = np.empty(n_q, bool)
-    new[0] = True
-    np.not_equal(level[1:], level[:-1], out=new[1:])
-    bid_amt_col[q_rows] = _level_sizes(rng, new, log_lo, log_hi, 0.1)
-    level += spread
-    np.not_equal(level[1:], level[:-1], out=new[1:])
-    ask_amt_col[q_rows] = _level_sizes(rng, new, log_lo, log_hi, 0.1)
-    del level, new
-    ask_col[q_rows] = spread
-
-    # ---- replay runs of consecutive trades, one position in the run at a time -------------
-    # A trade row shows the quote left by the row before it: a quote row's quote, or the
-    # previous trade's quote after that trade. Consecutive trades have consecutive indices j
-    # into t_rows, so the k-th trades of all runs are replayed together.
-    first = np.ones(m, bool)  # first trade after a quote row
-    np.not_equal(t_rows[1:], t_rows[:-1] + 1, out=first[1:])
-    sweep = np.zeros(m, bool)
-    depth_behind = np.zeros(m)  # sweeps: size of each level behind the touch
-    fresh_size = np.zeros(m)  # sweeps: size of the new level on the other side
-    cur = np.flatnonzero(first)
-    while len(cur):
-        rows = t_rows[cur]
-        prev_rows = rows - 1
-        b_amt, a_amt = bid_amt_col[prev_rows], ask_amt_col[prev_rows]
-        b_off, a_off = bid_col[prev_rows], ask_col[prev_rows]
-        if not first[cur[0]]:  # apply the previous trade (the k == 1 rows follow quote rows)
-            prev = cur - 1
-            buy = side[prev] > 0
-            z = size[prev]
-            plain = ~sweep[prev]
-            a_amt[plain & buy] -= z[plain & buy]
-            b_amt[plain & ~buy] -= z[plain & ~buy]
-            swp = np.flatnonzero(~plain)
-            if len(swp):  # a few per thousand trades
-                depth, fresh = depth_behind[prev[swp]], fresh_size[prev[swp]]
-                bought = buy[swp]
-                levels, left, _ = _sweep(z[swp], np.where(bought, a_amt[swp], b_amt[swp]), depth)
-                new_ask = np.where(bought, a_off[swp] + levels, b_off[swp] - levels + 1.0)
-                a_off[swp], b_off[swp] = new_ask, new_ask - 1.0
-                a_amt[swp] = np.where(bought, left, fresh)
-                b_amt[swp] = np.where(bought, fresh, left)
-        bid_amt_col[rows], ask_amt_col[rows] = b_amt, a_amt
-        bid_col[rows], ask_col[rows] = b_off, a_off
-        buy = side[cur] > 0
-        z = size[cur]
-        shown = np.where(buy, a_amt, b_amt)
-        price_col[rows] = np.where(buy, a_off, b_off)
-        swp = z >= shown
-        sweep[cur] = swp
-        if swp.any():
-            idx = np.flatnonzero(swp)
-            draws = np.rint(np.exp(rng.uniform(log_lo, log_hi, (2, len(idx)))))
-            depth_behind[cur[idx]], fresh_size[cur[idx]] = draws
-            _, _, extra = _sweep(z[idx], shown[idx], draws[0])
-            price_col[rows[idx]] += np.where(buy[idx], extra, -extra)
-        nxt = cur + 1
-        nxt = nxt[nxt < m]
-        cur = nxt[~first[nxt]]
-    del first
-
-    # ---- permanent impact of sweeps on the latent mid -------------------------------------
-    # A sweep moves the mid from the quote on its row to the one it leaves (touch one level
-    # past the last level it reached); later quote rows carry the move.
-    swept = np.flatnonzero(sweep)
-    del sweep
-    swept_rows = t_rows[swept]
-    bought = side[swept] > 0
-    shown = np.where(bought, ask_amt_col[swept_rows], bid_amt_col[swept_rows])
-    levels, _, _ = _sweep(size[swept], shown, depth_behind[swept])
-    old_mid = 0.5 * (bid_col[swept_rows] + ask_col[swept_rows])
-    impact = np.where(bought, ask_col[swept_rows] + levels, bid_col[swept_rows] - levels)
-    impact += np.where(bought, -0.5, 0.5) - old_mid
-    del depth_behind, fresh_size
-    # Quote row i has q_rows[i] - i trades before it.
+    # A quote row is under the pressure of the regime of the last trade before it.
     trades_before = q_rows - np.arange(n_q)
-    q_mid += np.concatenate(([0.0], np.cumsum(impact)))[np.searchsorted(swept, trades_before)]
+    pressure = (np.append(regime[:1], regime) if m else np.ones(1))[trades_before]
     del trades_before
-    base = np.floor(q_mid, out=q_mid)  # bid of each quote row, in ticks
 
-    # A quote row right after a sweep shows the swept level gone. Chains (sweep, quote row,
-    # trades, sweep, quote row...) are resolved by repeating until nothing moves.
-    next_is_trade = t_rows[np.minimum(swept + 1, m - 1)] == swept_rows + 1
-    ends = (swept_rows + 1 < n) & ~next_is_trade
-    swept, swept_rows = swept[ends], swept_rows[ends]
-    if len(swept):
-        after = swept_rows - swept  # index into q_rows of the quote row after the sweep
-        run = swept_rows - swept - 1  # index into q_rows of the sweep's own run
-        buy = side[swept] > 0
-        touch_off = np.where(buy, ask_col[swept_rows], bid_col[swept_rows])
-        for _ in range(len(swept) + 1):
-            touch = base[run] + touch_off
-            lowest = np.where(buy, touch + 1.0 - spread[after], -np.inf)
-            highest = np.where(buy, np.inf, touch - 1.0)
-            fixed = np.clip(base[after], lowest, highest)
-            if np.array_equal(fixed, base[after]):
-                break
-            base[after] = fixed
-    del spread
+    # ---- calibration of the cancellations ------------------------------------------------
+    g_lo, g_hi = lo, hi - lo  # level depths: a quote row shows at most g_hi + lo = hi
+    mean_gap, cv2 = _depth_moments(g_lo, g_hi)
+    q_jump = 1.0 / news_size
+    news_var = news_rate * (2.0 - q_jump) / q_jump**2  # E[L^2] of a geometric jump
+    s2 = size_sigma**2
+    trade_sizes = (size_median * np.exp(s2 / 2.0), size_median**2 * np.exp(s2) * np.expm1(s2))
+    kappa = _cancellation_scale(daily_vol, price, tick_size, rate, trade_share, persistence,
+                                noise, fade, trade_sizes, mean_gap, cv2,
+                                np.mean(vol**1.5) / np.sqrt(vol_mean), news_var)
 
-    # ---- from offsets to prices ----------------------------------------------------------
-    run_base = base[t_rows - np.arange(m) - 1]
+    # ---- cancellations on quote rows -----------------------------------------------------
+    scale = _chunked_interp(t[q_rows], grid_t, vol, out=np.empty(n_q))
+    scale *= vol_mean
+    np.sqrt(scale, out=scale)
+    scale *= kappa
+    fade_bid = 1.0 - fade * pressure  # 1 + fade when sellers are at work
+    fade_ask = 2.0 - fade_bid
+    # ---- cumulative depletion of each side ----------------------------------------------
+    # D[i]: everything that consumed that side's touch up to and including row i.
+    sells, buys = side < 0, side > 0
+    depleted = {}
+    for key, fading, own in (("bid", fade_bid, sells), ("ask", fade_ask, buys)):
+        inc = np.zeros(n)
+        cancel = rng.standard_exponential(n_q)
+        cancel *= scale
+        cancel *= fading
+        inc[q_rows] = np.rint(cancel)
+        inc[t_rows[own]] = size[own]
+        depleted[key] = np.cumsum(inc, out=inc)
+    del scale, fade_bid, fade_ask, cancel
+
+    # ---- news: exogenous jumps on quote rows that follow a quote row ----------------------
+    # (never right after a trade, so the row after a sweep always shows the sweep's move)
+    p_news = news_rate / (rate * (1.0 - trade_share) * _SECONDS_PER_DAY)
+    news_rows = q_rows[rng.random(n_q) < p_news]
+    news_rows = news_rows[(news_rows > 0) & ~is_trade[np.maximum(news_rows - 1, 0)]]
+
+    # ---- candidate exhaustions, both sides -----------------------------------------------
+    bounds, firsts, ends, dirs = {}, [], [], []
+    for key, own, direction in (("bid", sells, -1), ("ask", buys, 1)):
+        d = depleted[key]
+        b = _level_boundaries(rng, d[-1], g_lo, g_hi)
+        bounds[key] = b
+        live = b[b <= d[-1]]
+        f, e = _first_passages(d, live, lo, q_rows, t_rows[own], n)
+        keep = e < n
+        firsts.append(f[keep])
+        ends.append(e[keep])
+        dirs.append(np.full(keep.sum(), direction, np.int8))
+    firsts, ends, dirs = np.concatenate(firsts), np.concatenate(ends), np.concatenate(dirs)
+    real = _resolve_events(firsts, ends, news_rows)
+    ends, dirs = ends[real], dirs[real]
+    del firsts, real
+
+    # ---- one event per row: news first, then the side under pressure -------------------
+    row_pressure = np.zeros(n, np.int8)
+    row_pressure[q_rows] = pressure.astype(np.int8)
+    priority = np.where(dirs == row_pressure[ends], 1, 2)
+    del row_pressure
+    ev_rows = np.concatenate((news_rows, ends))
+    ev_dir = np.concatenate((np.where(rng.random(len(news_rows)) < 0.5, -1, 1).astype(np.int8),
+                             dirs))
+    order = np.lexsort((np.concatenate((np.zeros(len(news_rows), np.int64), priority)), ev_rows))
+    ev_rows, ev_dir = ev_rows[order], ev_dir[order]
+    first_of_row = np.ones(len(ev_rows), bool)
+    np.not_equal(ev_rows[1:], ev_rows[:-1], out=first_of_row[1:])
+    is_news = np.zeros(len(ev_rows), bool)
+    is_news[np.searchsorted(ev_rows, news_rows)] = True  # news sorted first in its row
+    ev_rows, ev_dir, is_news = ev_rows[first_of_row], ev_dir[first_of_row], is_news[first_of_row]
+    del order, first_of_row, ends, dirs, priority
+    n_ev = len(ev_rows)
+
+    # ---- the live boundary of each side in each epoch (epoch k follows event k - 1) -------
+    live_idx = {}
+    for key in ("bid", "ask"):
+        at = np.concatenate(([0.0], depleted[key][ev_rows]))
+        live_idx[key] = np.searchsorted(bounds[key], at, side="right")
+
+    # ---- levels moved by each event --------------------------------------------------------
+    ev_trade = is_trade[ev_rows]
+    levels = np.ones(n_ev)
+    for key, direction in (("bid", -1), ("ask", 1)):
+        # cancellations that pass several boundaries take those levels with them
+        mine = (ev_dir == direction) & ~is_news & ~ev_trade
+        idx = live_idx[key]
+        levels[mine] = (idx[1:] - idx[:-1])[mine]
+    jumps = rng.geometric(q_jump, int(is_news.sum())).astype(np.float64)
+    levels[is_news] = jumps
+    # Sweeps: the trade eats the displayed queue, then levels of a fresh depth behind it.
+    sw = np.flatnonzero(ev_trade)
+    sw_rows = ev_rows[sw]
+    sw_trade = np.searchsorted(t_rows, sw_rows)  # index into the trades
+    sw_buy = side[sw_trade] > 0
+    shown = np.where(sw_buy,
+                     bounds["ask"][live_idx["ask"][sw]] - depleted["ask"][sw_rows - 1],
+                     bounds["bid"][live_idx["bid"][sw]] - depleted["bid"][sw_rows - 1]) + lo
+    depth = _log_uniform(rng, len(sw), lo, hi)
+    sw_levels, extra = _sweep(size[sw_trade], shown, depth)
+    levels[sw] = sw_levels
+
+    # ---- spreads and touch levels per epoch ------------------------------------------------
+    ev_t = np.concatenate((t[:1], t[ev_rows]))
+    p_wide = np.interp(ev_t, grid_t, vol)
+    p_wide *= wide_spread
+    u = rng.random(n_ev + 1)
+    draw = 1.0 + (u < p_wide) + (u < 0.2 * p_wide)
+    del u, p_wide, ev_t
+    # The side that did not move never moves away (cap); and a quote-row move right after a
+    # sweep, the other way, keeps the swept side past the swept level (floor).
+    cap_add = levels
+    after_sweep = np.zeros(n_ev, bool)
+    if n_ev > 1:
+        after_sweep[1:] = (ev_trade[:-1] & ~ev_trade[1:] & (ev_rows[1:] == ev_rows[:-1] + 1)
+                           & (ev_dir[1:] != ev_dir[:-1]))
+    floor_add = np.where(after_sweep, levels - np.concatenate(([0.0], levels[:-1])) + 1.0, -np.inf)
+    spread = draw.copy()
+    for _ in range(n_ev + 1):
+        new = np.clip(draw[1:], spread[:-1] + floor_add, spread[:-1] + cap_add)
+        if np.array_equal(new, spread[1:]):
+            break
+        spread[1:] = new
+    del draw, floor_add, after_sweep
+    # Bid of each epoch: a down move lowers the bid by its levels, an up move raises the ask
+    # by its levels and the bid follows at the new spread.
+    step = np.where(ev_dir < 0, -levels, spread[:-1] + levels - spread[1:])
+    bid_level = np.concatenate(([np.floor(price / tick_size - (spread[0] - 1.0) / 2.0)], step))
+    np.cumsum(bid_level, out=bid_level)
+    del step, levels
+
+    # ---- the frame: each row shows the state after the row before its trade ---------------
+    # A quote row shows its own update; a trade row shows the quote left by the row before.
+    shown_row = np.arange(n)
+    shown_row -= is_trade
+    is_event = np.zeros(n, np.int32)
+    is_event[ev_rows] = 1
+    epoch = np.cumsum(is_event, out=is_event)[shown_row]
+    del is_event
+    bid_amt_col = bounds["bid"][live_idx["bid"][epoch]]
+    bid_amt_col -= depleted["bid"][shown_row]
+    bid_amt_col += lo
+    del depleted["bid"]
+    ask_amt_col = bounds["ask"][live_idx["ask"][epoch]]
+    ask_amt_col -= depleted["ask"][shown_row]
+    ask_amt_col += lo
+    del depleted, shown_row
+    bid_col = bid_level[epoch]
+    ask_col = spread[epoch]
+    ask_col += bid_col
+    del epoch
+    price_col = np.full(n, np.nan)
+    price_col[t_rows] = np.where(side > 0, ask_col[t_rows], bid_col[t_rows])
+    price_col[sw_rows] += np.where(sw_buy, extra, -extra)
     for col in (price_col, bid_col, ask_col):
-        col[q_rows] += base
-        col[t_rows] += run_base
         col *= tick_size
-    del run_base, base
+    amount_col = np.zeros(n)
     amount_col[t_rows] = side * size
 
     # ---- timestamps ----------------------------------------------------------------------
