@@ -533,6 +533,9 @@ cdef class Engine:
         cdef int64_t bid_t = to_grid(bid, self.inv_tick) if has_bid else 0
         cdef int64_t ask_t = to_grid(ask, self.inv_tick) if has_ask else 0
         cdef int64_t own_t, opp_t, target
+        # The highest live bid and lowest live ask after the quote: a print that reaches
+        # neither touches none of our orders, and the trade pass is skipped.
+        cdef int64_t top_buy = INT64_MIN, top_sell = INT64_MAX
         for k in range(n):
             o = &book[k]
             if o.status != S_LIVE:
@@ -566,9 +569,17 @@ cdef class Engine:
                 elif (o.price_tick - own_t) * o.side > 0:
                     # Rule 5: the best price moved away behind us: we are at the front.
                     o.queue_ahead = 0.0
+            if o.side > 0:
+                top_buy = max(top_buy, o.price_tick)
+            else:
+                top_sell = min(top_sell, o.price_tick)
         size = self.t_amount[r]
-        if size != 0.0:
-            self.on_trade(r, size)
+        if size < 0.0:
+            if top_buy >= self.t_price[r] * self.inv_tick - GRID_EPS:
+                self.on_trade(r, size)
+        elif size > 0.0:
+            if top_sell <= self.t_price[r] * self.inv_tick + GRID_EPS:
+                self.on_trade(r, size)
         return 0
 
     cdef int on_trade(self, Py_ssize_t r, double size) except -1 nogil:
