@@ -31,18 +31,22 @@ class StrategyError(RuntimeError):
         self.time = time
 
 
-def _seconds_to_ns(value, name: str, allow_none: bool = False):
-    if value is None and allow_none:
-        return None
+def _number(value, name: str, *, at_least=None, what: str = "a number") -> float:
+    # One check for every numeric run parameter: a finite float, optionally bounded below.
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be {what}, got {value!r}") from None
+    if not math.isfinite(number) or (at_least is not None and number < at_least):
+        bound = "" if at_least is None else f" >= {at_least:g}"
+        raise ValueError(f"{name} must be {what.replace('a ', 'a finite ', 1)}{bound}, got {value!r}")
+    return number
+
+
+def _seconds_to_ns(value, name: str) -> int:
     if isinstance(value, pd.Timedelta):
         value = value.total_seconds()
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number of seconds, got {value!r}") from None
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
-    return int(round(seconds * 1e9))
+    return int(round(_number(value, name, at_least=0, what="a number of seconds") * 1e9))
 
 
 def _overrides(strategy, name: str) -> bool:
@@ -184,24 +188,19 @@ def backtest(
         raise TypeError(f"contract must be a mmsim.Contract, got {type(contract).__name__}")
     if not callable(getattr(strategy, "on_signal", None)):
         raise TypeError(f"strategy must have an on_signal(ctx) method, got {type(strategy).__name__}")
-    try:
-        balance = float(balance)
-    except (TypeError, ValueError):
-        raise TypeError(f"balance must be a number, got {balance!r}") from None
-    if not math.isfinite(balance):
-        raise ValueError(f"balance must be finite, got {balance!r}")
-    try:
-        queue_position = float(queue_position)
-    except (TypeError, ValueError):
-        raise TypeError(f"queue_position must be a number, got {queue_position!r}") from None
-    if not math.isfinite(queue_position) or queue_position < 0:
-        raise ValueError(f"queue_position must be a finite number >= 0, got {queue_position!r}")
+    balance = _number(balance, "balance")
+    queue_position = _number(queue_position, "queue_position", at_least=0)
     lat = _seconds_to_ns(latency, "latency")
-    clat = _seconds_to_ns(cancel_latency, "cancel_latency", allow_none=True)
-    clat = lat if clat is None else clat
+    clat = lat if cancel_latency is None else _seconds_to_ns(cancel_latency, "cancel_latency")
     flat = _seconds_to_ns(feed_latency, "feed_latency")
 
-    data = taq if isinstance(taq, Aligned) else align(taq, signals, start, end)
+    if isinstance(taq, Aligned):
+        if start is not None or end is not None:
+            raise ValueError("start and end cut DataFrames; pass them to mmsim.align "
+                             "when the data is already aligned")
+        data = taq
+    else:
+        data = align(taq, signals, start, end)
     engine = _core.Engine(
         data.time, data.price, data.amount, data.bid_price, data.bid_amount,
         data.ask_price, data.ask_amount, data.signal_time, data.signals,

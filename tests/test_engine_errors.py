@@ -93,11 +93,22 @@ def test_signals_with_nan_name_the_column():
     ({"latency": -1}, "latency must be a finite number of seconds >= 0"),
     ({"cancel_latency": math.nan}, "cancel_latency must be a finite number of seconds >= 0"),
     ({"queue_position": -0.5}, "queue_position must be a finite number >= 0"),
-    ({"balance": math.inf}, "balance must be finite"),
+    ({"balance": math.inf}, "balance must be a finite number, got inf"),
 ])
 def test_bad_parameters(kwargs, message):
     with pytest.raises(ValueError, match=message):
         mmsim.backtest(taq(ROWS), signals(1), Script(), contract=NOFEE, **kwargs)
+
+
+def test_non_numeric_parameters_name_themselves():
+    with pytest.raises(TypeError, match="latency must be a number of seconds, got 'fast'"):
+        mmsim.backtest(taq(ROWS), signals(1), Script(), contract=NOFEE, latency="fast")
+
+
+def test_start_and_end_belong_to_align_for_aligned_data():
+    data = mmsim.align(taq(ROWS), signals(1))
+    with pytest.raises(ValueError, match="pass them to mmsim.align"):
+        mmsim.backtest(data, None, Script(), contract=NOFEE, start="2019-04-01")
 
 
 def test_contract_validation():
