@@ -90,8 +90,6 @@ def align(taq: pd.DataFrame, signals: pd.DataFrame, start=None, end=None) -> Ali
     if hi is not None:
         sb = min(sb, int(np.searchsorted(st, hi, "left")))
     values = np.ascontiguousarray(signals.to_numpy(dtype=np.float64)[sa:max(sa, sb)])
-    if values.ndim != 2:
-        values = values.reshape(len(values), -1)
     return Aligned(
         time=time, signal_time=np.ascontiguousarray(st[sa:max(sa, sb)]), signals=values,
         columns=tuple(str(c) for c in signals.columns), **cols,
