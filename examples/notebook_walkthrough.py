@@ -18,6 +18,7 @@ from pathlib import Path
 import mmsim
 from mmsim.data.bars import volatility_signals
 from mmsim.data.synthetic import synthetic_taq
+from mmsim.plots import KINDS
 from mmsim.strategies.avellaneda_stoikov import AvellanedaStoikov
 
 
@@ -72,7 +73,7 @@ def main(argv=None) -> mmsim.Result:
     print(orders[orders["slippage"] >= 25.0].tail())
 
     # 6. Charts and the report
-    for kind in ("balance", "price", "position", "orders", "inventory", "pnl"):
+    for kind in KINDS:
         result.plot(kind).savefig(out / f"{kind}.png", dpi=80)
     result.report(out / "report.html")
     result.save(out / "result")

@@ -23,6 +23,8 @@ MARKET | FOLLOW_LIMIT, "order_id": id, "price": p, "price_level": L, "amount": a
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from mmsim.strategy import Strategy
@@ -38,6 +40,8 @@ MARKET = 1
 FOLLOW_LIMIT = 2
 
 _TYPE_NAMES = {LIMIT: "LIMIT", MARKET: "MARKET", FOLLOW_LIMIT: "FOLLOW_LIMIT"}
+#: Fields of ``ctx.orders`` a notebook order dict is built from, in its key order.
+_ORDER_FIELDS = ("order_id", "type", "status", "price", "price_level", "amount", "filled")
 
 
 class FunctionStrategy(Strategy):
@@ -98,19 +102,17 @@ class FunctionStrategy(Strategy):
         self._to_user.clear()
 
     def _orders(self, ctx) -> list:
-        out = []
-        for rec in ctx.orders:
-            engine_id = int(rec["order_id"])
-            out.append({
-                "order_id": self._to_user.get(engine_id, float(engine_id)),
-                "type": int(rec["type"]),
-                "status": int(rec["status"]),
-                "price": float(rec["price"]),
-                "price_level": float(rec["price_level"]),
-                "amount": float(rec["amount"]),
-                "filled": float(rec["filled"]),
-            })
-        return out
+        orders = ctx.orders
+        to_user = self._to_user
+        # Whole columns as Python values: indexing the structured array per order costs more
+        # than building the dicts.
+        return [
+            {"order_id": to_user.get(engine_id, float(engine_id)), "type": kind,
+             "status": status, "price": price, "price_level": float(level), "amount": amount,
+             "filled": filled}
+            for engine_id, kind, status, price, level, amount, filled in zip(
+                *(orders[name].tolist() for name in _ORDER_FIELDS))
+        ]
 
     def on_signal(self, ctx):
         """Build the notebook's arguments, call the function and apply its actions.
@@ -119,13 +121,11 @@ class FunctionStrategy(Strategy):
         ----------
         ctx : mmsim.Context
         """
-        taq = np.array(
-            [float(ctx.time), ctx.price, ctx.last_amount, ctx.bid_price, ctx.bid_amount,
-             ctx.ask_price, ctx.ask_amount],
-            dtype=np.float64,
-        )
-        if not np.all(np.isfinite(taq)):
+        state = [float(ctx.time), ctx.price, ctx.last_amount, ctx.bid_price, ctx.bid_amount,
+                 ctx.ask_price, ctx.ask_amount]
+        if not all(map(math.isfinite, state)):
             return
+        taq = np.array(state, dtype=np.float64)
         signals = np.empty(len(ctx.signal) + 1, dtype=np.float64)
         signals[0] = float(ctx.time)
         signals[1:] = ctx.signal

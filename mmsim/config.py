@@ -35,11 +35,11 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from mmsim import contracts
 from mmsim.contracts import Contract
+from mmsim.engine import backtest
 
 __all__ = [
     "ConfigError",
@@ -54,8 +54,9 @@ __all__ = [
     "PRESETS",
 ]
 
-#: Contract presets accepted by ``contract:``.
-PRESETS = ("BITMEX_XBTUSD", "BINANCE_BTCUSD_PERP", "BINANCE_BTCUSDT")
+#: Contract presets accepted by ``contract:``: every Contract that mmsim.contracts exports.
+PRESETS = tuple(name for name in contracts.__all__
+                if isinstance(getattr(contracts, name), Contract))
 
 #: Strategy class name -> module that defines it.
 STRATEGIES = {
@@ -66,8 +67,10 @@ STRATEGIES = {
 }
 
 _SECTIONS = ("data", "contract", "strategy", "signals", "engine", "output", "stats")
-_ENGINE_DEFAULTS = {"balance": 1.0, "latency": 0.5, "cancel_latency": None, "queue_position": 1.0,
-                    "seed": 42, "feed_latency": 0.0}
+#: The ``engine:`` keys, defaulting to those of :func:`mmsim.backtest`.
+_ENGINE_DEFAULTS = {name: p.default for name, p in inspect.signature(backtest).parameters.items()
+                    if name in ("balance", "latency", "cancel_latency", "queue_position", "seed",
+                                "feed_latency")}
 
 
 class ConfigError(ValueError):
@@ -458,8 +461,6 @@ def execute(config: RunConfig, progress=None, taq=None):
     -------
     mmsim.Result
     """
-    from mmsim.engine import backtest
-
     strategy = make_strategy(config)
     taq = load_taq(config) if taq is None else taq
     signals = load_signals(config, taq)

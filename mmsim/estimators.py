@@ -12,6 +12,7 @@ estimates are expressed in (one second by default).
 """
 from __future__ import annotations
 
+import bisect
 import math
 import numbers
 from collections import deque
@@ -30,22 +31,12 @@ __all__ = [
 _RETURNS = ("log", "diff")
 
 
-def _unit_ns(unit) -> float:
-    """Length of ``unit`` in nanoseconds (a Timedelta, a string like ``"1s"``, or ns)."""
-    try:
-        ns = pd.Timedelta(unit).value if not isinstance(unit, numbers.Real) else float(unit)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"unit must be a time span such as '1s' or a number of ns, got {unit!r}") from exc
-    if isinstance(unit, bool) or not (math.isfinite(ns) and ns > 0):
-        raise ValueError(f"unit must be a positive time span, got {unit!r}")
-    return float(ns)
-
-
 def _span_ns(name: str, value) -> float:
+    """Length of ``value`` in nanoseconds (a Timedelta, a string like ``"1s"``, or ns)."""
     try:
         ns = pd.Timedelta(value).value if not isinstance(value, numbers.Real) else float(value)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a time span such as '1min' or a number of ns, got {value!r}") from exc
+        raise ValueError(f"{name} must be a time span such as '1s' or a number of ns, got {value!r}") from exc
     if isinstance(value, bool) or not (math.isfinite(ns) and ns > 0):
         raise ValueError(f"{name} must be a positive time span, got {value!r}")
     return float(ns)
@@ -60,18 +51,40 @@ def _time(value) -> int:
 
 
 class _PriceReturns:
-    """Shared state of the volatility estimators: the last time and price, and the return."""
+    """Base of the volatility estimators: turns prices into returns over time steps.
+
+    A subclass folds each return in with ``_add(r, dt)`` and defines :attr:`variance`.
+    """
 
     def __init__(self, unit, returns: str):
         if returns not in _RETURNS:
             raise ValueError(f"returns must be one of {_RETURNS}, got {returns!r}")
-        self.unit_ns = _unit_ns(unit)
+        self.unit_ns = _span_ns("unit", unit)
         self.returns = returns
         self._last_time = None
         self._last_price = math.nan
 
-    def _step(self, time, price):
-        """Return ``(r, dt)`` for a new observation, or None for the first one."""
+    def update(self, time, price) -> float:
+        """Add a price observed at ``time`` and return the current ``sigma``.
+
+        Parameters
+        ----------
+        time : int or pandas.Timestamp
+            Observation time in int64 nanoseconds; must not decrease.
+        price : float
+            The price (positive for log returns).
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ValueError
+            If ``time`` decreases or ``price`` is not finite (not positive for log returns).
+        TypeError
+            If ``time`` is neither an integer nor a ``pandas.Timestamp``.
+        """
         t = _time(time)
         p = float(price)
         if not math.isfinite(p) or (self.returns == "log" and p <= 0):
@@ -80,10 +93,23 @@ class _PriceReturns:
         if last_t is not None and t < last_t:
             raise ValueError(f"time must not decrease: got {t} after {last_t}")
         self._last_time, self._last_price = t, p
-        if last_t is None:
-            return None
-        r = math.log(p / last_p) if self.returns == "log" else p - last_p
-        return r, (t - last_t) / self.unit_ns
+        if last_t is not None:
+            r = math.log(p / last_p) if self.returns == "log" else p - last_p
+            self._add(r, (t - last_t) / self.unit_ns)
+        return self.sigma
+
+    def _add(self, r: float, dt: float) -> None:
+        raise NotImplementedError
+
+    @property
+    def variance(self) -> float:
+        """Variance per unit of time (NaN while undefined)."""
+        raise NotImplementedError
+
+    @property
+    def sigma(self) -> float:
+        """Volatility per unit of time, the square root of :attr:`variance`."""
+        return math.sqrt(self.variance)
 
 
 class RollingVolatility(_PriceReturns):
@@ -128,36 +154,19 @@ class RollingVolatility(_PriceReturns):
         self._sum_dt = 0.0
         self._since_refresh = 0
 
-    def update(self, time, price) -> float:
-        """Add a price observed at ``time`` and return the current ``sigma``.
-
-        Parameters
-        ----------
-        time : int or pandas.Timestamp
-            Observation time in int64 nanoseconds; must not decrease.
-        price : float
-            The price (positive for log returns).
-
-        Returns
-        -------
-        float
-        """
-        step = self._step(time, price)
-        if step is not None:
-            r, dt = step
-            self._r2.append(r * r)
-            self._dt.append(dt)
-            self._sum_r2 += r * r
-            self._sum_dt += dt
-            if len(self._r2) > self.window:
-                self._sum_r2 -= self._r2.popleft()
-                self._sum_dt -= self._dt.popleft()
-            self._since_refresh += 1
-            if self._since_refresh >= self.window:
-                self._sum_r2 = math.fsum(self._r2)
-                self._sum_dt = math.fsum(self._dt)
-                self._since_refresh = 0
-        return self.sigma
+    def _add(self, r: float, dt: float) -> None:
+        self._r2.append(r * r)
+        self._dt.append(dt)
+        self._sum_r2 += r * r
+        self._sum_dt += dt
+        if len(self._r2) > self.window:
+            self._sum_r2 -= self._r2.popleft()
+            self._sum_dt -= self._dt.popleft()
+        self._since_refresh += 1
+        if self._since_refresh >= self.window:
+            self._sum_r2 = math.fsum(self._r2)
+            self._sum_dt = math.fsum(self._dt)
+            self._since_refresh = 0
 
     @property
     def count(self) -> int:
@@ -170,11 +179,6 @@ class RollingVolatility(_PriceReturns):
         if not self._r2 or self._sum_dt <= 0:
             return math.nan
         return max(self._sum_r2, 0.0) / self._sum_dt
-
-    @property
-    def sigma(self) -> float:
-        """Volatility per unit of time, the square root of :attr:`variance`."""
-        return math.sqrt(self.variance)
 
 
 class EWMAVolatility(_PriceReturns):
@@ -213,37 +217,15 @@ class EWMAVolatility(_PriceReturns):
         self._s_r2 = 0.0
         self._s_dt = 0.0
 
-    def update(self, time, price) -> float:
-        """Add a price observed at ``time`` and return the current ``sigma``.
-
-        Parameters
-        ----------
-        time : int or pandas.Timestamp
-            Observation time in int64 nanoseconds; must not decrease.
-        price : float
-            The price (positive for log returns).
-
-        Returns
-        -------
-        float
-        """
-        step = self._step(time, price)
-        if step is not None:
-            r, dt = step
-            decay = 2.0 ** (-(dt * self.unit_ns) / self.halflife_ns)
-            self._s_r2 = decay * self._s_r2 + r * r
-            self._s_dt = decay * self._s_dt + dt
-        return self.sigma
+    def _add(self, r: float, dt: float) -> None:
+        decay = 2.0 ** (-(dt * self.unit_ns) / self.halflife_ns)
+        self._s_r2 = decay * self._s_r2 + r * r
+        self._s_dt = decay * self._s_dt + dt
 
     @property
     def variance(self) -> float:
         """Variance per unit of time, :math:`S_r / S_t` (NaN if undefined)."""
         return self._s_r2 / self._s_dt if self._s_dt > 0 else math.nan
-
-    @property
-    def sigma(self) -> float:
-        """Volatility per unit of time, the square root of :attr:`variance`."""
-        return math.sqrt(self.variance)
 
 
 def trade_depths(taq: pd.DataFrame) -> pd.Series:
@@ -313,8 +295,9 @@ class TradeIntensity:
         if isinstance(min_count, bool) or not isinstance(min_count, numbers.Integral) or min_count < 1:
             raise ValueError(f"min_count must be a positive integer, got {min_count!r}")
         self.depths = grid
+        self._grid = grid.tolist()  # for bisect: np.searchsorted per trade costs more
         self.window_ns = _span_ns("window", window)
-        self.unit_ns = _unit_ns(unit)
+        self.unit_ns = _span_ns("unit", unit)
         self.min_count = int(min_count)
         # hist[j]: trades whose deepest reached grid point is j (d in [delta_j, delta_j+1)).
         self._hist = np.zeros(grid.size, dtype=np.int64)
@@ -348,7 +331,7 @@ class TradeIntensity:
             self._start = t
         self._now = t
         self._expire(t)
-        j = int(np.searchsorted(self.depths, d, side="right")) - 1
+        j = bisect.bisect_right(self._grid, d) - 1
         if j >= 0:
             self._hist[j] += 1
             self._queue.append((t, j))
@@ -383,7 +366,7 @@ class TradeIntensity:
         self._expire(now)
         bins = np.searchsorted(self.depths, d, side="right") - 1
         keep = (bins >= 0) & (t > now - self.window_ns)
-        np.add.at(self._hist, bins[keep], 1)
+        self._hist += np.bincount(bins[keep], minlength=self._hist.size)
         self._queue.extend(zip(t[keep].tolist(), bins[keep].tolist()))
 
     def counts(self) -> np.ndarray:
@@ -451,7 +434,7 @@ class FillRate:
 
     def __init__(self, window, unit="1s"):
         self.window_ns = _span_ns("window", window)
-        self.unit_ns = _unit_ns(unit)
+        self.unit_ns = _span_ns("unit", unit)
         self._orders = deque()
         self._fills = deque()
         self._ordered = 0.0

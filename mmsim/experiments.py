@@ -118,7 +118,7 @@ def avellaneda_stoikov(
     pandas.DataFrame
         Indexed ``inventory``, ``symmetric`` (index name ``strategy``), columns
         ``spread, profit_mean, profit_std, q_mean, q_std`` (standard deviations with
-        ``ddof=1``). ``attrs`` holds the parameters.
+        ``ddof=1``, or 0 for a single path). ``attrs`` holds the parameters.
 
     Raises
     ------

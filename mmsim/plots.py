@@ -73,10 +73,6 @@ def _thin(frame: pd.DataFrame, max_points: int, how: str = "last") -> pd.DataFra
     return getattr(frame.resample(step), how)().ffill()
 
 
-def _currency(result) -> str:
-    return "base ccy" if result.contract.inverse else "quote ccy"
-
-
 def chart_data(result, kind: str, max_points: int = 2000, price: pd.Series | None = None) -> Chart:
     """Prepare one chart of a run.
 
@@ -104,7 +100,7 @@ def chart_data(result, kind: str, max_points: int = 2000, price: pd.Series | Non
         raise ValueError(f"kind must be one of {list(KINDS)} (or 'all' for plot), got {kind!r}")
     if not (isinstance(max_points, (int, np.integer)) and max_points >= 2):
         raise ValueError(f"max_points must be an integer >= 2, got {max_points!r}")
-    ccy = _currency(result)
+    ccy = f"{result.contract.settlement} ccy"
     balances = result.balances
     if kind == "balance":
         data = _thin(balances[["total", "nav"]], max_points)

@@ -29,8 +29,10 @@ def _encode(value):
         return [_encode(v) for v in value]
     if isinstance(value, tuple):
         return {"__tuple__": [_encode(v) for v in value]}
-    if value is None or isinstance(value, (bool, str)):
+    if value is None or isinstance(value, str):
         return value
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
     if isinstance(value, (int, np.integer)):
         return int(value)
     if isinstance(value, (float, np.floating)):
@@ -88,7 +90,7 @@ class Result:
     orders : pandas.DataFrame
         One row per order, indexed by creation time. Columns: ``order_id, type, side, status,
         price, price_level, amount, filled, avg_price, amount_q, volume_req, volume, fee,
-        slippage, live, closed, active_duration, reason, cancel_sent``.
+        slippage, live, closed, active_duration, reason, cancel_sent, queue_ahead``.
     fills : pandas.DataFrame
         One row per fill: ``order_id, price, amount, fee, liquidity ("maker"/"taker"),
         mid, realized, position``.

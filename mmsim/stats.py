@@ -201,9 +201,14 @@ def pnl_decomposition(result) -> pd.DataFrame:
         settlement currency, with ``spread + inventory + fees == total`` (to rounding) on every
         row (see the module notes for the equations). Fills count from the first balance row on.
     """
-    curve = equity_curve(result)
+    return _decompose(result, equity_curve(result))
+
+
+def _decompose(result, curve: pd.DataFrame) -> pd.DataFrame:
+    """:func:`pnl_decomposition` on an :func:`equity_curve` already computed."""
     fills = result.fills
-    total = curve["equity"].to_numpy() - curve["equity"].to_numpy()[0]
+    equity = curve["equity"].to_numpy()
+    total = equity - equity[0]
     spread_cum = np.concatenate([[0.0], np.cumsum(fill_spread(result).to_numpy())])
     fee_cum = np.concatenate([[0.0], np.cumsum(-fills["fee"].to_numpy(dtype=float))])
     fill_ns = _ns(fills.index)
@@ -231,8 +236,15 @@ def drawdown(nav: pd.Series) -> tuple[float, float, pd.Timedelta]:
         ``(absolute, fraction, duration)``: the largest ``peak - nav``, the largest
         ``1 - nav / peak`` (``peak`` the running maximum) and the longest time from a peak to
         the first row back at or above it (to the last row if never recovered).
+
+    Raises
+    ------
+    ValueError
+        If ``nav`` is empty.
     """
     values = nav.to_numpy(dtype=float)
+    if len(values) == 0:
+        raise ValueError("nav is empty: drawdown needs at least one NAV row")
     peak = np.maximum.accumulate(values)
     absolute = float(np.max(peak - values))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -296,10 +308,6 @@ def _inventory(result, size_limit) -> dict:
         mean, abs_mean = float(np.mean(q)), float(np.mean(np.abs(q)))
     at_limit = np.nan
     if size_limit is not None:
-        if not (np.isfinite(size_limit) and size_limit > 0):
-            raise ValueError(
-                f"size_limit must be a positive number of contracts, got {size_limit!r}"
-            )
         hit = np.abs(q) >= size_limit
         at_limit = float(w[hit].sum() / span) if span > 0 else float(np.mean(hit))
     return {
@@ -347,8 +355,13 @@ def compute_stats(result, freq="1h", size_limit=None) -> pd.Series:
         ) from None
     if not step > pd.Timedelta(0):
         raise ValueError(f"freq must be a positive time interval, got {freq!r}")
+    if size_limit is not None and not (
+        isinstance(size_limit, (int, float, np.number)) and np.isfinite(size_limit)
+        and size_limit > 0
+    ):
+        raise ValueError(f"size_limit must be a positive number of contracts, got {size_limit!r}")
     curve = equity_curve(result)
-    decomposition = pnl_decomposition(result)
+    decomposition = _decompose(result, curve)
     fills, orders = result.fills, result.orders
     contract = result.contract
     cs = float(contract.contract_size)
@@ -377,17 +390,16 @@ def compute_stats(result, freq="1h", size_limit=None) -> pd.Series:
     calmar = annual / dd_pct if dd_pct > 0 else np.nan
 
     amount = fills["amount"].to_numpy(dtype=float)
+    price = fills["price"].to_numpy(dtype=float)
     volume = float(np.abs(amount).sum())
     if contract.inverse:
         notional = np.abs(amount) * cs  # contracts are worth cs USD each
     else:
-        notional = np.abs(amount) * cs * fills["price"].to_numpy(dtype=float)
+        notional = np.abs(amount) * cs * price
     volume_usd = float(notional.sum())
     maker = (fills["liquidity"] == "maker").to_numpy()
     fee = fills["fee"].to_numpy(dtype=float)
-    side = np.sign(amount)
-    price = fills["price"].to_numpy(dtype=float)
-    spread_price = side * (fills["mid"].to_numpy(dtype=float) - price)
+    spread_price = np.sign(amount) * (fills["mid"].to_numpy(dtype=float) - price)
 
     n_orders = len(orders)
     status = orders["status"].to_numpy()

@@ -128,6 +128,16 @@ def test_run_missing_file_and_bad_yaml(tmp_path, capsys):
     assert "not valid YAML" in capsys.readouterr().err
 
 
+def test_run_bad_data_ends_the_step_line(tmp_path, capsys):
+    pd.DataFrame({"a": [1.0]}).to_parquet(tmp_path / "taq.parquet")
+    (tmp_path / "run.yaml").write_text(
+        RUN_YAML.replace(f"synthetic: {{rows: {ROWS}, seed: 0}}", "path: taq.parquet"))
+    assert main(["run", str(tmp_path / "run.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("loading data ... failed\nmmsim run: bad input data: ")
+    assert "has no 'time' column" in err
+
+
 def test_config_contract_fields_and_paths(tmp_path):
     spec = {
         "data": {"path": "taq.parquet", "start": "2024-01-01", "end": "2024-01-02"},

@@ -138,6 +138,12 @@ def test_adapter_arguments_and_id_mapping():
     # At the second call the order carries the function's own id.
     assert [o["order_id"] for o in log[1][4]] == [1.5e9]
     assert log[1][4][0]["amount"] == 40.0 and log[1][4][0]["price"] == 99.0
+    # Live since 1.5 s (latency 0.5 s), resting below the bid: the whole notebook order dict,
+    # with the notebook's types (price_level a float, -1 for a non-follow order; codes ints).
+    order = log[1][4][0]
+    assert order == {"order_id": 1.5e9, "type": compat.LIMIT, "status": 1, "price": 99.0,
+                     "price_level": -1.0, "amount": 40.0, "filled": 0.0}
+    assert [type(order[k]) for k in ("type", "status", "price_level")] == [int, int, float]
     assert res.orders["status"].tolist() == ["cancelled"]
     assert len(log) == 3 and log[2][4] == []
 

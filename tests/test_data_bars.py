@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmsim.data.bars import OHLCV_COLUMNS, fix_features, ohlcv, volatility
+from mmsim.data.bars import OHLCV_COLUMNS, fix_features, ohlcv, volatility, volatility_signals
 from mmsim.data.schema import SchemaError
 
 NAN = np.nan
@@ -75,6 +75,10 @@ def test_ohlcv_errors(taq):
         ohlcv(taq.drop(columns=["amount"]), "1min")
     with pytest.raises(ValueError, match="positive duration"):
         ohlcv(taq, "0s")
+    trades = taq.loc[taq["amount"] != 0, ["price"]].assign(size=1.0, side="Buy")
+    trades.iloc[1, trades.columns.get_loc("side")] = "Short"
+    with pytest.raises(SchemaError, match="'side' must be Buy or Sell, got 'Short' at row 1"):
+        ohlcv(trades, "1min")
 
 
 def test_fix_features_by_hand(taq):
@@ -166,4 +170,9 @@ def test_the_notebooks_data_steps(taq):
     from mmsim.data.schema import validate_taq
 
     aligned = align(validate_taq(taq, clean=False), signals)
-    assert aligned is not None
+    # The bar closing at 17:34 comes after the last TAQ row (17:33:31): align drops it.
+    np.testing.assert_array_equal(aligned.signal_time, signals.index[:3].as_unit("ns").asi8)
+    np.testing.assert_array_equal(aligned.signals[:, 0], signals["sigma"].to_numpy()[:3])
+    assert len(aligned.time) == len(taq)
+    # volatility_signals does the same steps in one call.
+    pd.testing.assert_frame_equal(volatility_signals(taq, "1min", 60), signals)

@@ -117,6 +117,11 @@ def test_parse_time():
     assert ns[1] == pd.Timestamp("2019-03-20 23:59:59.999999999", tz="UTC").value
     with pytest.raises(SchemaError, match="cannot parse timestamps such as 'yesterday'"):
         bitmex.parse_time(["yesterday"])
+    # The message names the first bad value and its row, not the first value.
+    with pytest.raises(SchemaError, match=r"such as '2019-03-20D25:00:00' \(row 1\)"):
+        bitmex.parse_time(["2019-03-20D00:00:05", "2019-03-20D25:00:00", "later"])
+    with pytest.raises(SchemaError, match=r"such as None \(row 0\)"):
+        bitmex.parse_time([None])
 
 
 def test_build_taq_sorts_unsorted_input_and_handles_no_trades():
@@ -128,6 +133,12 @@ def test_build_taq_sorts_unsorted_input_and_handles_no_trades():
     assert taq["bid_price"].iloc[3] == 9.0  # the quote at 2
     only_quotes = bitmex.build_taq([], [], [], [], [5], [1.0], [2.0], [1.5], [2.0])
     assert len(only_quotes) == 1 and only_quotes["amount"].iloc[0] == 0.0
+    assert list(only_quotes.columns) == list(TAQ_COLUMNS)
+    assert only_quotes.index.tz is not None
+    naive = bitmex.build_taq([], [], [], [], [5], [1.0], [2.0], [1.5], [2.0], tz=None)
+    assert naive.index.tz is None and naive.index[0].value == 5
+    with pytest.raises(ValueError, match="tz must be 'UTC' or None"):
+        bitmex.build_taq([], [], [], [], [5], [1.0], [2.0], [1.5], [2.0], tz="Europe/Paris")
 
 
 # ---- the real capture ----------------------------------------------------------------------
@@ -161,7 +172,8 @@ def test_real_capture_converts(real_taq):
         (last["bidPrice"], last["bidSize"], last["askPrice"], last["askSize"])
     # On the 0.5 tick, uncrossed.
     assert ((taq["bid_price"].dropna() * 2) % 1 == 0).all()
-    assert (taq["bid_price"] < taq["ask_price"]).all() or taq["bid_price"].isna().any()
+    quoted = taq["bid_price"].notna()
+    assert (taq.loc[quoted, "bid_price"] < taq.loc[quoted, "ask_price"]).all()
 
 
 def test_a_backtest_runs_on_the_real_capture(real_taq):
@@ -326,6 +338,26 @@ def test_download_retries_a_dropped_connection_from_where_it_stopped(tmp_path):
     assert (tmp_path / "trade" / "20190320.csv.gz").read_bytes() == body
     assert server.requests[0] == ("/data/trade/20190320.csv.gz", None)
     assert server.requests[1] == ("/data/trade/20190320.csv.gz", f"bytes={len(body) // 2}-")
+
+
+def test_a_resumed_download_counts_each_byte_once(tmp_path):
+    class Bar:
+        def __init__(self):
+            self.n, self.total = 0, None
+
+        def reset(self, total=None):
+            self.n, self.total = 0, total
+
+        def update(self, k):
+            self.n += k
+
+    files = _files()
+    body = files["/data/trade/20190320.csv.gz"]
+    bar = Bar()
+    with _Server(files, cut_first=True) as server:
+        bitmex._fetch(f"{server.url}/trade/20190320.csv.gz", tmp_path / "t.csv.gz", 5.0, 3, bar)
+    assert len(server.requests) == 2  # the dropped connection, then the resumed rest
+    assert (bar.n, bar.total) == (len(body), len(body))
 
 
 def test_download_errors(tmp_path):

@@ -73,7 +73,7 @@ def test_slicing_a_30_day_directory_to_one_day_reads_only_that_file(tmp_path, mo
     for name in os.listdir(days):
         if name != "2019-04-12.parquet":
             (days / name).write_bytes(b"not a parquet file")
-    with pytest.raises(Exception):
+    with pytest.raises(pa.ArrowInvalid):
         read_taq(days)  # the whole directory does touch the broken files
     assert daily_files(days, "2019-04-12", "2019-04-13") == [days / "2019-04-12.parquet"]
     got = read_taq(days, start="2019-04-12", end="2019-04-13")
@@ -169,6 +169,32 @@ def test_errors(tmp_path, small):
         read_taq(parquet)
     with pytest.raises(ValueError, match="by_day=False needs a file name"):
         write_taq(small, tmp_path / "dir", by_day=False)
+
+
+def test_a_time_column_that_is_not_a_timestamp(tmp_path):
+    path = tmp_path / "int_time.parquet"
+    pq.write_table(pa.table({"time": [1, 2], **{c: [1.0, 2.0] for c in TAQ_COLUMNS}}), path)
+    for start in (None, "2019-04-01"):  # with and without a pushed-down filter
+        with pytest.raises(SchemaError, match="column 'time' must be a timestamp, got int64"):
+            read_taq(path, start=start)
+
+
+def test_a_csv_is_cleaned_as_a_whole_before_slicing(tmp_path, small):
+    # Row 20 is stamped after row 40: a slice of the unsorted file must not depend on where
+    # the bad row falls, and clean=True must drop it as it would from the DataFrame.
+    times = small.index.to_numpy().copy()
+    times[20] = times[40]
+    shuffled = small.set_axis(pd.DatetimeIndex(times, name="time"))
+    path = tmp_path / "unsorted.csv"
+    shuffled.to_csv(path, index_label="time")
+    start, end = small.index[10], small.index[30]
+    with pytest.raises(SchemaError, match="non-decreasing: row 21"):
+        read_taq(path, start, end)
+    got = read_taq(path, start, end, clean=True)
+    pd.testing.assert_frame_equal(got, read_taq(shuffled, start, end, clean=True),
+                                  check_exact=True)
+    # rows 21-39 are out of order once row 20 says times[40]; row 20 itself is past the end
+    assert list(got.index) == list(small.index[10:20])
 
 
 def test_by_day_forces_a_directory(tmp_path, small):

@@ -285,7 +285,7 @@ def test_clean_drops_bad_rows_and_counts_each_kind(caplog):
                       "negative_size": 1, "crossed": 2, "out_of_order": 1, "total": 7}
     assert "dropped 7 of 12 rows: nan_amount=1, trade_price=1, missing_quote=1, negative_size=1, " \
            "crossed=2, out_of_order=1" in caplog.text
-    assert validate_taq(out) is not None  # the result is valid
+    assert validate_taq(out) is out  # the result is valid
     assert set(counts) == set(ROW_PROBLEMS) | {"total"}
 
 

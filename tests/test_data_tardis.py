@@ -82,6 +82,13 @@ def test_unknown_side_at_the_mid_or_before_any_quote_is_dropped(files):
     assert list(taq["amount"][taq["amount"] != 0]) == [-200.0, 7.0, 3.0]
 
 
+def test_unknown_side_without_any_quote_is_dropped(files):
+    quotes = pd.read_csv(files[1]).iloc[:0]
+    taq = tardis.to_taq(files[0], quotes)
+    assert list(taq["amount"]) == [12.0, -200.0, 3.0]
+    assert taq[["bid_price", "ask_price"]].isna().all().all()
+
+
 def test_local_clock(files):
     taq = tardis.to_taq(*files, clock="local")
     assert taq.index[0] == at(500_700)

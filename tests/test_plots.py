@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
 
 from mmsim.plots import KINDS, chart_data  # noqa: E402
-from test_stats import make_inverse_result, make_nav_result  # noqa: E402
+from results_scenario import make_inverse_result, make_nav_result  # noqa: E402
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def test_balance_and_nav(inverse):
 
 def test_balance_against_recovered_price(inverse):
     lines = _lines(inverse.plot("price"))
-    # mark recovered from the NAV: 10000, 10000, 12500, 12500, 8000 (see test_stats)
+    # mark recovered from the NAV: 10000, 10000, 12500, 12500, 8000 (see results_scenario)
     np.testing.assert_allclose(lines["price"], [10000, 10000, 12500, 12500, 8000], rtol=1e-12)
 
 

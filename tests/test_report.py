@@ -12,7 +12,7 @@ pytest.importorskip("plotly")
 
 from mmsim.plots import KINDS  # noqa: E402
 from mmsim.stats import STAT_NAMES  # noqa: E402
-from test_stats import make_inverse_result  # noqa: E402
+from results_scenario import make_inverse_result  # noqa: E402
 
 
 class _Outline(HTMLParser):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pandas.testing as tm
 import pytest
@@ -10,7 +11,7 @@ import pytest
 import mmsim
 from mmsim.contracts import BINANCE_BTCUSDT
 from mmsim.results import Result
-from test_stats import make_inverse_result, make_nav_result
+from results_scenario import make_inverse_result, make_nav_result
 
 
 def _assert_equal(a: Result, b: Result) -> None:
@@ -27,6 +28,7 @@ def test_round_trip(tmp_path):
         end=pd.Timestamp("2024-01-01 04:00", tz="UTC"),
         strategy={"name": "AvellanedaStoikov", "gamma": 0.1, "sizes": (1, 2)},
         window=pd.Timedelta(minutes=60),
+        post_only=np.bool_(True),
     )
     out = original.save(tmp_path / "run")
     assert sorted(p.name for p in out.iterdir()) == [
@@ -34,6 +36,7 @@ def test_round_trip(tmp_path):
     ]
     loaded = Result.load(out)
     _assert_equal(original, loaded)
+    assert loaded.params["post_only"] is True  # a NumPy bool comes back a bool, not text
     # UTC timestamps and datetime columns survive
     assert str(loaded.orders.index.tz) == "UTC" and str(loaded.orders["closed"].dt.tz) == "UTC"
     # statistics of the loaded result equal those of the original

@@ -1,28 +1,7 @@
 """Statistics of a Result, each checked against a small scenario worked out by hand.
 
-The inverse scenario (BitMEX XBTUSD: contract size 1 USD, maker -0.025 %, taker 0.075 %),
-starting balance 1 BTC; prices chosen so that 1/price is exact (1/8000 = 0.000125,
-1/10000 = 0.0001, 1/12500 = 0.00008):
-
-==========  ========================================  =====  ==========  ====================
-time        event                                     mid    q after     balance B after
-==========  ========================================  =====  ==========  ====================
-00:00       signal                                    10000  0           1
-01:00       fill: buy 1000 @ 8000, maker              10000  1000 @8000  1 + 0.00003125
-02:00       signal                                    12500  1000 @8000  1.00003125
-03:00       fill: sell 2000 @ 10000, taker            12500  -1000 @1e4  1.02488125
-04:00       signal                                    8000   -1000 @1e4  1.02488125
-==========  ========================================  =====  ==========  ====================
-
-Fill 1: fee = 1000/8000 x -0.00025 = -0.00003125 (rebate).
-Fill 2: fee = 2000/10000 x 0.00075 = 0.00015; realises 1000 x (1/8000 - 1/10000) = 0.025;
-        B = 1.00003125 + 0.025 - 0.00015 = 1.02488125.
-Equity = B + q (1/E - 1/M), NAV = equity x M:
-  00:00  1                                            nav 10000
-  01:00  1.00003125 + 1000 (0.000125 - 0.0001) = 1.02503125   nav 10250.3125
-  02:00  1.00003125 + 1000 (0.000125 - 0.00008) = 1.04503125  nav 13062.890625
-  03:00  1.02488125 - 1000 (0.0001 - 0.00008) = 1.00488125    nav 12561.015625
-  04:00  1.02488125 - 1000 (0.0001 - 0.000125) = 1.04988125   nav 8399.05
+The scenarios, and the hand-worked balances and NAV they rest on, are in
+:mod:`results_scenario`.
 """
 from __future__ import annotations
 
@@ -32,98 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmsim.contracts import BINANCE_BTCUSDT, BITMEX_XBTUSD
+from mmsim.contracts import BINANCE_BTCUSDT
 from mmsim.results import Result
 from mmsim.stats import STAT_NAMES, drawdown, equity_curve, fill_spread, pnl_decomposition
-
-DAY = "2024-01-01"
-
-
-def t(hhmm: str) -> pd.Timestamp:
-    return pd.Timestamp(f"{DAY} {hhmm}", tz="UTC")
-
-
-def _index(times) -> pd.DatetimeIndex:
-    return pd.DatetimeIndex([t(x) for x in times], name="time").as_unit("ns")
-
-
-def make_inverse_result() -> Result:
-    """The inverse scenario of the module docstring, with four orders."""
-    nat = pd.NaT
-    orders = pd.DataFrame(
-        {
-            "order_id": np.array([1, 2, 3, 4], dtype=np.int64),
-            "type": ["limit", "market", "limit", "limit"],
-            "side": np.array([1, -1, 1, -1], dtype=np.int8),
-            "status": ["filled", "filled", "cancelled", "live"],
-            "price": [8000.0, np.nan, 7000.0, 13000.0],
-            "price_level": [np.nan] * 4,
-            "amount": [1000.0, -2000.0, 500.0, -300.0],
-            "filled": [1000.0, -2000.0, 0.0, 0.0],
-            "avg_price": [8000.0, 10000.0, np.nan, np.nan],
-            "amount_q": [0.0, 0.0, 10.0, 20.0],
-            "volume_req": [0.0] * 4,
-            "volume": [0.0] * 4,
-            "fee": [-0.00003125, 0.00015, 0.0, 0.0],
-            "slippage": [0.0, 1.5, 0.0, 0.0],
-            "live": pd.DatetimeIndex([t("00:00"), t("02:00"), t("02:00"), t("03:00")]),
-            "closed": pd.DatetimeIndex([t("01:00"), t("03:00"), t("02:30"), nat]),
-            "active_duration": [3600.0, 3600.0, 1800.0, np.nan],
-            "reason": ["", "", "cancelled", ""],
-            "cancel_sent": pd.DatetimeIndex([nat, nat, t("02:30"), nat]),
-        },
-        index=_index(["00:00", "02:00", "02:00", "03:00"]),
-    )
-    fills = pd.DataFrame(
-        {
-            "order_id": np.array([1, 2], dtype=np.int64),
-            "price": [8000.0, 10000.0],
-            "amount": [1000.0, -2000.0],
-            "fee": [-0.00003125, 0.00015],
-            "liquidity": ["maker", "taker"],
-            "mid": [10000.0, 12500.0],
-            "realized": [0.0, 0.025],
-            "position": [1000.0, -1000.0],
-        },
-        index=_index(["01:00", "03:00"]),
-    )
-    balances = pd.DataFrame(
-        {
-            "total": [1.0, 1.00003125, 1.00003125, 1.02488125, 1.02488125],
-            "available": [1.0, 1.00003125, 1.00003125, 1.02488125, 1.02488125],
-            "nav": [10000.0, 10250.3125, 13062.890625, 12561.015625, 8399.05],
-        },
-        index=_index(["00:00", "01:00", "02:00", "03:00", "04:00"]),
-    )
-    positions = pd.DataFrame(
-        {"amount": [1000.0, -1000.0], "weighted_price": [8000.0, 10000.0]},
-        index=_index(["01:00", "03:00"]),
-    )
-    params = {"balance": 1.0, "latency": 0.5, "cancel_latency": None, "queue_position": 1.0,
-              "seed": 42, "start": None, "end": None, "strategy": "hand-made",
-              "signal_columns": ["sigma"]}
-    return Result(orders, fills, balances, positions, BITMEX_XBTUSD, params)
-
-
-def _empty_orders() -> pd.DataFrame:
-    return make_inverse_result().orders.iloc[:0]
-
-
-def _empty_fills() -> pd.DataFrame:
-    return make_inverse_result().fills.iloc[:0]
-
-
-def make_nav_result(navs=(100.0, 110.0, 99.0, 110.0, 121.0)) -> Result:
-    """A flat linear account whose NAV follows ``navs`` hour by hour (no trading)."""
-    hours = [f"{h:02d}:00" for h in range(len(navs))]
-    balances = pd.DataFrame(
-        {"total": list(navs), "available": list(navs), "nav": list(navs)}, index=_index(hours)
-    )
-    positions = pd.DataFrame(
-        {"amount": pd.Series([], dtype=float), "weighted_price": pd.Series([], dtype=float)},
-        index=_index([]),
-    )
-    return Result(_empty_orders(), _empty_fills(), balances, positions, BINANCE_BTCUSDT, {})
+from results_scenario import empty_orders, make_inverse_result, make_nav_result, t, time_index
 
 
 @pytest.fixture
@@ -246,13 +137,15 @@ def test_drawdown_unrecovered_and_flat():
     assert duration == pd.Timedelta(minutes=3)
     # rising: no drawdown at all
     assert drawdown(pd.Series([1.0, 2.0, 2.0, 3.0, 4.0], index=idx)) == (0.0, 0.0, pd.Timedelta(0))
+    with pytest.raises(ValueError, match="nav is empty"):
+        drawdown(pd.Series([], index=idx[:0], dtype=float))
 
 
 def test_linear_decomposition():
     # Linear BTCUSDT: buy 2 BTC @ 100 (mid 101, maker fee 0.02 %: 2 x 100 x 0.0002 = 0.04),
     # then the mark moves to 105. Balance 1000 - 0.04 = 999.96.
     # nav at the fill (mark 101): 999.96 + 2 x (101 - 100) = 1001.96; at the end: 999.96 + 10
-    idx = _index(["00:00", "01:00", "02:00"])
+    idx = time_index(["00:00", "01:00", "02:00"])
     balances = pd.DataFrame(
         {"total": [1000.0, 999.96, 999.96], "available": [1000.0, 999.96, 999.96],
          "nav": [1000.0, 1001.96, 1009.96]}, index=idx)
@@ -261,7 +154,7 @@ def test_linear_decomposition():
          "fee": [0.04], "liquidity": ["maker"], "mid": [101.0], "realized": [0.0],
          "position": [2.0]}, index=idx[1:2])
     positions = pd.DataFrame({"amount": [2.0], "weighted_price": [100.0]}, index=idx[1:2])
-    r = Result(_empty_orders(), fills, balances, positions, BINANCE_BTCUSDT, {})
+    r = Result(empty_orders(), fills, balances, positions, BINANCE_BTCUSDT, {})
     curve = equity_curve(r)
     # M = E + (nav - B)/q: 100 + 2/2 = 101 at 01:00, 100 + 10/2 = 105 at 02:00; flat at 00:00
     np.testing.assert_allclose(curve["mark"].iloc[1:], [101.0, 105.0])
@@ -291,7 +184,11 @@ def test_summary_prints_notebook_lines(inverse):
     assert lines["Avg Order (Filled) Duration"] == "3600.00s"
     assert lines["Maker share"] == "33.33%"
     assert lines["Time at size limit"] == "75.00%"
-    assert lines["Sharpe"] != "n/a"
+    # hourly NAV returns 10000 -> 10250.3125 -> 13062.890625 -> 12561.015625 -> 8399.05:
+    # mean / std(ddof 1) x sqrt(24 x 365) = -6.6109...
+    assert lines["Sharpe"] == "-6.61"
+    assert lines["PnL (base ccy)"] == "0.04988125"
+    assert lines["Max drawdown"] == "35.70% ($4,663.84, 0 days 02:00:00)"
 
 
 def test_bad_arguments(inverse):
@@ -301,6 +198,8 @@ def test_bad_arguments(inverse):
         inverse.stats(freq="0h")
     with pytest.raises(ValueError, match="size_limit"):
         inverse.stats(size_limit=-5)
+    with pytest.raises(ValueError, match="size_limit must be a positive number"):
+        inverse.stats(size_limit="5")
     empty = make_inverse_result()
     empty.balances = empty.balances.iloc[:0]
     with pytest.raises(ValueError, match="balances is empty"):

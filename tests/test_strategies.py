@@ -1,11 +1,14 @@
 """Tests for mmsim.strategies: hand-computed quotes, then behaviour through mmsim.backtest."""
 import math
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 import mmsim
 from mmsim.estimators import EWMAVolatility
 from mmsim.strategies import GLFT, AvellanedaStoikov, MonteCarlo, Symmetric
+from mmsim.strategies._common import floor_to_lot, horizon_ns, reference_price, time_to_horizon, to_tick
 from mmsim.strategies.avellaneda_stoikov import Quote, as_prices, keep_or_cancel, notebook_sizes
 from mmsim.strategies.glft import glft_coefficients, glft_depths
 from mmsim.strategies.monte_carlo import stop_loss_hit, target_amount
@@ -34,6 +37,28 @@ def test_as_prices_reservation_centre_and_horizon():
     # tau = 0.5: r = 10000 - 2 * 0.45 = 9999.1, h = (0.45 + 0.3960525)/2 = 0.4230263.
     bid, ask = as_prices(10000.0, 2.0, 3.0, 0.1, 5.0, tau=0.5, centre="reservation")
     assert (bid, ask) == pytest.approx((9998.6769737, 9999.5230263), abs=1e-7)
+
+
+def _notebook_as_prices(s, q, sigma, gamma, k):
+    """The notebook's inventory_management price arithmetic, branches and all."""
+    price_res = s - q * gamma * sigma**2
+    spread = (gamma * sigma**2 + (2 / gamma) * np.log(1 + (gamma / k))) / 2.0
+    if price_res >= s:
+        ask_spread = spread + (price_res - s)
+        bid_spread = spread - (price_res - s)
+    else:
+        ask_spread = spread - (s - price_res)
+        bid_spread = spread + (s - price_res)
+    return price_res - bid_spread, price_res + ask_spread
+
+
+def test_as_prices_is_the_notebook_arithmetic_bit_for_bit():
+    rng = np.random.default_rng(7)
+    for s, q, sigma in zip(rng.uniform(3000, 70000, 500), rng.uniform(-5, 5, 500),
+                           rng.uniform(0, 40, 500)):
+        s, q, sigma = float(s), float(q), float(sigma)
+        assert as_prices(s, q, sigma, 0.1, 5.0) == _notebook_as_prices(s, q, sigma, 0.1, 5.0)
+    assert as_prices(10000.0, 0.0, 3.0, 0.1, 5.0) == _notebook_as_prices(10000.0, 0.0, 3.0, 0.1, 5.0)
 
 
 def test_notebook_sizes_table():
@@ -149,6 +174,55 @@ def test_monte_carlo_rules_by_hand():
 def test_bad_parameters_are_named(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_grids_horizons_and_reference_prices_by_hand():
+    # Lot 0.001: 1.23456 -> 1.234, -1.23456 -> -1.235; lot 1 is np.floor.
+    assert floor_to_lot(1.23456, 0.001) == 1.234 and floor_to_lot(-1.23456, 0.001) == -1.235
+    assert floor_to_lot(-0.5, 1.0) == -1.0
+    # Tick 0.1: 100.05 / 0.1 = 1000.4999999999999 -> 1000 (nearest), 100.0 down, 100.1 up;
+    # a price already on the grid stays there in every mode.
+    assert [to_tick(100.05, 0.1, m) for m in ("nearest", "down", "up")] == [100.0, 100.0, 100.1]
+    assert [to_tick(99.3, 0.1, m) for m in ("nearest", "down", "up")] == [99.3, 99.3, 99.3]
+    # Half to even as np.round: 2.5 ticks of 1 -> 2, 3.5 -> 4.
+    assert (to_tick(2.5, 1.0), to_tick(3.5, 1.0)) == (2.0, 4.0)
+    # 6 h into a UTC day: 18/24 of the day is left; of an 8 h session (0-8 h): 2/8.
+    t = 6 * 3_600_000_000_000
+    assert time_to_horizon(t, horizon_ns("day")) == 0.75
+    assert time_to_horizon(t, horizon_ns("8h")) == 0.25
+    assert time_to_horizon(t, horizon_ns(None)) == 1.0
+    # Microprice (b Va + a Vb) / (Va + Vb) = (99 * 3 + 101 * 1) / 4 = 99.5, towards the bid,
+    # whose displayed size (1) is the smaller; an empty book falls back to the mid.
+    ctx = SimpleNamespace(price=100.5, mid=100.0, bid_price=99.0, ask_price=101.0,
+                          bid_amount=1.0, ask_amount=3.0)
+    assert [reference_price(ctx, r) for r in ("last", "mid", "microprice")] == [100.5, 100.0, 99.5]
+    ctx.bid_amount = ctx.ask_amount = 0.0
+    assert reference_price(ctx, "microprice") == 100.0
+
+
+def test_finite_horizon_narrows_the_quotes():
+    # 18 h into the UTC day, tau = 0.25: r = 10000 - 2 * 0.9 * 0.25 = 9999.55, notebook
+    # centre 2r - s = 9999.1, h = (0.225 + 0.3960525)/2 = 0.3105263: bid 9998.789 -> 9999.0,
+    # ask 9999.411 -> 9999.5 (tau = 1 gives 9996.0 and 9997.0, as above).
+    strat = AvellanedaStoikov(**NOTEBOOK_AS, horizon="day")
+    tau = time_to_horizon(18 * 3_600_000_000_000, strat._horizon_ns)
+    assert tau == 0.25
+    got = strat.quote(10000.0, 2.0, 3.0, 5.0, best_bid=9999.0, best_ask=9999.5, tau=tau)
+    assert got == Quote(9999.0, 9999.5, 2.0, -5.0)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: AvellanedaStoikov(5.0, 0.1, 5.0, sigma="vol"),
+     lambda: GLFT(10, 0.1, 140, 1.5, 10, sigma="vol"),
+     lambda: MonteCarlo(5.0, 0.05, inv="vol")],
+)
+def test_missing_source_column_fails_at_start(make):
+    rows = [(0.0, 100.0, 1.0, 99.5, 10.0, 100.5, 10.0), _book(5.0, 99.5, 100.5)]
+    with pytest.raises(mmsim.StrategyError) as err:
+        mmsim.backtest(taq(rows), signals(1.0, sigma=[1.0]), make(), contract=NOFEE)
+    assert isinstance(err.value.__cause__, ValueError)
+    assert "the signals have no column 'vol'" in str(err.value.__cause__)
 
 
 def test_sigma_source_must_be_usable():

@@ -60,8 +60,9 @@ def register(subparsers) -> None:
 
 
 def _time(ts) -> str:
-    return ts.tz_convert("UTC").strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if ts.tz else \
-        ts.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    if ts.tz is not None:
+        ts = ts.tz_convert("UTC")
+    return ts.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]  # milliseconds
 
 
 def _span(rows: int, first, last) -> str:
@@ -86,13 +87,13 @@ def run(args) -> int:
     """
     from mmsim.data import binance, bitmex, tardis
     from mmsim.data.io import write_taq
-    from mmsim.data.schema import SchemaError
 
     def fail(message: str) -> int:
         print(f"mmsim convert: {message}", file=sys.stderr)
         return 2
 
     out = Path(args.out)
+    bitmex_symbol = args.symbol or "XBTUSD"
     try:
         if args.source is not None:
             if args.format != "bitmex":
@@ -104,7 +105,7 @@ def run(args) -> int:
                 return fail(f"a directory converts day by day into a directory of daily files; "
                             f"--out must be a directory, got {out}")
             rows, first, last = bitmex.convert_days(
-                args.source, out, symbol=args.symbol or "XBTUSD", clean=args.clean,
+                args.source, out, symbol=bitmex_symbol, clean=args.clean,
                 progress=not args.quiet)
             print(f"wrote {_span(rows, first, last)} to {out}")
             return 0
@@ -112,8 +113,7 @@ def run(args) -> int:
             return fail("need --trades FILE... and --quotes FILE... (or, for bitmex, a "
                         "download directory)")
         if args.format == "bitmex":
-            taq = bitmex.to_taq(args.trades, args.quotes, symbol=args.symbol or "XBTUSD",
-                                clean=args.clean)
+            taq = bitmex.to_taq(args.trades, args.quotes, symbol=bitmex_symbol, clean=args.clean)
         elif args.format == "binance":
             taq = binance.to_taq(args.trades, args.quotes, symbol=args.symbol, clock=args.clock,
                                  clean=args.clean)
@@ -121,7 +121,7 @@ def run(args) -> int:
             taq = tardis.to_taq(args.trades, args.quotes, symbol=args.symbol, clock=args.clock,
                                 unknown=args.unknown, clean=args.clean)
         path = write_taq(taq, out)
-    except (SchemaError, FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError) as exc:  # SchemaError is a ValueError
         return fail(str(exc))
     trades = int((taq["amount"] != 0).sum())
     first, last = (taq.index[0], taq.index[-1]) if len(taq) else (None, None)

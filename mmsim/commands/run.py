@@ -6,7 +6,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["register", "run", "progress_bar", "replay", "step"]
+__all__ = ["register", "run", "progress_bar", "replay", "step", "finish"]
 
 
 def register(subparsers) -> None:
@@ -71,7 +71,7 @@ def progress_bar(total: int, quiet: bool = False, desc: str = "backtest", delay:
 
 @contextmanager
 def step(message: str, quiet: bool = False):
-    """Print ``message ...`` to stderr, then the time the step took.
+    """Print ``message ...`` to stderr, then the time the step took (or ``failed``).
 
     Parameters
     ----------
@@ -82,7 +82,13 @@ def step(message: str, quiet: bool = False):
     if not quiet:
         print(f"{message} ...", end="", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
-    yield
+    try:
+        yield
+    except BaseException:
+        # End the line, so that the caller's error message starts on its own.
+        if not quiet:
+            print(" failed", file=sys.stderr, flush=True)
+        raise
     if not quiet:
         print(f" {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
 

@@ -14,10 +14,11 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from mmsim.data.bitmex import _sides
 from mmsim.data.schema import SchemaError
 
-__all__ = ["ohlcv", "fix_features", "volatility", "volatility_signals", "OHLCV_COLUMNS", "PRICE_COLUMNS",
-           "VOLUME_COLUMNS", "DEFAULT_METHODS"]
+__all__ = ["ohlcv", "fix_features", "volatility", "volatility_signals", "OHLCV_COLUMNS",
+           "PRICE_COLUMNS", "VOLUME_COLUMNS", "DEFAULT_METHODS"]
 
 #: Columns of :func:`ohlcv`, in order.
 OHLCV_COLUMNS = ("open", "high", "low", "close", "volume", "volume_buy", "volume_sell", "count",
@@ -44,13 +45,7 @@ def _signed_trades(frame: pd.DataFrame) -> tuple[pd.DatetimeIndex, np.ndarray, n
     if "amount" in frame.columns:
         amount = frame["amount"].to_numpy(dtype=np.float64)
     elif {"size", "side"} <= set(frame.columns):
-        side = frame["side"].astype(str).str.lower().to_numpy()
-        sign = np.where(side == "buy", 1.0, np.where(side == "sell", -1.0, np.nan))
-        if np.isnan(sign).any():
-            row = int(np.flatnonzero(np.isnan(sign))[0])
-            raise SchemaError(f"trades column 'side' must be Buy or Sell, got "
-                              f"{frame['side'].iloc[row]!r} at row {row}")
-        amount = sign * frame["size"].to_numpy(dtype=np.float64)
+        amount = _sides(frame["side"], "trades") * frame["size"].to_numpy(dtype=np.float64)
     else:
         raise SchemaError("trades need a signed 'amount' column (> 0 buyer-initiated, < 0 "
                           f"seller-initiated) or 'size' and 'side'; got {list(frame.columns)}")
@@ -264,6 +259,4 @@ def volatility_signals(taq: pd.DataFrame, bar="1min", window: int = 60) -> pd.Da
     """
     bars = fix_features(ohlcv(taq, bar))
     sigma = volatility(bars, [window])[f"volatility_{window}"]
-    frame = sigma.fillna(0.0).rename("sigma").to_frame()
-    frame.index.name = "time"
-    return frame
+    return sigma.fillna(0.0).rename("sigma").to_frame()

@@ -19,21 +19,25 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mmsim.data.bitmex import _pick_symbol, _read_csv, _sides, build_taq, parse_time
-from mmsim.data.schema import validate_taq
+from mmsim.data.bitmex import (
+    QUOTE_COLUMNS,
+    TRADE_COLUMNS,
+    _load,
+    _merge,
+    _quotes,
+    _trades,
+    parse_time,
+)
 
 __all__ = ["to_taq"]
 
-TRADE_COLUMNS = ("timestamp", "symbol", "side", "size", "price")
-QUOTE_COLUMNS = ("timestamp", "symbol", "bidSize", "bidPrice", "askPrice", "askSize")
 LOCAL = "local_timestamp_ns"
 
 
-def _times(frame: pd.DataFrame, clock: str, what: str) -> np.ndarray:
+def _times(frame: pd.DataFrame, clock: str) -> np.ndarray:
+    """The exchange's timestamps or, with ``clock="local"``, the capture's receive times."""
     if clock == "exchange":
         return parse_time(frame["timestamp"])
-    if LOCAL not in frame.columns:
-        raise ValueError(f"clock='local' needs the {LOCAL!r} column, which {what} lacks")
     return frame[LOCAL].to_numpy(dtype=np.int64)
 
 
@@ -68,14 +72,6 @@ def to_taq(trades, quotes, symbol: str | None = None, *, clock: str = "exchange"
     if clock not in ("exchange", "local"):
         raise ValueError(f"clock must be 'exchange' or 'local', got {clock!r}")
     extra = (LOCAL,) if clock == "local" else ()
-    t = _pick_symbol(_read_csv(trades, TRADE_COLUMNS + extra, "trades"), symbol, "trades")
-    q = _pick_symbol(_read_csv(quotes, QUOTE_COLUMNS + extra, "quotes"), symbol, "quotes")
-    taq = build_taq(
-        _times(t, clock, "trades"), _sides(t["side"], "trades"),
-        t["size"].to_numpy(dtype=np.float64), t["price"].to_numpy(dtype=np.float64),
-        _times(q, clock, "quotes"),
-        q["bidPrice"].to_numpy(dtype=np.float64), q["bidSize"].to_numpy(dtype=np.float64),
-        q["askPrice"].to_numpy(dtype=np.float64), q["askSize"].to_numpy(dtype=np.float64),
-        drop_bad_quotes=clean,
-    )
-    return validate_taq(taq, clean=clean)
+    t = _load(trades, TRADE_COLUMNS + extra, symbol, "trades")
+    q = _load(quotes, QUOTE_COLUMNS + extra, symbol, "quotes")
+    return _merge(_trades(t, _times(t, clock)), _quotes(q, _times(q, clock)), clean)

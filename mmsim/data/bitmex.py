@@ -36,6 +36,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from mmsim.data.schema import QUOTE_COLUMNS as TAQ_QUOTE_COLUMNS
 from mmsim.data.schema import TAQ_COLUMNS, SchemaError, validate_taq
 
 log = logging.getLogger("mmsim.data")
@@ -83,7 +84,7 @@ def build_taq(
         int64 UTC nanoseconds of each quote.
     bid_price, bid_amount, ask_price, ask_amount : numpy.ndarray
         The quotes.
-    tz : str or None
+    tz : {"UTC", None}
         ``"UTC"`` for a UTC-aware index, None for a naive (UTC) one.
     drop_bad_quotes : bool
         Drop crossed quotes (bid >= ask), quotes with a NaN or infinite value and quotes with
@@ -96,6 +97,8 @@ def build_taq(
         TAQ rows (not validated): aggregated trades with the quote in force before each, and
         one quote-only row per change of the quote.
     """
+    if tz not in ("UTC", None):
+        raise ValueError(f"tz must be 'UTC' or None (a naive UTC index), got {tz!r}")
     trade_time = np.asarray(trade_time, dtype=np.int64)
     side = np.asarray(side, dtype=np.int64)
     size = np.asarray(size, dtype=np.float64)
@@ -158,17 +161,16 @@ def build_taq(
     n_t, n_q = len(t_time), len(quote_time)
     times = np.concatenate([t_time, quote_time])
     order = np.lexsort((np.concatenate([np.zeros(n_t, np.int8), np.ones(n_q, np.int8)]), times))
+    stacked = np.concatenate([t_quotes, quotes])[order]
     columns = {
         "price": np.concatenate([t_price, np.full(n_q, np.nan)])[order],
         "amount": np.concatenate([t_amount, np.zeros(n_q)])[order],
+        **{col: stacked[:, k] for k, col in enumerate(TAQ_QUOTE_COLUMNS)},
     }
-    stacked = np.concatenate([t_quotes, quotes])[order]
-    for k, col in enumerate(("bid_price", "bid_amount", "ask_price", "ask_amount")):
-        columns[col] = np.ascontiguousarray(stacked[:, k])
     index = pd.DatetimeIndex(times[order].view("M8[ns]"), name="time")
     if tz is not None:
         index = index.tz_localize("UTC")
-    return pd.DataFrame(columns, index=index)[list(TAQ_COLUMNS)]
+    return pd.DataFrame(columns, index=index, columns=list(TAQ_COLUMNS))
 
 
 # ---- reading dumps ---------------------------------------------------------------------
@@ -176,20 +178,33 @@ def build_taq(
 def parse_time(values) -> np.ndarray:
     """BitMEX dump timestamps (``2019-03-20D00:00:05.698000000``) to int64 UTC nanoseconds.
 
-    ISO 8601 strings (with ``T`` or a space) are accepted too.
+    Parameters
+    ----------
+    values : array-like of str
+        Timestamps in the dumps' format; ISO 8601 strings (with ``T`` or a space) are
+        accepted too. Naive times are UTC.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 nanoseconds since the epoch, UTC.
+
+    Raises
+    ------
+    SchemaError
+        Naming the first value (and its row) that is missing or not a time.
     """
     values = pd.Series(values)
     if len(values) == 0:
         return np.empty(0, np.int64)
     text = values.astype(str).str.replace("D", "T", regex=False)
-    try:
-        times = pd.to_datetime(text, format="ISO8601", utc=True)
-    except (TypeError, ValueError) as exc:
-        raise SchemaError(f"cannot parse timestamps such as {values.iloc[0]!r}: {exc}") from exc
-    if times.isna().any():
-        row = int(np.flatnonzero(times.isna().to_numpy())[0])
-        raise SchemaError(f"timestamp missing at row {row}")
-    return pd.DatetimeIndex(times).as_unit("ns").asi8.copy()
+    times = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+    bad = np.flatnonzero(times.isna().to_numpy())
+    if len(bad):
+        row = int(bad[0])
+        raise SchemaError(f"cannot parse timestamps such as {values.iloc[row]!r} (row {row}); "
+                          f"expected times like '2019-03-20D00:00:05.698000000' or ISO 8601")
+    return pd.DatetimeIndex(times).as_unit("ns").asi8
 
 
 def _read_csv(source, columns: Iterable[str], what: str) -> pd.DataFrame:
@@ -218,7 +233,8 @@ def _read_csv(source, columns: Iterable[str], what: str) -> pd.DataFrame:
 def _pick_symbol(frame: pd.DataFrame, symbol: str | None, what: str) -> pd.DataFrame:
     if "symbol" not in frame.columns:
         return frame
-    symbols = pd.unique(frame["symbol"].astype(str))
+    column = frame["symbol"].astype(str)
+    symbols = pd.unique(column)
     if symbol is None:
         if len(symbols) > 1:
             raise ValueError(f"{what} holds several symbols {sorted(symbols)[:10]}; "
@@ -228,17 +244,45 @@ def _pick_symbol(frame: pd.DataFrame, symbol: str | None, what: str) -> pd.DataF
         return frame
     if len(frame) and symbol not in set(symbols):
         raise ValueError(f"{what} has no rows for symbol {symbol!r}; it has {sorted(symbols)[:10]}")
-    return frame[frame["symbol"].astype(str) == symbol]
+    return frame[column == symbol]
 
 
-def _sides(values: pd.Series, what: str) -> np.ndarray:
-    text = values.astype(str).str.lower()
+def _sides(values: pd.Series, what: str, unknown: bool = False) -> np.ndarray:
+    """Aggressor sides (``Buy``/``Sell``, any case) as +1/-1; ``unknown`` allows 0 for unknown."""
+    text = values.astype(str).str.lower().to_numpy()
     side = np.where(text == "buy", 1, np.where(text == "sell", -1, 0))
-    bad = np.flatnonzero(side == 0)
+    bad = np.flatnonzero((side == 0) & ~(unknown & (text == "unknown")))
     if len(bad):
-        raise SchemaError(f"{what} column 'side' must be Buy or Sell, got {values.iloc[bad[0]]!r} "
-                          f"at row {int(bad[0])}")
+        expected = "buy, sell or unknown" if unknown else "Buy or Sell"
+        raise SchemaError(f"{what} column 'side' must be {expected}, got "
+                          f"{values.iloc[bad[0]]!r} at row {int(bad[0])}")
     return side
+
+
+def _load(source, columns: Iterable[str], symbol: str | None, what: str) -> pd.DataFrame:
+    """The rows of ``symbol`` in CSV file(s) or a frame with ``columns``."""
+    return _pick_symbol(_read_csv(source, columns, what), symbol, what)
+
+
+def _trades(frame: pd.DataFrame, time: np.ndarray) -> pd.DataFrame:
+    """Dump-style trade columns (``side,size,price``) with their times as int64 UTC ns."""
+    return pd.DataFrame({
+        "time": time,
+        "side": _sides(frame["side"], "trades"),
+        "size": frame["size"].to_numpy(dtype=np.float64),
+        "price": frame["price"].to_numpy(dtype=np.float64),
+    })
+
+
+def _quotes(frame: pd.DataFrame, time: np.ndarray) -> pd.DataFrame:
+    """Dump-style quote columns (``bidSize,bidPrice,askPrice,askSize``) under TAQ names."""
+    return pd.DataFrame({
+        "time": time,
+        "bid_price": frame["bidPrice"].to_numpy(dtype=np.float64),
+        "bid_amount": frame["bidSize"].to_numpy(dtype=np.float64),
+        "ask_price": frame["askPrice"].to_numpy(dtype=np.float64),
+        "ask_amount": frame["askSize"].to_numpy(dtype=np.float64),
+    })
 
 
 def read_trades(source, symbol: str | None = "XBTUSD") -> pd.DataFrame:
@@ -256,17 +300,19 @@ def read_trades(source, symbol: str | None = "XBTUSD") -> pd.DataFrame:
     pandas.DataFrame
         Columns ``time`` (int64 UTC ns), ``side`` (+1/-1), ``size``, ``price``.
     """
-    frame = _pick_symbol(_read_csv(source, TRADE_COLUMNS, "trades"), symbol, "trades")
-    return pd.DataFrame({
-        "time": parse_time(frame["timestamp"]),
-        "side": _sides(frame["side"], "trades"),
-        "size": frame["size"].to_numpy(dtype=np.float64),
-        "price": frame["price"].to_numpy(dtype=np.float64),
-    })
+    frame = _load(source, TRADE_COLUMNS, symbol, "trades")
+    return _trades(frame, parse_time(frame["timestamp"]))
 
 
 def read_quotes(source, symbol: str | None = "XBTUSD") -> pd.DataFrame:
     """Read BitMEX dump quotes for one symbol.
+
+    Parameters
+    ----------
+    source : str, os.PathLike, list of them, or pandas.DataFrame
+        Quote CSV file(s) (``.csv`` or ``.csv.gz``) or an already loaded frame.
+    symbol : str or None
+        Symbol to keep; None keeps the only one present.
 
     Returns
     -------
@@ -274,17 +320,12 @@ def read_quotes(source, symbol: str | None = "XBTUSD") -> pd.DataFrame:
         Columns ``time`` (int64 UTC ns), ``bid_price``, ``bid_amount``, ``ask_price``,
         ``ask_amount``.
     """
-    frame = _pick_symbol(_read_csv(source, QUOTE_COLUMNS, "quotes"), symbol, "quotes")
-    return pd.DataFrame({
-        "time": parse_time(frame["timestamp"]),
-        "bid_price": frame["bidPrice"].to_numpy(dtype=np.float64),
-        "bid_amount": frame["bidSize"].to_numpy(dtype=np.float64),
-        "ask_price": frame["askPrice"].to_numpy(dtype=np.float64),
-        "ask_amount": frame["askSize"].to_numpy(dtype=np.float64),
-    })
+    frame = _load(source, QUOTE_COLUMNS, symbol, "quotes")
+    return _quotes(frame, parse_time(frame["timestamp"]))
 
 
 def _merge(trades: pd.DataFrame, quotes: pd.DataFrame, clean: bool) -> pd.DataFrame:
+    """Frames from :func:`_trades` and :func:`_quotes` to a validated TAQ frame."""
     taq = build_taq(trades["time"], trades["side"], trades["size"], trades["price"],
                     quotes["time"], quotes["bid_price"], quotes["bid_amount"],
                     quotes["ask_price"], quotes["ask_amount"], drop_bad_quotes=clean)
@@ -322,10 +363,20 @@ def to_taq(trades, quotes, symbol: str | None = "XBTUSD", *, clean: bool = False
 def dump_days(source: str | os.PathLike) -> list[tuple[str, Path, Path]]:
     """Days with both a trade and a quote dump in a :func:`download` directory.
 
+    Parameters
+    ----------
+    source : str or os.PathLike
+        Directory with ``trade/YYYYMMDD.csv.gz`` and ``quote/YYYYMMDD.csv.gz`` (or ``.csv``).
+
     Returns
     -------
     list of (str, pathlib.Path, pathlib.Path)
         ``(YYYYMMDD, trade file, quote file)`` in date order.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``source`` lacks the ``trade/`` or the ``quote/`` folder.
     """
     source = Path(source)
     found = {}
@@ -379,27 +430,27 @@ def convert_days(
     days = dump_days(source)
     if not days:
         raise FileNotFoundError(f"{source} has no day with both a trade and a quote dump")
+    quote_cols = list(TAQ_QUOTE_COLUMNS)
     rows, first, last = 0, None, None
     carry = None  # last quote of the previous day
     for day, trade_file, quote_file in tqdm(days, desc="convert", unit="day", disable=not progress):
         taq = to_taq(trade_file, quote_file, symbol, clean=clean)
-        quote_cols = ["bid_price", "bid_amount", "ask_price", "ask_amount"]
-        if carry is not None and len(taq):
-            values = taq[quote_cols].to_numpy(copy=True)
-            no_quote = np.isnan(values).all(axis=1)
-            lead = int(np.argmin(no_quote)) if not no_quote.all() else len(taq)
-            if lead:
-                values[:lead] = carry
-                taq = taq.copy()
-                taq[quote_cols] = values
-        if len(taq):
-            quoted = taq[quote_cols].dropna()
-            if len(quoted):
-                carry = quoted.iloc[-1].to_numpy()
-            write_taq(taq, dest, by_day=True)
-            rows += len(taq)
-            first = taq.index[0] if first is None else first
-            last = taq.index[-1]
+        if not len(taq):
+            continue
+        quotes = taq[quote_cols].to_numpy(copy=True)
+        # A valid TAQ frame has no quote at all before its first quote and a full one after.
+        unquoted = np.isnan(quotes[:, 0])
+        lead = len(taq) if unquoted.all() else int(np.argmin(unquoted))
+        if lead and carry is not None:
+            quotes[:lead] = carry
+            taq = taq.copy()
+            taq[quote_cols] = quotes
+        if lead < len(taq):
+            carry = quotes[-1]
+        write_taq(taq, dest, by_day=True)
+        rows += len(taq)
+        first = taq.index[0] if first is None else first
+        last = taq.index[-1]
     return rows, first, last
 
 
@@ -419,7 +470,9 @@ def _is_gzip(path: Path) -> bool:
 
 
 def _fetch(url: str, target: Path, timeout: float, retries: int, bar) -> None:
-    """Download ``url`` to ``target`` through ``target.part``, resuming a partial download."""
+    """Download ``url`` to ``target`` through ``target.part``, resuming a partial download.
+
+    ``bar`` is a tqdm bar counting the file's bytes."""
     part = target.with_name(target.name + ".part")
     for attempt in range(retries + 1):
         have = part.stat().st_size if part.exists() else 0
@@ -433,9 +486,9 @@ def _fetch(url: str, target: Path, timeout: float, retries: int, bar) -> None:
                     have = 0
                 length = response.headers.get("Content-Length")
                 expected = have + int(length) if length is not None else None
+                bar.reset(total=expected)  # a retry starts from what is on disk
+                bar.update(have)
                 with open(part, "ab" if have else "wb") as out:
-                    if bar is not None:
-                        bar.update(have)
                     while True:
                         try:
                             chunk = response.read(1 << 20)
@@ -445,8 +498,7 @@ def _fetch(url: str, target: Path, timeout: float, retries: int, bar) -> None:
                         if not chunk:
                             break
                         out.write(chunk)
-                        if bar is not None:
-                            bar.update(len(chunk))
+                        bar.update(len(chunk))
             size = part.stat().st_size
             if expected is not None and size != expected:
                 raise OSError(f"incomplete download of {url}: {size} of {expected} bytes")
@@ -460,7 +512,7 @@ def _fetch(url: str, target: Path, timeout: float, retries: int, bar) -> None:
                 raise FileNotFoundError(f"{url} not found (404): no dump for that day?") from exc
             if attempt == retries:
                 raise
-        except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError):
+        except (http.client.HTTPException, OSError):  # URLError and timeouts are OSErrors
             if attempt == retries:
                 raise
         time.sleep(min(RETRY_DELAY * 2.0**attempt, 10.0))

@@ -23,6 +23,7 @@ _NS_PER_DAY = 86_400 * 10**9
 _DAILY = re.compile(r"^(\d{4}-\d{2}-\d{2})\.parquet$")
 _PARQUET_SUFFIXES = (".parquet", ".parq", ".pq")
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zst", ".csv.xz", ".csv.zip")
+#: Default rows per Parquet row group of :func:`write_taq`.
 ROW_GROUP_SIZE = 1 << 18
 
 
@@ -149,34 +150,40 @@ def _to_arrow(df: pd.DataFrame):
     return pa.Table.from_arrays(arrays, names=["time", *TAQ_COLUMNS])
 
 
-def _from_arrow(table, where) -> pd.DataFrame:
+def _time_type(schema, where: str):
+    """The type of the ``time`` column of a Parquet schema, checked to be a timestamp."""
     import pyarrow as pa
 
-    names = table.column_names
-    if "time" not in names:
-        raise SchemaError(f"{where} has no 'time' column (columns: {names}); write it with "
+    if "time" not in schema.names:
+        raise SchemaError(f"{where} has no 'time' column (columns: {schema.names}); write it with "
                           f"mmsim.write_taq")
-    time_type = table.schema.field("time").type
+    time_type = schema.field("time").type
     if not pa.types.is_timestamp(time_type):
         raise SchemaError(f"{where}: column 'time' must be a timestamp, got {time_type}")
+    return time_type
+
+
+def _from_arrow(table) -> pd.DataFrame:
+    import pyarrow as pa
+
+    time_type = table.schema.field("time").type
     raw = table.column("time").cast(pa.timestamp("ns", tz=time_type.tz)).to_numpy()
     index = pd.DatetimeIndex(raw, name="time")  # UTC wall times
     if time_type.tz is not None:
         index = index.tz_localize("UTC")
-    data = {c: table.column(c).to_numpy() for c in names if c != "time"}
+    data = {c: table.column(c).to_numpy() for c in table.column_names if c != "time"}
     df = pd.DataFrame(data, index=index)
     if not df.index.is_monotonic_increasing:  # several files with overlapping times
         df = df.sort_index(kind="stable")
     return df
 
 
-def _time_filter(schema, lo: int | None, hi: int | None):
+def _time_filter(time_type, lo: int | None, hi: int | None):
     import pyarrow as pa
     import pyarrow.dataset as ds
 
     if lo is None and hi is None:
         return None
-    time_type = schema.field("time").type
     unit_scale = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[time_type.unit]
     expr = None
     if lo is not None:
@@ -232,8 +239,7 @@ def read_taq(source, start=None, end=None, *, clean: bool = False) -> pd.DataFra
     if lo is not None and hi is not None and hi < lo:
         raise ValueError(f"end ({end}) is before start ({start})")
     if isinstance(source, pd.DataFrame):
-        df = validate_taq(source, clean=clean)
-        return _slice(df, lo, hi)
+        return _slice(validate_taq(source, clean=clean), lo, hi)
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"read_taq takes a path or a DataFrame, got {type(source).__name__}")
     path = Path(source)
@@ -241,12 +247,13 @@ def read_taq(source, start=None, end=None, *, clean: bool = False) -> pd.DataFra
         raise FileNotFoundError(f"no such TAQ file or directory: {path}")
     if path.is_dir():
         files = daily_files(path, start, end)
-        if not files and not any(p.name.lower().endswith(_PARQUET_SUFFIXES)
-                                 for p in path.iterdir()):
+        if not files and not daily_files(path):
             raise FileNotFoundError(f"{path} holds no Parquet file")
         df = _read_parquet([str(f) for f in files], lo, hi, where=str(path))
     elif _kind(path) == "csv":
-        df = _slice(_read_csv(path), lo, hi)
+        # Validated before slicing: the slice needs sorted times, and clean=True drops rows
+        # out of order in the whole file, as for a DataFrame.
+        return _slice(validate_taq(_read_csv(path), clean=clean), lo, hi)
     else:
         df = _read_parquet([str(path)], lo, hi, where=str(path))
     return validate_taq(df, clean=clean)
@@ -257,15 +264,11 @@ def _read_parquet(files: list[str], lo, hi, where: str) -> pd.DataFrame:
     import pyarrow.dataset as ds
 
     if not files:  # every daily file lies outside the range
-        empty = pa.table({"time": pa.array([], pa.timestamp("ns", tz="UTC")),
-                          **{c: pa.array([], pa.float64()) for c in TAQ_COLUMNS}})
-        return _from_arrow(empty, where)
+        return _from_arrow(pa.table({"time": pa.array([], pa.timestamp("ns", tz="UTC")),
+                                     **{c: pa.array([], pa.float64()) for c in TAQ_COLUMNS}}))
     dataset = ds.dataset(files, format="parquet")
-    if "time" not in dataset.schema.names:
-        raise SchemaError(f"{where} has no 'time' column (columns: {dataset.schema.names}); "
-                          f"write it with mmsim.write_taq")
-    table = dataset.to_table(filter=_time_filter(dataset.schema, lo, hi))
-    return _from_arrow(table, where)
+    time_type = _time_type(dataset.schema, where)
+    return _from_arrow(dataset.to_table(filter=_time_filter(time_type, lo, hi)))
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

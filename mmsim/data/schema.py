@@ -137,10 +137,7 @@ def time_index_ns(df: pd.DataFrame, what: str) -> np.ndarray:
         non-decreasing.
     """
     _check_index(df, what)
-    index = df.index
-    if index.tz is not None:
-        index = index.tz_convert("UTC").tz_localize(None)
-    times = index.as_unit("ns").asi8
+    times = index_ns(df.index)
     nat = np.flatnonzero(times == np.iinfo(np.int64).min)
     if len(nat):
         row = int(nat[0])
@@ -153,11 +150,11 @@ def time_index_ns(df: pd.DataFrame, what: str) -> np.ndarray:
         if len(bad):
             row = int(bad[0]) + 1
             raise SchemaError(
-                f"{what} times must be non-decreasing: row {row} ({df.index[row]}) comes before "
-                f"row {row - 1} ({df.index[row - 1]}); sort with df.sort_index(kind='stable')"
+                f"{what} times must be non-decreasing: {_row_label(df, row)} comes before "
+                f"{_row_label(df, row - 1)}; sort with df.sort_index(kind='stable')"
                 + (" or pass clean=True to drop such rows" if what == "taq" else "")
             )
-    return np.ascontiguousarray(times, dtype=np.int64)
+    return times
 
 
 def _check_index(df, what: str) -> None:
@@ -312,8 +309,7 @@ def clean_taq(df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         bad |= mask
     # out_of_order: among the rows kept so far, a time earlier than the running maximum.
     keep = np.flatnonzero(~bad)
-    index = df.index if df.index.tz is None else df.index.tz_convert("UTC")
-    times = index.as_unit("ns").asi8[keep]
+    times = index_ns(df.index)[keep]
     late = np.zeros(len(df), bool)
     if len(keep) > 1:
         running = np.maximum.accumulate(times)
@@ -410,7 +406,7 @@ def validate_signals(df: pd.DataFrame) -> pd.DataFrame:
         nan = np.flatnonzero(np.isnan(values.to_numpy()))
         if len(nan):
             raise SchemaError(
-                f"signals column {col!r} has NaN at row {int(nan[0])} ({df.index[nan[0]]}); "
+                f"signals column {col!r} has NaN at {_row_label(df, int(nan[0]))}; "
                 f"fill it first, e.g. mmsim.data.fix_features"
             )
         out[col] = values

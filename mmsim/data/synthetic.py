@@ -108,7 +108,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mmsim.data.schema import TAQ_COLUMNS
+from mmsim.data.schema import TAQ_COLUMNS, bound_ns
 
 __all__ = ["synthetic_taq", "sign_autocorrelation"]
 
@@ -400,10 +400,10 @@ def synthetic_taq(
     if not 0 < 2 * lo <= hi:
         # A level holds at least `low` contracts beyond the `low` floor a quote row shows.
         raise ValueError(f"depth_range must satisfy 0 < 2 * low <= high, got {depth_range}")
+    start_ns = bound_ns(start, "start")
+    if start_ns is None:
+        raise ValueError("start must be a time such as '2019-04-01', got None")
     rng = np.random.default_rng(seed)
-    start_ns = pd.Timestamp(start)
-    start_ns = (start_ns.tz_localize("UTC") if start_ns.tz is None else start_ns.tz_convert("UTC"))
-    start_ns = start_ns.as_unit("ns").value
 
     # ---- how many rows over how long ------------------------------------------------------
     if n_rows is not None:

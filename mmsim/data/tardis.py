@@ -19,7 +19,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from mmsim.data.bitmex import _pick_symbol, _read_csv, build_taq
+from mmsim.data.bitmex import _load, _sides, build_taq
 from mmsim.data.schema import SchemaError, validate_taq
 
 __all__ = ["to_taq"]
@@ -77,8 +77,8 @@ def to_taq(trades, quotes, symbol: str | None = None, *, clock: str = "exchange"
     if unknown not in ("infer", "drop", "raise"):
         raise ValueError(f"unknown must be 'infer', 'drop' or 'raise', got {unknown!r}")
     time_col = "timestamp" if clock == "exchange" else "local_timestamp"
-    t = _pick_symbol(_read_csv(trades, TRADE_COLUMNS, "trades"), symbol, "trades")
-    q = _pick_symbol(_read_csv(quotes, QUOTE_COLUMNS, "quotes"), symbol, "quotes")
+    t = _load(trades, TRADE_COLUMNS, symbol, "trades")
+    q = _load(quotes, QUOTE_COLUMNS, symbol, "quotes")
 
     q_time = _micros(q, time_col, "quotes")
     bid = q["bid_price"].to_numpy(dtype=np.float64)
@@ -90,12 +90,7 @@ def to_taq(trades, quotes, symbol: str | None = None, *, clock: str = "exchange"
 
     t_time = _micros(t, time_col, "trades")
     price = t["price"].to_numpy(dtype=np.float64)
-    text = t["side"].astype(str).str.lower().to_numpy()
-    side = np.where(text == "buy", 1, np.where(text == "sell", -1, 0))
-    odd = np.flatnonzero((side == 0) & (text != "unknown"))
-    if len(odd):
-        raise SchemaError(f"trades column 'side' must be buy, sell or unknown, got "
-                          f"{t['side'].iloc[odd[0]]!r} at row {int(odd[0])}")
+    side = _sides(t["side"], "trades", unknown=True)
     keep = np.ones(len(side), bool)
     missing = side == 0
     if missing.any():
@@ -105,8 +100,9 @@ def to_taq(trades, quotes, symbol: str | None = None, *, clock: str = "exchange"
                               f"unknown='drop'")
         if unknown == "infer":
             before = np.searchsorted(q_time, t_time[missing], side="left") - 1
-            at = np.maximum(before, 0)
-            mid = np.where(before >= 0, 0.5 * (bid[at] + ask[at]), np.nan)
+            quoted = before >= 0
+            mid = np.full(len(before), np.nan)
+            mid[quoted] = 0.5 * (bid[before[quoted]] + ask[before[quoted]])
             guess = np.where(price[missing] > mid, 1, np.where(price[missing] < mid, -1, 0))
             side[missing] = guess
         keep = side != 0

@@ -1,4 +1,4 @@
-"""Helpers shared by the quoting strategies: parameter sources, reference prices, grids."""
+"""Helpers shared by the strategies: validation, parameter sources, reference prices, grids."""
 from __future__ import annotations
 
 import functools
@@ -8,10 +8,15 @@ import numbers
 import numpy as np
 import pandas as pd
 
+from mmsim.strategy import Strategy
+
 __all__ = [
     "REFERENCES",
     "check_number",
+    "check_choice",
     "Source",
+    "SourcedStrategy",
+    "order_rows",
     "reference_price",
     "unit_notional",
     "time_to_horizon",
@@ -35,6 +40,13 @@ def check_number(name: str, value, *, positive=False, nonnegative=False) -> floa
         raise ValueError(f"{name} must be > 0, got {value!r}")
     if nonnegative and value < 0:
         raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return value
+
+
+def check_choice(name: str, value, choices: tuple):
+    """Return ``value`` if it is one of ``choices``, or raise naming ``name`` and the choices."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
     return value
 
 
@@ -88,6 +100,50 @@ class Source:
                 return math.nan
             return float(self.spec.update(ctx.time, ref))
         return float(self.spec(ctx))
+
+
+class SourcedStrategy(Strategy):
+    """A strategy whose model inputs are :class:`Source` attributes.
+
+    :meth:`on_start` checks that every signal column a source names exists, so a misspelt
+    column fails before the first quote rather than at the first signal.
+    """
+
+    def on_start(self, ctx):
+        """Check that the signal columns named as sources exist.
+
+        Parameters
+        ----------
+        ctx : mmsim.Context
+
+        Raises
+        ------
+        ValueError
+            Naming the source and the missing column.
+        """
+        for value in vars(self).values():
+            if isinstance(value, Source):
+                value.check_columns(ctx.columns)
+
+
+def order_rows(orders):
+    """``(order_id, amount, price)`` of each working order, in sending order.
+
+    Parameters
+    ----------
+    orders : numpy.ndarray or iterable
+        ``ctx.orders`` (a structured array), or records or dicts with those keys.
+
+    Returns
+    -------
+    iterator of tuple
+    """
+    if isinstance(orders, np.ndarray):
+        # Whole columns as Python values: indexing the structured array per order, or
+        # per-element NumPy scalars, would cost more than the strategies' comparisons.
+        return zip(orders["order_id"].tolist(), orders["amount"].tolist(),
+                   orders["price"].tolist())
+    return ((o["order_id"], o["amount"], o["price"]) for o in orders)
 
 
 def reference_price(ctx, reference: str) -> float:

@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import functools
 import math
-
 from typing import NamedTuple
 
 import numpy as np
 
-from mmsim.strategy import Strategy
 from mmsim.strategies._common import (
     REFERENCES,
     Source,
+    SourcedStrategy,
+    check_choice,
     check_number,
     floor_to_lot,
     horizon_ns,
+    order_rows,
     reference_price,
     time_to_horizon,
     to_tick,
@@ -80,13 +81,10 @@ def as_prices(s, q, sigma, gamma, k, tau=1.0, centre="notebook"):
     spread /= 2.0
     if centre == "reservation":
         return price_res - spread, price_res + spread
-    if price_res >= s:
-        ask_spread = spread + (price_res - s)
-        bid_spread = spread - (price_res - s)
-    else:
-        ask_spread = spread - (s - price_res)
-        bid_spread = spread + (s - price_res)
-    return price_res - bid_spread, price_res + ask_spread
+    # The notebook branches on the sign of r - s, but both branches compute these two
+    # offsets bit for bit (in IEEE arithmetic s - r is exactly -(r - s)).
+    skew = price_res - s
+    return price_res - (spread - skew), price_res + (spread + skew)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -146,13 +144,7 @@ def keep_or_cancel(orders, quote: Quote, nav: float, max_size: float,
     """
     cancel = []
     add_bid, add_ask = True, True
-    if isinstance(orders, np.ndarray):
-        # Plain Python values: per-element NumPy scalars would dominate the cost.
-        rows = zip(orders["order_id"].tolist(), orders["amount"].tolist(),
-                   orders["price"].tolist())
-    else:
-        rows = ((o["order_id"], o["amount"], o["price"]) for o in orders)
-    for order_id, amount, price in rows:
+    for order_id, amount, price in order_rows(orders):
         order_size = float(round(((amount * unit) / nav) * max_size))
         if (add_bid and order_size > 0.0
                 and abs(quote.bid_price - price) <= delta_price
@@ -168,7 +160,7 @@ def keep_or_cancel(orders, quote: Quote, nav: float, max_size: float,
     return cancel, add_bid, add_ask
 
 
-class AvellanedaStoikov(Strategy):
+class AvellanedaStoikov(SourcedStrategy):
     r"""Avellaneda-Stoikov quoting with the notebook's sizing and cancel/replace rule.
 
     At each signal, with reference price :math:`s`, NAV :math:`N` (USD), position :math:`P`
@@ -228,12 +220,8 @@ class AvellanedaStoikov(Strategy):
         self.delta_size = check_number("delta_size", delta_size, nonnegative=True)
         self.k_source = Source("k", k)
         self.sigma_source = Source("sigma", sigma)
-        if reference not in REFERENCES:
-            raise ValueError(f"reference must be one of {REFERENCES}, got {reference!r}")
-        if centre not in _CENTRES:
-            raise ValueError(f"centre must be one of {_CENTRES}, got {centre!r}")
-        self.reference = reference
-        self.centre = centre
+        self.reference = check_choice("reference", reference, REFERENCES)
+        self.centre = check_choice("centre", centre, _CENTRES)
         self.horizon = horizon
         self._horizon_ns = horizon_ns(horizon)
 
@@ -276,19 +264,6 @@ class AvellanedaStoikov(Strategy):
         return floor_to_lot(((size / self.max_size) * nav) / unit, lot)
 
     # -- engine callbacks -------------------------------------------------------------------
-    def on_start(self, ctx):
-        """Check that the signal columns named as sources exist.
-
-        Parameters
-        ----------
-        ctx : mmsim.Context
-        """
-        self.k_source.check_columns(ctx.columns)
-        self.sigma_source.check_columns(ctx.columns)
-
-    def _tau(self, ctx) -> float:
-        return time_to_horizon(ctx.time, self._horizon_ns)
-
     def on_signal(self, ctx):
         """Quote for this signal (the steps in the class docstring).
 
@@ -308,7 +283,8 @@ class AvellanedaStoikov(Strategy):
         contract = ctx.contract
         unit = unit_notional(contract, s)
         q = self.inventory(float(ctx.position), nav, unit)
-        quote = self.quote(s, q, sigma, k, best_bid, best_ask, contract.tick_size, self._tau(ctx))
+        quote = self.quote(s, q, sigma, k, best_bid, best_ask, contract.tick_size,
+                           time_to_horizon(ctx.time, self._horizon_ns))
         cancel, add_bid, add_ask = keep_or_cancel(
             ctx.orders, quote, nav, self.max_size, self.delta_price, self.delta_size, unit)
         for order_id in cancel:

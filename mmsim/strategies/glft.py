@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from mmsim.strategy import Strategy
-from mmsim.strategies._common import REFERENCES, Source, check_number, reference_price, to_tick
+from mmsim.strategies._common import (
+    REFERENCES,
+    Source,
+    SourcedStrategy,
+    check_choice,
+    check_number,
+    order_rows,
+    reference_price,
+    to_tick,
+)
 
 __all__ = ["GLFT", "glft_coefficients", "glft_depths"]
 
@@ -69,7 +75,7 @@ def glft_depths(q, sigma, c1, c2, delta=1.0):
     return half + q * skew, half - q * skew
 
 
-class GLFT(Strategy):
+class GLFT(SourcedStrategy):
     r"""Quote the GLFT closed-form bid and ask with inventory limits.
 
     At each signal, with reference price :math:`s`, inventory :math:`q = P / \text{order\_size}`
@@ -99,6 +105,13 @@ class GLFT(Strategy):
     reference : {"mid", "last", "microprice"}, default "mid"
     delta_price : float, default 0.0
         Price tolerance before an order is replaced.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For a non-positive ``order_size``, ``gamma``, ``A``, ``k``, ``xi``, ``delta`` or
+        constant ``sigma``, a negative ``max_position`` or ``delta_price``, or an unknown
+        ``reference``.
     """
 
     def __init__(self, order_size, gamma, A, k, max_position, *, xi=None, delta=1.0,
@@ -111,9 +124,7 @@ class GLFT(Strategy):
         self.xi = None if xi is None else check_number("xi", xi, positive=True)
         self.delta = check_number("delta", delta, positive=True)
         self.delta_price = check_number("delta_price", delta_price, nonnegative=True)
-        if reference not in REFERENCES:
-            raise ValueError(f"reference must be one of {REFERENCES}, got {reference!r}")
-        self.reference = reference
+        self.reference = check_choice("reference", reference, REFERENCES)
         self.sigma_source = Source("sigma", sigma)
         self.c1, self.c2 = glft_coefficients(self.gamma, self.A, self.k, self.xi, self.delta)
 
@@ -143,15 +154,6 @@ class GLFT(Strategy):
             ask, ask_amount = math.nan, 0.0
         return float(bid), float(ask), bid_amount, ask_amount
 
-    def on_start(self, ctx):
-        """Check that the signal columns named as sources exist.
-
-        Parameters
-        ----------
-        ctx : mmsim.Context
-        """
-        self.sigma_source.check_columns(ctx.columns)
-
     def on_signal(self, ctx):
         """Quote for this signal (the steps in the class docstring).
 
@@ -162,20 +164,21 @@ class GLFT(Strategy):
         s = reference_price(ctx, self.reference)
         sigma = self.sigma_source.get(ctx, s)
         best_bid, best_ask = float(ctx.bid_price), float(ctx.ask_price)
-        if not (np.isfinite(s) and np.isfinite(sigma) and np.isfinite(best_bid) and np.isfinite(best_ask)):
+        isfinite = math.isfinite
+        if not (isfinite(s) and isfinite(sigma) and isfinite(best_bid) and isfinite(best_ask)):
             return
         bid, ask, bid_amount, ask_amount = self.quote(
             s, float(ctx.position), sigma, best_bid, best_ask, ctx.contract.tick_size)
         need_bid, need_ask = bid_amount != 0, ask_amount != 0
-        for order in ctx.orders:
-            amount, price = float(order["amount"]), float(order["price"])
-            if need_bid and amount == bid_amount and abs(price - bid) <= self.delta_price + 1e-9:
+        tolerance = self.delta_price + 1e-9
+        for order_id, amount, price in order_rows(ctx.orders):
+            if need_bid and amount == bid_amount and abs(price - bid) <= tolerance:
                 need_bid = False
                 continue
-            if need_ask and amount == ask_amount and abs(price - ask) <= self.delta_price + 1e-9:
+            if need_ask and amount == ask_amount and abs(price - ask) <= tolerance:
                 need_ask = False
                 continue
-            ctx.cancel(int(order["order_id"]))
+            ctx.cancel(order_id)
         if need_bid:
             ctx.limit(bid, bid_amount)
         if need_ask:

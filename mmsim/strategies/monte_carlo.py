@@ -1,10 +1,16 @@
 r"""The notebook's Monte Carlo baseline: chase a random target inventory with pegged orders."""
 from __future__ import annotations
 
-import numpy as np
+import math
 
-from mmsim.strategy import Strategy
-from mmsim.strategies._common import Source, check_number, floor_to_lot, unit_notional
+from mmsim.strategies._common import (
+    Source,
+    SourcedStrategy,
+    check_number,
+    floor_to_lot,
+    order_rows,
+    unit_notional,
+)
 
 __all__ = ["MonteCarlo", "stop_loss_hit", "target_amount"]
 
@@ -40,12 +46,12 @@ def target_amount(inv, max_size, position, nav, threshold, unit=1.0, lot=1.0):
     ``np.floor(inv_pct * nav - position)``).
     """
     inv_pct = inv / max_size
-    if np.abs(inv_pct - ((position * unit) / nav)) <= threshold:
+    if abs(inv_pct - ((position * unit) / nav)) <= threshold:
         return None
     return floor_to_lot(((inv_pct * nav) / unit) - position, lot)
 
 
-class MonteCarlo(Strategy):
+class MonteCarlo(SourcedStrategy):
     r"""The notebook's ``monte_carlo`` strategy: a random target inventory from a signal.
 
     At each signal:
@@ -69,10 +75,16 @@ class MonteCarlo(Strategy):
         Relative tolerance on the inventory and on repeated orders, >= 0.
     level : int, default 0
         Follow level in ticks, >= 0.
-    pct_loss : float
-        Stop-loss as a (negative) NAV return, e.g. -0.05.
+    pct_loss : float, default -0.05
+        Stop-loss as a (negative) NAV return.
     inv : str, float or callable, default "inv"
         The target signal: a column (default ``inv``), a constant or ``inv(ctx)``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For a non-positive ``max_size``, a negative ``threshold``, a ``level`` that is not a
+        whole number >= 0, or a non-finite parameter.
     """
 
     def __init__(self, max_size, threshold, level=0, pct_loss=-0.05, *, inv="inv"):
@@ -85,15 +97,6 @@ class MonteCarlo(Strategy):
         self.pct_loss = check_number("pct_loss", pct_loss)
         self.inv_source = Source("inv", inv, positive=False)
 
-    def on_start(self, ctx):
-        """Check that the signal columns named as sources exist.
-
-        Parameters
-        ----------
-        ctx : mmsim.Context
-        """
-        self.inv_source.check_columns(ctx.columns)
-
     def on_signal(self, ctx):
         """Quote for this signal (the steps in the class docstring).
 
@@ -103,8 +106,8 @@ class MonteCarlo(Strategy):
         """
         nav = float(ctx.nav)
         bid = float(ctx.bid_price)
-        inv = self.inv_source.get(ctx, np.nan)
-        if not (nav > 0 and np.isfinite(bid) and np.isfinite(inv)):
+        inv = self.inv_source.get(ctx, math.nan)
+        if not (nav > 0 and math.isfinite(bid) and math.isfinite(inv)):
             return
         contract = ctx.contract
         unit = unit_notional(contract, bid)
@@ -112,8 +115,8 @@ class MonteCarlo(Strategy):
         orders = ctx.orders
         if stop_loss_hit(position, float(ctx.entry_price), bid, nav, self.pct_loss,
                          contract.inverse, unit):
-            for order_id in orders["order_id"]:
-                ctx.cancel(int(order_id))
+            for order_id in orders["order_id"].tolist():
+                ctx.cancel(order_id)
             close = -1.0 * floor_to_lot(position, contract.lot_size)
             if close != 0:
                 ctx.market(close)
@@ -123,11 +126,10 @@ class MonteCarlo(Strategy):
         if amount is None:
             return
         add_order = True
-        for order in orders:
-            order_amount = float(order["amount"])
-            if add_order and np.abs((amount - order_amount) / order_amount) <= self.threshold:
+        for order_id, order_amount, _ in order_rows(orders):
+            if add_order and abs((amount - order_amount) / order_amount) <= self.threshold:
                 add_order = False
                 continue
-            ctx.cancel(int(order["order_id"]))
+            ctx.cancel(order_id)
         if add_order and amount != 0:
             ctx.follow(self.level, amount)
