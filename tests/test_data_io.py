@@ -73,8 +73,9 @@ def test_slicing_a_30_day_directory_to_one_day_reads_only_that_file(tmp_path, mo
     for name in os.listdir(days):
         if name != "2019-04-12.parquet":
             (days / name).write_bytes(b"not a parquet file")
-    with pytest.raises(pa.ArrowInvalid):
+    with pytest.raises(SchemaError, match="is not a readable Parquet TAQ file") as err:
         read_taq(days)  # the whole directory does touch the broken files
+    assert isinstance(err.value.__cause__, pa.ArrowInvalid)
     assert daily_files(days, "2019-04-12", "2019-04-13") == [days / "2019-04-12.parquet"]
     got = read_taq(days, start="2019-04-12", end="2019-04-13")
     expected = month.loc["2019-04-12"]
@@ -200,3 +201,10 @@ def test_a_csv_is_cleaned_as_a_whole_before_slicing(tmp_path, small):
 def test_by_day_forces_a_directory(tmp_path, small):
     path = write_taq(small, tmp_path / "odd.parquet", by_day=True)
     assert path.is_dir() and sorted(os.listdir(path)) == ["2019-04-01.parquet"]
+
+
+def test_a_corrupt_parquet_file_is_a_schema_error_naming_it(tmp_path):
+    path = tmp_path / "broken.parquet"
+    path.write_bytes(b"x")
+    with pytest.raises(SchemaError, match=r"broken.parquet is not a readable Parquet TAQ file"):
+        read_taq(path)

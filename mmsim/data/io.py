@@ -266,9 +266,14 @@ def _read_parquet(files: list[str], lo, hi, where: str) -> pd.DataFrame:
     if not files:  # every daily file lies outside the range
         return _from_arrow(pa.table({"time": pa.array([], pa.timestamp("ns", tz="UTC")),
                                      **{c: pa.array([], pa.float64()) for c in TAQ_COLUMNS}}))
-    dataset = ds.dataset(files, format="parquet")
-    time_type = _time_type(dataset.schema, where)
-    return _from_arrow(dataset.to_table(filter=_time_filter(time_type, lo, hi)))
+    try:
+        dataset = ds.dataset(files, format="parquet")
+        time_type = _time_type(dataset.schema, where)
+        table = dataset.to_table(filter=_time_filter(time_type, lo, hi))
+    except pa.ArrowInvalid as exc:
+        # A truncated or foreign file: say which source, not only pyarrow's words.
+        raise SchemaError(f"{where} is not a readable Parquet TAQ file: {exc}") from exc
+    return _from_arrow(table)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

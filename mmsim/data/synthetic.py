@@ -640,8 +640,7 @@ def synthetic_taq(
 
 
 def _frame(times: np.ndarray, columns) -> pd.DataFrame:
-    """Wrap int64 UTC nanoseconds and six float64 columns as a TAQ frame, without copies."""
-    dtype = pd.DatetimeTZDtype("ns", "UTC")
-    index = pd.DatetimeIndex(pd.arrays.DatetimeArray._simple_new(times.view("M8[ns]"), dtype=dtype),
+    """Wrap int64 UTC nanoseconds and six float64 columns as a TAQ frame (columns not copied)."""
+    index = pd.DatetimeIndex(times.view("M8[ns]"), dtype=pd.DatetimeTZDtype("ns", "UTC"),
                              name="time")
     return pd.DataFrame(dict(zip(TAQ_COLUMNS, columns)), index=index, copy=False)
