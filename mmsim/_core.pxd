@@ -33,24 +33,24 @@ cdef enum Liquidity:
 
 cdef struct Order:
     int64_t order_id        # engine-assigned id, 1, 2, ... in sending order
+    double price            # price in currency units (NaN for a market order before it fills)
+    int64_t price_level     # follow level in ticks; -1 for other types
+    double amount           # signed requested amount: > 0 buy, < 0 sell
+    double filled           # signed filled amount
+    double queue_ahead      # displayed volume ahead of us at our price; NaN while unknown
+    double avg_price        # volume-weighted fill price (NaN before the first fill)
+    double amount_q         # displayed size at our level when the order went live
+    double volume_req       # traded volume a full fill needs: queue ahead when known + |amount|
+    double volume           # volume traded at or through our price while live
+    double fee              # fees paid, settlement currency (negative: rebate)
+    double slippage         # taker fills: fill price vs decision price, worse positive
+    double decision_price   # best opposite price when sent, for slippage
     int64_t created         # time the strategy sent it (ns)
     int64_t live            # time it went live (ns); NO_TIME before
     int64_t closed          # time it filled, was cancelled or rejected (ns); NO_TIME while working
     int64_t cancel_sent     # time of the first cancel request (ns); NO_TIME if none
     int64_t prio            # time priority among our orders at one price: lower is ahead
     int64_t price_tick      # price on the tick grid; a follow order's current peg
-    int64_t price_level     # follow level in ticks; -1 for other types
-    double price            # price in currency units (NaN for a market order before it fills)
-    double amount           # signed requested amount: > 0 buy, < 0 sell
-    double filled           # signed filled amount
-    double avg_price        # volume-weighted fill price (NaN before the first fill)
-    double queue_ahead      # displayed volume ahead of us at our price; NaN while unknown
-    double amount_q         # displayed size at our level when the order went live
-    double volume_req       # traded volume a full fill needs: queue ahead when known + |amount|
-    double volume           # volume traded at or through our price while live
-    double fee              # fees paid, settlement currency (negative: rebate)
-    double decision_price   # best opposite price when sent, for slippage
-    double slippage         # taker fills: fill price vs decision price, worse positive
     int8_t type             # OrderType
     int8_t side             # +1 buy, -1 sell
     int8_t status           # OrderStatus

@@ -45,7 +45,8 @@ cdef inline double snap(double x, double step, double inv_step) noexcept nogil:
 
 
 # ---------------------------------------------------------------------------------------
-# Record layouts as NumPy dtypes, built from the C structs' real field offsets.
+# Record layouts as NumPy dtypes, read off the C structs themselves (field names, offsets
+# and padding as the compiler laid them out), so Python and C can never disagree.
 
 cdef Order _o
 cdef Fill _f
@@ -53,78 +54,11 @@ cdef Action _a
 cdef BalanceRow _b
 cdef PositionRow _p
 
-
-cdef object _dtype(list fields, Py_ssize_t itemsize):
-    return np.dtype({
-        "names": [f[0] for f in fields],
-        "formats": [f[1] for f in fields],
-        "offsets": [f[2] for f in fields],
-        "itemsize": itemsize,
-    })
-
-
-cdef Py_ssize_t _off(void* field, void* base):
-    return <char*>field - <char*>base
-
-
-ORDER_DTYPE = _dtype([
-    ("order_id", "i8", _off(&_o.order_id, &_o)),
-    ("type", "i1", _off(&_o.type, &_o)),
-    ("side", "i1", _off(&_o.side, &_o)),
-    ("status", "i1", _off(&_o.status, &_o)),
-    ("price", "f8", _off(&_o.price, &_o)),
-    ("price_level", "i8", _off(&_o.price_level, &_o)),
-    ("amount", "f8", _off(&_o.amount, &_o)),
-    ("filled", "f8", _off(&_o.filled, &_o)),
-    ("queue_ahead", "f8", _off(&_o.queue_ahead, &_o)),
-    ("avg_price", "f8", _off(&_o.avg_price, &_o)),
-    ("amount_q", "f8", _off(&_o.amount_q, &_o)),
-    ("volume_req", "f8", _off(&_o.volume_req, &_o)),
-    ("volume", "f8", _off(&_o.volume, &_o)),
-    ("fee", "f8", _off(&_o.fee, &_o)),
-    ("slippage", "f8", _off(&_o.slippage, &_o)),
-    ("decision_price", "f8", _off(&_o.decision_price, &_o)),
-    ("created", "i8", _off(&_o.created, &_o)),
-    ("live", "i8", _off(&_o.live, &_o)),
-    ("closed", "i8", _off(&_o.closed, &_o)),
-    ("cancel_sent", "i8", _off(&_o.cancel_sent, &_o)),
-    ("prio", "i8", _off(&_o.prio, &_o)),
-    ("price_tick", "i8", _off(&_o.price_tick, &_o)),
-    ("reason", "i1", _off(&_o.reason, &_o)),
-    ("post_only", "i1", _off(&_o.post_only, &_o)),
-], sizeof(Order))
-
-FILL_DTYPE = _dtype([
-    ("time", "i8", _off(&_f.time, &_f)),
-    ("order_id", "i8", _off(&_f.order_id, &_f)),
-    ("price", "f8", _off(&_f.price, &_f)),
-    ("amount", "f8", _off(&_f.amount, &_f)),
-    ("fee", "f8", _off(&_f.fee, &_f)),
-    ("liquidity", "i1", _off(&_f.liquidity, &_f)),
-    ("mid", "f8", _off(&_f.mid, &_f)),
-    ("realized", "f8", _off(&_f.realized, &_f)),
-    ("position", "f8", _off(&_f.position, &_f)),
-], sizeof(Fill))
-
-ACTION_DTYPE = _dtype([
-    ("time", "i8", _off(&_a.time, &_a)),
-    ("seq", "i8", _off(&_a.seq, &_a)),
-    ("order_id", "i8", _off(&_a.order_id, &_a)),
-    ("kind", "i1", _off(&_a.kind, &_a)),
-], sizeof(Action))
-
-BALANCE_DTYPE = _dtype([
-    ("time", "i8", _off(&_b.time, &_b)),
-    ("total", "f8", _off(&_b.total, &_b)),
-    ("available", "f8", _off(&_b.available, &_b)),
-    ("nav", "f8", _off(&_b.nav, &_b)),
-], sizeof(BalanceRow))
-
-POSITION_DTYPE = _dtype([
-    ("time", "i8", _off(&_p.time, &_p)),
-    ("amount", "f8", _off(&_p.amount, &_p)),
-    ("weighted_price", "f8", _off(&_p.weighted_price, &_p)),
-], sizeof(PositionRow))
+ORDER_DTYPE = np.asarray(<Order[:1]> &_o).dtype
+FILL_DTYPE = np.asarray(<Fill[:1]> &_f).dtype
+ACTION_DTYPE = np.asarray(<Action[:1]> &_a).dtype
+BALANCE_DTYPE = np.asarray(<BalanceRow[:1]> &_b).dtype
+POSITION_DTYPE = np.asarray(<PositionRow[:1]> &_p).dtype
 
 
 @cython.final
