@@ -182,4 +182,6 @@ cdef class Context:
     cdef readonly object rng
     cdef readonly tuple columns
     cdef Py_ssize_t row(self) noexcept
+    cdef double seen(self, const double[::1] column) noexcept
+    cdef double last_trade(self, const double[::1] column) noexcept
     cdef double check_amount(self, str action, amount) except? -1

@@ -800,43 +800,50 @@ cdef class Context:
     cdef Py_ssize_t row(self) noexcept:
         return self.engine.feed_row - 1
 
+    cdef double seen(self, const double[::1] column) noexcept:
+        # A TAQ column on the last row the strategy sees; NaN before the first row.
+        cdef Py_ssize_t r = self.row()
+        return column[r] if r >= 0 else NAN
+
+    cdef double last_trade(self, const double[::1] column) noexcept:
+        # A TAQ column on the last trade row the strategy sees; NaN before the first trade.
+        cdef Py_ssize_t t = self.engine.last_trade_row(self.row())
+        return column[t] if t >= 0 else NAN
+
     @property
     def price(self):
         """Price of the last trade (NaN before the first)."""
-        cdef Py_ssize_t t = self.engine.last_trade_row(self.row())
-        return self.engine.t_price[t] if t >= 0 else NAN
+        return self.last_trade(self.engine.t_price)
 
     @property
     def last_amount(self):
         """Signed size of the last trade (> 0 buyer-initiated; NaN before the first)."""
-        cdef Py_ssize_t t = self.engine.last_trade_row(self.row())
-        return self.engine.t_amount[t] if t >= 0 else NAN
+        return self.last_trade(self.engine.t_amount)
 
     @property
     def bid_price(self):
         """Best bid (NaN before the first quote)."""
-        return self.engine.t_bid[self.row()] if self.row() >= 0 else NAN
+        return self.seen(self.engine.t_bid)
 
     @property
     def bid_amount(self):
         """Size at the best bid."""
-        return self.engine.t_bid_amount[self.row()] if self.row() >= 0 else NAN
+        return self.seen(self.engine.t_bid_amount)
 
     @property
     def ask_price(self):
         """Best ask (NaN before the first quote)."""
-        return self.engine.t_ask[self.row()] if self.row() >= 0 else NAN
+        return self.seen(self.engine.t_ask)
 
     @property
     def ask_amount(self):
         """Size at the best ask."""
-        return self.engine.t_ask_amount[self.row()] if self.row() >= 0 else NAN
+        return self.seen(self.engine.t_ask_amount)
 
     @property
     def mid(self):
         """Mid of the best bid and ask (NaN if either is missing)."""
-        cdef Py_ssize_t r = self.row()
-        return 0.5 * (self.engine.t_bid[r] + self.engine.t_ask[r]) if r >= 0 else NAN
+        return 0.5 * (self.seen(self.engine.t_bid) + self.seen(self.engine.t_ask))
 
     # -- account -----------------------------------------------------------------------
 
