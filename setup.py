@@ -1,14 +1,22 @@
-"""Build the compiled engine; every Cython directive is set here, once."""
+"""Build the compiled engine; every Cython directive is set here, once.
+
+``MMSIM_DEBUG=1 pip install .`` builds a checking engine: bounds, wraparound and
+initialisation checks on, no optimisation, and ``mmsim._core.BUILD == "debug"``.
+"""
+import os
+
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
+DEBUG = os.environ.get("MMSIM_DEBUG", "") not in ("", "0")
+
 DIRECTIVES = {
     "language_level": 3,
-    "boundscheck": False,
-    "wraparound": False,
+    "boundscheck": DEBUG,
+    "wraparound": DEBUG,
     "cdivision": True,
-    "initializedcheck": False,
+    "initializedcheck": DEBUG,
     "nonecheck": False,
     "embedsignature": True,
 }
@@ -18,9 +26,12 @@ extensions = [
         "mmsim._core",
         ["mmsim/_core.pyx"],
         include_dirs=[np.get_include()],
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        extra_compile_args=["-O3"],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
+                       ("MMSIM_DEBUG", "1" if DEBUG else "0")],
+        extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"],
     )
 ]
 
-setup(ext_modules=cythonize(extensions, compiler_directives=DIRECTIVES))
+# force: a debug and a release build differ only in directives, which Cython's timestamp
+# check does not see.
+setup(ext_modules=cythonize(extensions, compiler_directives=DIRECTIVES, force=True))

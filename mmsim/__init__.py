@@ -13,6 +13,8 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "backtest": "mmsim.engine",
     "StrategyError": "mmsim.engine",
+    "RunError": "mmsim.engine",
+    "ProgressError": "mmsim.engine",
     "Strategy": "mmsim.strategy",
     "Context": "mmsim._core",
     "LIMIT": "mmsim._core",

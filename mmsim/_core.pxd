@@ -21,6 +21,7 @@ cdef enum Reason:
     R_POST_ONLY = 2         # a post-only order would have taken liquidity
     R_NO_QUOTE = 3          # no opposite (market) or own-side (follow) quote when it went live
     R_END = 4               # still working when the data ended
+    R_LEVEL = 5             # a follow level at or beyond the best price (the peg would be <= 0)
 
 cdef enum ActionKind:
     A_ADD = 0               # the order goes live
@@ -45,6 +46,7 @@ cdef struct Order:
     double fee              # fees paid, settlement currency (negative: rebate)
     double slippage         # taker fills: fill price vs decision price, worse positive
     double decision_price   # best opposite price when sent, for slippage
+    double reserve          # what this order adds to Engine.reserve (0 once closed)
     int64_t created         # time the strategy sent it (ns)
     int64_t live            # time it went live (ns); NO_TIME before
     int64_t closed          # time it filled, was cancelled or rejected (ns); NO_TIME while working
@@ -140,11 +142,15 @@ cdef class Engine:
     cdef Py_ssize_t feed_row            # 1 + last row the strategy sees (feed latency)
     cdef Py_ssize_t trade_cache_row     # last-trade lookup cache: rows < this were scanned
     cdef Py_ssize_t trade_cache_hit     # ... and this is the last trade among them (-1: none)
-    cdef bint dirty                     # an order closed and the book needs compacting
+    cdef Py_ssize_t n_closed            # closed orders still in the book (compacted lazily)
+    cdef double reserve                 # sum of Order.reserve over working orders
+    cdef bint acting                    # a strategy callback is running: actions allowed
     cdef int64_t next_seq               # sequence number of the next action sent
     cdef Py_ssize_t cur_signal          # signal row the strategy was last called with (-1: none)
     cdef Table book                     # working orders (pending and live), in sending order
     cdef Table orders                   # every order, at index order_id - 1
+    cdef Table slots                    # int64 per order: its index in book, -1 once compacted
+    cdef Table scratch                  # Order* buffer: our orders at a print's price level
     cdef Table adds                     # latency queue of orders going live (FIFO by time)
     cdef Table cancels                  # latency queue of cancels taking effect
     cdef Py_ssize_t adds_head
@@ -161,8 +167,12 @@ cdef class Engine:
     cdef void join(self, Order* o, Py_ssize_t r) noexcept nogil
     cdef int fill(self, Order* o, double qty, double price, int liquidity) except -1 nogil
     cdef int record_balance(self) except -1 nogil
+    cdef void close(self, Order* o, int status, int reason) noexcept nogil
+    cdef void update_reserve(self, Order* o) noexcept nogil
     cdef void compact(self) noexcept nogil
+    cdef void maybe_compact(self) noexcept nogil
     cdef Order* find(self, int64_t order_id) noexcept nogil
+    cdef Order* record(self, int64_t order_id) noexcept nogil
     cdef double mark(self, Py_ssize_t r) noexcept nogil
     cdef double unrealized(self, double mark) noexcept nogil
     cdef int64_t next_action_time(self) noexcept nogil
@@ -184,4 +194,5 @@ cdef class Context:
     cdef Py_ssize_t row(self) noexcept
     cdef double seen(self, const double[::1] column) noexcept
     cdef double last_trade(self, const double[::1] column) noexcept
+    cdef int check_acting(self, str action) except -1
     cdef double check_amount(self, str action, amount) except? -1

@@ -21,6 +21,7 @@ FILL_DTYPE: np.dtype
 ACTION_DTYPE: np.dtype
 BALANCE_DTYPE: np.dtype
 POSITION_DTYPE: np.dtype
+BUILD: str
 
 class Table:
     def __init__(self, dtype: np.dtype, capacity: int = ...) -> None: ...

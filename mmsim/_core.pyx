@@ -4,13 +4,27 @@
 # buffers, and the GIL is taken only to grow a buffer or to call the strategy.
 cimport cython
 cimport numpy as cnp
+import numbers
+
 import numpy as np
 
 from libc.math cimport NAN, fabs, floor, isfinite, isnan
 from libc.stdint cimport INT64_MAX, INT64_MIN, int8_t, int64_t
+from libc.stdlib cimport qsort
 from libc.string cimport memcpy, memset
 
 cnp.import_array()
+
+cdef extern from *:
+    """
+    #ifndef MMSIM_DEBUG
+    #define MMSIM_DEBUG 0
+    #endif
+    """
+    int MMSIM_DEBUG
+
+#: "debug" when built with MMSIM_DEBUG=1 (bounds, wraparound and initialisation checks on).
+BUILD = "debug" if MMSIM_DEBUG else "release"
 
 # Public codes, mirrored from the C enums in _core.pxd.
 LIMIT = T_LIMIT
@@ -23,19 +37,28 @@ CANCELLED = S_CANCELLED
 REJECTED = S_REJECTED
 TYPE_NAMES = ("limit", "market", "follow_limit")
 STATUS_NAMES = ("pending", "live", "filled", "cancelled", "rejected")
-REASON_NAMES = ("", "cancelled", "post_only", "no_quote", "end")
+REASON_NAMES = ("", "cancelled", "post_only", "no_quote", "end", "level")
 LIQUIDITY_NAMES = ("maker", "taker")
 
 cdef int64_t NO_TIME = INT64_MIN
 # Prices and amounts are compared on their grids with this tolerance, in grid units, so that
 # 61804.7 / 0.1 = 618047.0000000001 is on the grid and a VWAP print 1e-3 ticks away is not.
 cdef double GRID_EPS = 1e-6
+# Prices and amounts enter the engine as whole ticks and lots held in int64 and float64; up to
+# 2**53 units both are exact, so every value is range-checked against it where it enters.
+cdef double MAX_UNITS = 9007199254740992.0
 
 
 cdef inline int64_t to_grid(double x, double inv_step) noexcept nogil:
     # Prices are positive, so truncating x + 0.5 rounds to the nearest grid point without
     # a libm call in the per-row path.
     return <int64_t>(x * inv_step + 0.5)
+
+
+cdef int by_prio(const void* a, const void* b) noexcept nogil:
+    # qsort order of Order* by time priority (rule 4: earlier (re)joins fill first).
+    cdef int64_t x = (<Order**>a)[0].prio, y = (<Order**>b)[0].prio
+    return (x > y) - (x < y)
 
 
 cdef inline double snap(double x, double step, double inv_step) noexcept nogil:
@@ -78,6 +101,9 @@ cdef class Table:
 
     def __cinit__(self, dtype, Py_ssize_t capacity=64):
         self.arr = np.zeros(max(capacity, 1), dtype=dtype)
+        # The engine writes through ``data``; Python only reads. A read-only owner makes every
+        # view of it read-only for good (NumPy refuses to make a view of it writeable again).
+        self.arr.flags.writeable = False
         self.data = <char*>cnp.PyArray_DATA(<cnp.ndarray>self.arr)
         self.n = 0
         self.cap = max(capacity, 1)
@@ -86,6 +112,7 @@ cdef class Table:
     cdef int grow(self) except -1:
         new = np.zeros(2 * self.cap, dtype=self.arr.dtype)
         memcpy(cnp.PyArray_DATA(<cnp.ndarray>new), self.data, self.n * self.itemsize)
+        new.flags.writeable = False
         self.arr = new
         self.data = <char*>cnp.PyArray_DATA(<cnp.ndarray>new)
         self.cap *= 2
@@ -102,7 +129,7 @@ cdef class Table:
         return p
 
     def view(self):
-        """Return the records in use as a NumPy structured array viewing this buffer."""
+        """Return the records in use as a read-only NumPy array viewing this buffer."""
         return self.arr[:self.n]
 
     def __len__(self):
@@ -151,6 +178,16 @@ cdef class Engine:
         self.t_ask = ask_price
         self.t_ask_amount = ask_amount
         self.n_rows = time.shape[0]
+        # The row loop runs without bounds checks: every column must cover every row.
+        for name, column in (("price", price), ("amount", amount), ("bid_price", bid_price),
+                             ("bid_amount", bid_amount), ("ask_price", ask_price),
+                             ("ask_amount", ask_amount)):
+            if column.shape[0] != self.n_rows:
+                raise ValueError(f"TAQ column {name!r} has {column.shape[0]} rows, "
+                                 f"time has {self.n_rows}")
+        if signals.shape[0] != signal_time.shape[0]:
+            raise ValueError(f"signals has {signals.shape[0]} rows, signal_time has "
+                             f"{signal_time.shape[0]}")
         self.s_time = signal_time
         self.s_values = signals
         self.n_sig = signal_time.shape[0]
@@ -173,6 +210,8 @@ cdef class Engine:
         self.trade_cache_hit = -1
         self.book = Table(ORDER_DTYPE, 16)
         self.orders = Table(ORDER_DTYPE, 1024)
+        self.slots = Table(np.dtype(np.int64), 1024)
+        self.scratch = Table(np.dtype(np.intp), 64)
         self.adds = Table(ACTION_DTYPE, 64)
         self.cancels = Table(ACTION_DTYPE, 64)
         self.fills = Table(FILL_DTYPE, 1024)
@@ -182,12 +221,20 @@ cdef class Engine:
     # -- queries -----------------------------------------------------------------------
 
     cdef Order* find(self, int64_t order_id) noexcept nogil:
-        cdef Order* book = <Order*>self.book.data
-        cdef Py_ssize_t k
-        for k in range(self.book.n):
-            if book[k].order_id == order_id:
-                return &book[k]
-        return NULL
+        # O(1): ``slots`` holds each order's index in the book while it is there.
+        cdef int64_t k
+        if order_id < 1 or order_id > self.slots.n:
+            return NULL
+        k = (<int64_t*>self.slots.data)[order_id - 1]
+        if k < 0:
+            return NULL
+        return &(<Order*>self.book.data)[k]
+
+    cdef Order* record(self, int64_t order_id) noexcept nogil:
+        # The authoritative record of a sent order: its book entry while it is in the book
+        # (closed orders stay there until compacted), else its row of the orders table.
+        cdef Order* o = self.find(order_id)
+        return o if o != NULL else &(<Order*>self.orders.data)[order_id - 1]
 
     cdef Py_ssize_t last_trade_row(self, Py_ssize_t r) noexcept nogil:
         # Rows below trade_cache_row have been scanned and trade_cache_hit is the last trade
@@ -227,20 +274,8 @@ cdef class Engine:
         return q * self.cs * (mark - e)
 
     cdef double available(self) noexcept nogil:
-        # Balance less the margin working orders reserve at 1x: each order's remaining
-        # amount valued at its price (inverse: |q|*cs/price; linear: |q|*cs*price).
-        cdef Order* book = <Order*>self.book.data
-        cdef double reserve = 0.0, rem, px
-        cdef Py_ssize_t k
-        for k in range(self.book.n):
-            if book[k].status > S_LIVE:
-                continue
-            rem = fabs(book[k].amount) - fabs(book[k].filled)
-            px = book[k].price if not isnan(book[k].price) else book[k].decision_price
-            if isnan(px) or px <= 0.0:
-                continue
-            reserve += rem * self.cs / px if self.inverse else rem * self.cs * px
-        return self.acct.balance - reserve
+        # Balance less the margin working orders reserve at 1x (see update_reserve).
+        return self.acct.balance - self.reserve
 
     cdef int64_t next_action_time(self) noexcept nogil:
         cdef int64_t t = INT64_MAX
@@ -271,21 +306,54 @@ cdef class Engine:
             b.nav = self.acct.balance + self.unrealized(m)
         return 0
 
+    cdef void update_reserve(self, Order* o) noexcept nogil:
+        # Each working order reserves its remaining amount valued at its price at 1x
+        # (inverse: |q|*cs/price; linear: |q|*cs*price; a market order at its decision
+        # price). Keeping each order's share lets a fill, a close or a re-peg adjust the
+        # sum in O(1) instead of rescanning the book at every balance row.
+        cdef double rem, px, share = 0.0
+        if o.status <= S_LIVE:
+            rem = fabs(o.amount) - fabs(o.filled)
+            px = o.price if not isnan(o.price) else o.decision_price
+            if not isnan(px) and px > 0.0:
+                share = rem * self.cs / px if self.inverse else rem * self.cs * px
+        self.reserve += share - o.reserve
+        o.reserve = share
+        if self.n_closed == self.book.n:
+            self.reserve = 0.0                      # nothing works: no rounding residue
+
+    cdef void close(self, Order* o, int status, int reason) noexcept nogil:
+        # Every way an order stops working: filled, cancelled or rejected.
+        o.status = status
+        o.reason = reason
+        o.closed = self.now
+        self.n_closed += 1
+        self.update_reserve(o)
+
     cdef void compact(self) noexcept nogil:
-        # Move closed orders out of the book into their slot of the orders table,
-        # keeping the working ones in sending order.
+        # Move closed orders out of the book into their row of the orders table, keeping
+        # the working ones in sending order and their slots up to date.
         cdef Order* book = <Order*>self.book.data
         cdef Order* hist = <Order*>self.orders.data
+        cdef int64_t* slot = <int64_t*>self.slots.data
         cdef Py_ssize_t k, kept = 0
         for k in range(self.book.n):
             if book[k].status >= S_FILLED:
                 hist[book[k].order_id - 1] = book[k]
+                slot[book[k].order_id - 1] = -1
             else:
                 if kept != k:
                     book[kept] = book[k]
+                slot[book[kept].order_id - 1] = kept
                 kept += 1
         self.book.n = kept
-        self.dirty = False
+        self.n_closed = 0
+
+    cdef void maybe_compact(self) noexcept nogil:
+        # Closed orders stay in the book (every pass skips them) until they are half of it,
+        # so closing k of n working orders costs O(n + k), not O(n k).
+        if self.n_closed > 0 and 2 * self.n_closed >= self.book.n:
+            self.compact()
 
     cdef int finish(self) except -1:
         """Close the books: orders still working are written to the orders table."""
@@ -294,7 +362,8 @@ cdef class Engine:
         cdef Py_ssize_t k
         for k in range(self.book.n):
             hist[book[k].order_id - 1] = book[k]
-            hist[book[k].order_id - 1].reason = R_END
+            if book[k].status <= S_LIVE:
+                hist[book[k].order_id - 1].reason = R_END
         return 0
 
     # -- fills and accounting ----------------------------------------------------------
@@ -356,9 +425,9 @@ cdef class Engine:
         if o.type == T_MARKET:
             o.price = o.avg_price
         if fabs(o.filled) >= fabs(o.amount):
-            o.status = S_FILLED
-            o.closed = self.now
-            self.dirty = True
+            self.close(o, S_FILLED, R_NONE)
+        else:
+            self.update_reserve(o)
 
         f = <Fill*>self.fills.push()
         f.time = self.now
@@ -420,10 +489,7 @@ cdef class Engine:
         if o.type == T_MARKET:
             # Rule 6: all of it at the best opposite price in force now, as taker.
             if isnan(opp):
-                o.status = S_REJECTED
-                o.reason = R_NO_QUOTE
-                o.closed = self.now
-                self.dirty = True
+                self.close(o, S_REJECTED, R_NO_QUOTE)
                 return 0
             o.status = S_LIVE
             o.amount_q = opp_size
@@ -431,28 +497,27 @@ cdef class Engine:
         if o.type == T_FOLLOW:
             # Rule 7: rest price_level ticks behind the best price on our side.
             if isnan(own):
-                o.status = S_REJECTED
-                o.reason = R_NO_QUOTE
-                o.closed = self.now
-                self.dirty = True
+                self.close(o, S_REJECTED, R_NO_QUOTE)
                 return 0
             o.price_tick = to_grid(own, self.inv_tick) - o.side * o.price_level
+            if o.price_tick < 1:
+                # A buy pegged at or below zero: no exchange accepts that price.
+                self.close(o, S_REJECTED, R_LEVEL)
+                return 0
             o.price = o.price_tick * self.tick
         elif not isnan(opp):
             opp_t = to_grid(opp, self.inv_tick)
             if (o.price_tick - opp_t) * o.side >= 0:
                 # Rule 3: a limit at or through the opposite best takes liquidity there.
                 if o.post_only:
-                    o.status = S_REJECTED
-                    o.reason = R_POST_ONLY
-                    o.closed = self.now
-                    self.dirty = True
+                    self.close(o, S_REJECTED, R_POST_ONLY)
                     return 0
                 o.status = S_LIVE
                 o.amount_q = opp_size
                 return self.fill(o, fabs(o.amount), opp, TAKER)
         o.status = S_LIVE
         self.join(o, r)
+        self.update_reserve(o)
         return 0
 
     cdef int on_row(self, Py_ssize_t r) except -1 nogil:
@@ -483,10 +548,15 @@ cdef class Engine:
             if o.type == T_FOLLOW and has_own:
                 target = own_t - o.side * o.price_level
                 if target != o.price_tick:
+                    if target < 1:
+                        # The peg would fall to zero or below: the order cannot follow.
+                        self.close(o, S_CANCELLED, R_LEVEL)
+                        continue
                     # Rule 7: the peg moved; rejoin at the back of the queue there.
                     o.price_tick = target
                     o.price = target * self.tick
                     self.join(o, r)
+                    self.update_reserve(o)
             if has_opp and (opp_t - o.price_tick) * o.side <= 0:
                 # Rule 5: the opposite best reached our price: filled as maker at our price.
                 self.fill(o, fabs(o.amount) - fabs(o.filled), o.price, MAKER)
@@ -520,14 +590,15 @@ cdef class Engine:
         """Rule 4: a print of |size| at t_price[r]; size < 0 hits bids, > 0 lifts asks."""
         cdef Order* book = <Order*>self.book.data
         cdef Order* o
-        cdef Order* best
+        cdef Order** at_level
         cdef Py_ssize_t k, n = self.book.n
         cdef int8_t side = -1 if size > 0.0 else 1     # the side of the orders it can fill
         cdef double volume = fabs(size)
         cdef double x = self.t_price[r] * self.inv_tick   # print price in ticks, maybe off-grid
         cdef double d, avail, used, excess, qty
-        cdef int64_t level = INT64_MIN
-        # Pass 1: volume statistics and trade-through fills.
+        # Pass 1: volume statistics, trade-through fills, and our orders at the print's price
+        # with a known queue (one print is within GRID_EPS of at most one tick).
+        self.scratch.n = 0
         for k in range(n):
             o = &book[k]
             if o.status != S_LIVE or o.side != side:
@@ -538,35 +609,29 @@ cdef class Engine:
             if d > GRID_EPS:
                 self.fill(o, fabs(o.amount) - fabs(o.filled), o.price, MAKER)
             elif d >= -GRID_EPS and not isnan(o.queue_ahead):
-                level = o.price_tick
-        if level == INT64_MIN:
+                (<Order**>self.scratch.push())[0] = o
+        if self.scratch.n == 0:
             return 0
         # Pass 2: the print at our price consumes the queue ahead of each of our orders there,
-        # in time priority; what reaches an order fills it, and the print's volume is shared
-        # so that all our fills together never exceed it.
+        # in time priority (sorted once: O(k log k) for k orders); what reaches an order
+        # fills it, and the print's volume is shared so that all our fills together never
+        # exceed it.
+        at_level = <Order**>self.scratch.data
+        if self.scratch.n > 1:
+            qsort(at_level, self.scratch.n, sizeof(Order*), by_prio)
         avail = volume
-        while avail > 0.0:
-            best = NULL
-            for k in range(n):
-                o = &book[k]
-                if (o.status == S_LIVE and o.side == side and o.price_tick == level
-                        and not isnan(o.queue_ahead) and o.prio >= 0
-                        and (best == NULL or o.prio < best.prio)):
-                    best = o
-            if best == NULL:
+        for k in range(self.scratch.n):
+            if avail <= 0.0:
                 break
-            used = min(best.queue_ahead, avail)
-            best.queue_ahead -= used
+            o = at_level[k]
+            used = min(o.queue_ahead, avail)
+            o.queue_ahead -= used
             excess = avail - used
-            qty = min(fabs(best.amount) - fabs(best.filled),
+            qty = min(fabs(o.amount) - fabs(o.filled),
                       floor(excess * self.inv_lot + GRID_EPS) * self.lot)
             if qty > 0.0:
-                self.fill(best, qty, best.price, MAKER)
+                self.fill(o, qty, o.price, MAKER)
                 avail -= qty
-            best.prio = -1 - best.prio                  # visited: restored below
-        for k in range(n):
-            if book[k].prio < 0:
-                book[k].prio = -1 - book[k].prio
         return 0
 
     # -- the loop ----------------------------------------------------------------------
@@ -578,12 +643,11 @@ cdef class Engine:
         while self.i < self.n_rows and self.t_time[self.i] <= until:
             r = self.i
             self.i += 1
-            if self.book.n:
+            if self.book.n > self.n_closed:
                 self.now = self.t_time[r]
                 n_fills = self.fills.n
                 self.on_row(r)
-                if self.dirty:
-                    self.compact()
+                self.maybe_compact()
                 if stop_on_fill and self.fills.n != n_fills:
                     return 1
         if self.i > 0 and self.t_time[self.i - 1] > self.now:
@@ -620,12 +684,8 @@ cdef class Engine:
                     self.go_live(o)
             elif o.status <= S_LIVE:
                 # Fills before the cancel takes effect stand (rule 2).
-                o.status = S_CANCELLED
-                o.reason = R_CANCELLED
-                o.closed = self.now
-                self.dirty = True
-        if self.dirty:
-            self.compact()
+                self.close(o, S_CANCELLED, R_CANCELLED)
+        self.maybe_compact()
         return 0
 
     cdef int64_t send(self, int8_t type, double price, int64_t level, double amount,
@@ -633,7 +693,9 @@ cdef class Engine:
         cdef Order* o = <Order*>self.book.push()
         cdef Order* h = <Order*>self.orders.push()
         cdef Action* a = <Action*>self.adds.push()
+        cdef int64_t* slot = <int64_t*>self.slots.push()
         cdef Py_ssize_t fr = self.feed_row - 1
+        slot[0] = self.book.n - 1
         o.order_id = self.next_id
         self.next_id += 1
         o.created = self.now
@@ -656,6 +718,7 @@ cdef class Engine:
         if fr >= 0:
             o.decision_price = self.t_ask[fr] if amount > 0 else self.t_bid[fr]
         o.slippage = NAN if type == T_MARKET else 0.0
+        self.update_reserve(o)
         h[0] = o[0]
         a.time = self.now + self.latency
         a.seq = self.next_seq
@@ -685,38 +748,50 @@ cdef class Engine:
         cdef bint stop = on_fill is not None
         cdef Py_ssize_t n_fills, step = max(self.n_sig // 100, 1)
         cdef int rc
-        fills = None
-        while True:
-            t_act = self.next_action_time()
-            t_sig = self.s_time[self.j] if self.j < self.n_sig else INT64_MAX
-            t_next = t_act if t_act <= t_sig else t_sig
-            n_fills = self.fills.n
-            with nogil:
-                rc = self.replay(t_next, stop)
-            if rc == 0:
-                if t_next > last:
-                    break
-                if t_act <= t_sig:
-                    with nogil:
-                        self.apply_next_action()
-                else:
-                    self.now = t_sig
-                    self.sync_feed()
-                    self.record_balance()
-                    self.cur_signal = self.j
-                    if on_start is not None and self.j == 0:
-                        on_start(ctx)
-                    self.j += 1
-                    on_signal(ctx)
-                    if progress is not None and self.j % step == 0:
-                        progress(self.i)
-            if stop and self.fills.n != n_fills:
-                while n_fills < self.fills.n:
-                    fill = self.fills.arr[n_fills]
-                    self.now = fill["time"]
-                    self.sync_feed()
-                    on_fill(ctx, fill)
-                    n_fills += 1
+        try:
+            while True:
+                t_act = self.next_action_time()
+                t_sig = self.s_time[self.j] if self.j < self.n_sig else INT64_MAX
+                t_next = t_act if t_act <= t_sig else t_sig
+                n_fills = self.fills.n
+                with nogil:
+                    rc = self.replay(t_next, stop)
+                if rc == 0:
+                    if t_next > last:
+                        break
+                    if t_act <= t_sig:
+                        with nogil:
+                            self.apply_next_action()
+                    else:
+                        self.now = t_sig
+                        self.sync_feed()
+                        self.record_balance()
+                        self.cur_signal = self.j
+                        if self.n_closed:
+                            self.compact()          # ctx.orders shows working orders only
+                        self.acting = True
+                        if on_start is not None and self.j == 0:
+                            on_start(ctx)
+                        self.j += 1
+                        on_signal(ctx)
+                        self.acting = False
+                        if progress is not None and self.j % step == 0:
+                            progress(self.i)
+                if stop and self.fills.n != n_fills:
+                    if self.n_closed:
+                        self.compact()
+                    self.acting = True
+                    while n_fills < self.fills.n:
+                        # A read-only record: the callback cannot change what was recorded.
+                        fill = self.fills.arr[n_fills]
+                        self.now = fill["time"]
+                        self.sync_feed()
+                        on_fill(ctx, fill)
+                        n_fills += 1
+                    self.acting = False
+        finally:
+            # A ctx kept after the run (or after a failing callback) can no longer act.
+            self.acting = False
         if progress is not None:
             progress(self.i)
 
@@ -753,7 +828,8 @@ cdef class Context:
 
     def __init__(self, Engine engine, signals, tuple columns, contract, rng):
         self.engine = engine
-        self.signals = signals
+        self.signals = np.asarray(signals).view()
+        self.signals.flags.writeable = False        # ctx.signal is a read-only row
         self.columns = columns
         self.column_index = {name: k for k, name in enumerate(columns)}
         self.contract = contract
@@ -897,8 +973,18 @@ cdef class Context:
 
     # -- actions -----------------------------------------------------------------------
 
+    cdef int check_acting(self, str action) except -1:
+        if not self.engine.acting:
+            raise RuntimeError(f"{action}: a strategy acts only from inside on_start, "
+                               f"on_signal or on_fill while its run is going; this ctx "
+                               f"belongs to a run that has ended or is between callbacks")
+        return 0
+
     cdef double check_amount(self, str action, amount) except? -1:
-        cdef double a
+        # Amounts enter the engine as whole lots: snapped to the grid, so that sums of
+        # fills reach the order's amount exactly, and bounded so that lots stay exact.
+        cdef double a, lot = self.engine.lot
+        self.check_acting(action)
         try:
             a = amount
         except TypeError:
@@ -906,9 +992,16 @@ cdef class Context:
         if not isfinite(a) or a == 0.0:
             raise ValueError(f"{action}: amount must be a non-zero finite number "
                              f"(> 0 buy, < 0 sell), got {amount!r}")
+        if fabs(a) * self.engine.inv_lot > MAX_UNITS:
+            raise ValueError(f"{action}: amount {a!r} is too large; at most "
+                             f"{MAX_UNITS * lot:.17g} (2**53 lots of {lot!r})")
         if not on_grid(a, self.engine.inv_lot):
             raise ValueError(f"{action}: amount {a!r} is off the lot grid "
-                             f"(lot_size {self.engine.lot!r})")
+                             f"(lot_size {lot!r})")
+        a = snap(a, lot, self.engine.inv_lot)
+        if a == 0.0:
+            raise ValueError(f"{action}: amount {amount!r} rounds to 0 lots (lot_size "
+                             f"{lot!r}); the smallest order is one lot")
         return a
 
     def limit(self, price, amount, post_only=False):
@@ -942,10 +1035,17 @@ cdef class Context:
             raise TypeError(f"limit: price must be a number, got {type(price).__name__}") from None
         if not isfinite(p) or p <= 0.0:
             raise ValueError(f"limit: price must be a positive finite number, got {price!r}")
+        if p * self.engine.inv_tick > MAX_UNITS:
+            raise ValueError(f"limit: price {p!r} is too large; at most "
+                             f"{MAX_UNITS * self.engine.tick:.17g} (2**53 ticks of "
+                             f"{self.engine.tick!r})")
         if not on_grid(p, self.engine.inv_tick):
             raise ValueError(f"limit: price {p!r} is off the tick grid (tick_size "
                              f"{self.engine.tick!r}); nearest on-grid price is "
                              f"{to_grid(p, self.engine.inv_tick) * self.engine.tick!r}")
+        if to_grid(p, self.engine.inv_tick) < 1:
+            raise ValueError(f"limit: price {p!r} rounds to 0 ticks (tick_size "
+                             f"{self.engine.tick!r}); the lowest price is one tick")
         return self.engine.send(T_LIMIT, p, 0, a, bool(post_only))
 
     def market(self, amount):
@@ -989,6 +1089,8 @@ cdef class Context:
             raise TypeError(f"follow: level must be a whole number of ticks, got {type(level).__name__}") from None
         if not isfinite(lv) or lv < 0 or lv != floor(lv):
             raise ValueError(f"follow: level must be a whole number of ticks >= 0, got {level!r}")
+        if lv > MAX_UNITS:
+            raise ValueError(f"follow: level {level!r} is too large; at most 2**53 ticks")
         return self.engine.send(T_FOLLOW, NAN, <int64_t>lv, a, False)
 
     def cancel(self, order_id):
@@ -1012,22 +1114,21 @@ cdef class Context:
         cdef int64_t oid
         cdef Order* o
         cdef Action* a
-        try:
-            oid = order_id
-        except (TypeError, OverflowError):
-            raise TypeError(f"cancel: order_id must be an int, got {order_id!r}") from None
-        if oid < 1 or oid >= e.next_id:
+        self.check_acting("cancel")
+        # type() first: the ABC check costs microseconds, and plain ints are the common case.
+        if type(order_id) is not int and (isinstance(order_id, bool)
+                                          or not isinstance(order_id, numbers.Integral)):
+            raise TypeError(f"cancel: order_id must be an int, got {order_id!r}")
+        if not 1 <= order_id < e.next_id:
             raise ValueError(f"cancel: unknown order id {order_id!r}; ids sent so far are "
-                             f"1..{e.next_id - 1}")
-        o = e.find(oid)
-        if o == NULL or o.status >= S_FILLED:
-            o = &(<Order*>e.orders.data)[oid - 1]
-            if o.cancel_sent == NO_TIME:
-                o.cancel_sent = e.now
-            return
+                             + (f"1..{e.next_id - 1}" if e.next_id > 1 else "none"))
+        oid = order_id
+        o = e.record(oid)
         if o.cancel_sent != NO_TIME:
-            return
+            return                                  # already on its way (or recorded)
         o.cancel_sent = e.now
+        if o.status >= S_FILLED:
+            return                                  # closed: a no-op, recorded
         a = <Action*>e.cancels.push()
         a.time = e.now + e.cancel_latency
         a.seq = e.next_seq

@@ -2,7 +2,12 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass
+
+# Grid steps outside this range lose the engine's exact arithmetic in ticks and lots (their
+# inverse overflows or sizes stop being representable); no exchange lists such a step.
+_MIN_STEP, _MAX_STEP = 1e-12, 1e12
 
 __all__ = ["Contract", "BITMEX_XBTUSD", "BINANCE_BTCUSD_PERP", "BINANCE_BTCUSDT"]
 
@@ -31,8 +36,11 @@ class Contract:
 
     Raises
     ------
+    TypeError
+        If a size or fee is not a real number.
     ValueError
-        If a size is not a positive finite number or a fee is not finite.
+        If a grid step is outside [1e-12, 1e12], the contract size is not a positive finite
+        number, or a fee rate is not strictly between -1 and 1.
     """
 
     inverse: bool
@@ -44,14 +52,26 @@ class Contract:
     name: str = ""
 
     def __post_init__(self):
-        for field in ("tick_size", "lot_size", "contract_size"):
+        for field in ("tick_size", "lot_size", "contract_size", "maker_fee", "taker_fee"):
             value = getattr(self, field)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"Contract.{field} must be a positive finite number, got {value!r}")
+            # Any real number (NumPy scalars included) is stored as a Python float.
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"Contract.{field} must be a number, got {value!r} "
+                                f"({type(value).__name__})")
+            object.__setattr__(self, field, float(value))
+        for field in ("tick_size", "lot_size"):
+            value = getattr(self, field)
+            if not _MIN_STEP <= value <= _MAX_STEP:
+                raise ValueError(f"Contract.{field} must be between {_MIN_STEP:g} and "
+                                 f"{_MAX_STEP:g}, got {value!r}")
+        if not (math.isfinite(self.contract_size) and self.contract_size > 0):
+            raise ValueError(f"Contract.contract_size must be a positive finite number, "
+                             f"got {self.contract_size!r}")
         for field in ("maker_fee", "taker_fee"):
             value = getattr(self, field)
-            if not (isinstance(value, (int, float)) and math.isfinite(value)):
-                raise ValueError(f"Contract.{field} must be a finite number, got {value!r}")
+            if not -1.0 < value < 1.0:
+                raise ValueError(f"Contract.{field} must be a rate strictly between -1 and 1 "
+                                 f"(e.g. -0.00025 for a 0.025 % rebate), got {value!r}")
         object.__setattr__(self, "inverse", bool(self.inverse))
 
     @property

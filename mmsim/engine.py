@@ -7,28 +7,60 @@ import numpy as np
 import pandas as pd
 
 from mmsim.contracts import BITMEX_XBTUSD, Contract
-from mmsim.data.align import Aligned, align
+from mmsim.data.align import Aligned, align, check_aligned
+from mmsim.data.schema import TAQ_COLUMNS, SchemaError
 from mmsim.results import Result
 from mmsim.strategy import Strategy
 
-__all__ = ["backtest", "StrategyError"]
+__all__ = ["backtest", "RunError", "StrategyError", "ProgressError"]
+
+# Engine times are int64 ns that pandas must turn back into Timestamps.
+_LAST_NS = pd.Timestamp.max.value
+# Prices in ticks must stay exact integers in float64 and int64 (see the core's MAX_UNITS).
+_MAX_TICKS = 2.0**53
 
 
-class StrategyError(RuntimeError):
-    """The strategy raised during a run; the run stopped there.
+class RunError(RuntimeError):
+    """A run stopped early; what it recorded until then is kept.
 
     Attributes
     ----------
     result : Result
-        Everything recorded up to the failing call.
+        Everything recorded up to the failure.
     time : pandas.Timestamp
-        Simulation time of the failing call.
+        Simulation time of the failure.
     """
 
     def __init__(self, message: str, result: Result, time):
         super().__init__(message)
         self.result = result
         self.time = time
+
+
+class StrategyError(RunError):
+    """The strategy raised during a run (in ``on_start``, ``on_signal`` or ``on_fill``)."""
+
+
+class ProgressError(RunError):
+    """The ``progress`` callback raised during a run."""
+
+
+class _ProgressFailed(Exception):
+    # Carries an exception out of the progress callback, so that it is not taken for the
+    # strategy's.
+    pass
+
+
+def _guarded(progress):
+    if progress is None:
+        return None
+
+    def call(rows):
+        try:
+            progress(rows)
+        except Exception as exc:
+            raise _ProgressFailed() from exc
+    return call
 
 
 def _number(value, name: str, *, at_least=None, what: str = "a number") -> float:
@@ -46,7 +78,30 @@ def _number(value, name: str, *, at_least=None, what: str = "a number") -> float
 def _seconds_to_ns(value, name: str) -> int:
     if isinstance(value, pd.Timedelta):
         value = value.total_seconds()
-    return int(round(_number(value, name, at_least=0, what="a number of seconds") * 1e9))
+    seconds = _number(value, name, at_least=0, what="a number of seconds")
+    if seconds * 1e9 >= _LAST_NS:
+        raise ValueError(f"{name} must be under {_LAST_NS / 1e9:.0f} seconds, got {value!r}")
+    return int(round(seconds * 1e9))
+
+
+def _check_horizon(ns: int, name: str, value, time: np.ndarray) -> None:
+    # An action sent at the last row takes effect at last + latency: that time must still be
+    # a pandas Timestamp, or the result cannot be built.
+    if len(time) and int(time[-1]) + ns > _LAST_NS:
+        raise ValueError(f"{name} of {value!r} s puts actions sent at the end of the data "
+                         f"({pd.Timestamp(int(time[-1]), tz='UTC')}) past "
+                         f"{pd.Timestamp(_LAST_NS, tz='UTC')}, the last time pandas can hold")
+
+
+def _check_prices(data: Aligned, contract: Contract) -> None:
+    # The engine compares prices in whole ticks held in int64: each must stay exact.
+    limit = _MAX_TICKS * contract.tick_size
+    for name in ("price", "bid_price", "ask_price"):
+        column = getattr(data, name)
+        if len(column) and np.nanmax(column, initial=0.0) >= limit:
+            row = int(np.flatnonzero(column >= limit)[0])
+            raise SchemaError(f"taq column {name!r} is {float(column[row])!r} at row {row}, more than "
+                              f"2**53 ticks of {contract.tick_size!r} ({contract.name or 'the contract'})")
 
 
 def _overrides(strategy, name: str) -> bool:
@@ -181,13 +236,23 @@ def backtest(
     StrategyError
         If the strategy raises; ``err.result`` holds everything recorded until then and
         ``err.__cause__`` the original exception.
+    ProgressError
+        If the ``progress`` callback raises; ``err.result`` as for StrategyError.
+    TypeError, ValueError
+        If a parameter is of the wrong type or out of range (the message names it), or
+        ``strategy`` is a class rather than an instance.
     """
     from mmsim import _core
 
     if not isinstance(contract, Contract):
         raise TypeError(f"contract must be a mmsim.Contract, got {type(contract).__name__}")
+    if isinstance(strategy, type):
+        raise TypeError(f"strategy must be an instance, got the class {strategy.__name__}; "
+                        f"pass {strategy.__name__}(...)")
     if not callable(getattr(strategy, "on_signal", None)):
         raise TypeError(f"strategy must have an on_signal(ctx) method, got {type(strategy).__name__}")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable as progress(rows_done), got {progress!r}")
     balance = _number(balance, "balance")
     queue_position = _number(queue_position, "queue_position", at_least=0)
     lat = _seconds_to_ns(latency, "latency")
@@ -198,9 +263,13 @@ def backtest(
         if start is not None or end is not None:
             raise ValueError("start and end cut DataFrames; pass them to mmsim.align "
                              "when the data is already aligned")
-        data = taq
+        data = check_aligned(taq)
     else:
         data = align(taq, signals, start, end)
+    _check_prices(data, contract)
+    for ns, name, value in ((lat, "latency", latency), (clat, "cancel_latency", cancel_latency),
+                            (flat, "feed_latency", feed_latency)):
+        _check_horizon(ns, name, value, data.time)
     engine = _core.Engine(
         data.time, data.price, data.amount, data.bid_price, data.bid_amount,
         data.ask_price, data.ask_amount, data.signal_time, data.signals,
@@ -223,8 +292,16 @@ def backtest(
             strategy.on_signal,
             strategy.on_fill if _overrides(strategy, "on_fill") else None,
             strategy.on_start if _overrides(strategy, "on_start") else None,
-            progress,
+            _guarded(progress),
         )
+    except _ProgressFailed as failed:
+        exc = failed.__cause__
+        when = pd.Timestamp(ctx.time, tz="UTC")
+        partial = _result(engine.tables(), contract, params)
+        raise ProgressError(
+            f"the progress callback raised at {when}: {type(exc).__name__}: {exc}",
+            partial, when,
+        ) from exc
     except Exception as exc:
         when = pd.Timestamp(ctx.time, tz="UTC")
         partial = _result(engine.tables(), contract, params)

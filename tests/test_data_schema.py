@@ -268,23 +268,25 @@ def test_clean_drops_bad_rows_and_counts_each_kind(caplog):
         [NAN, 0.0, 100.5, -3.0, 101.0, 9000.0],      # 6 negative_size
         [NAN, 0.0, 101.0, 10.0, 101.0, 9000.0],      # 7 crossed (locked)
         [NAN, 0.0, 102.0, 10.0, 101.0, 9000.0],      # 8 crossed
-        [101.0, 50.0, 100.5, 1000.0, 101.0, 9000.0],  # 9 fine
-        [101.0, 50.0, 100.5, 1000.0, 101.0, 9000.0],  # 10 out_of_order (earlier time)
-        [101.0, 50.0, 100.5, 1000.0, 101.0, 9000.0],  # 11 fine
+        [NAN, 0.0, 0.0, 10.0, 101.0, 9000.0],        # 9 quote_price (a zero bid)
+        [101.0, 50.0, 100.5, 1000.0, 101.0, 9000.0],  # 10 fine
+        [101.0, 50.0, 100.5, 1000.0, 101.0, 9000.0],  # 11 out_of_order (earlier time)
+        [101.0, 50.0, 100.5, 1000.0, 101.0, 9000.0],  # 12 fine
     ]
     times = pd.date_range("2019-03-20", periods=len(rows), freq="1s", unit="ns")
-    times = times.insert(10, times[3]).delete(11)
+    times = times.insert(11, times[3]).delete(12)
     df = make_taq(rows, times=times)
     with pytest.raises(SchemaError):
         validate_taq(df)
     with caplog.at_level(logging.WARNING, logger="mmsim.data"):
         out = validate_taq(df, clean=True)
-    assert list(out.index) == [df.index[i] for i in (0, 1, 2, 9, 11)]
+    assert list(out.index) == [df.index[i] for i in (0, 1, 2, 10, 12)]
     counts = out.attrs["dropped_rows"]
     assert counts == {"missing_time": 0, "nan_amount": 1, "trade_price": 1, "missing_quote": 1,
-                      "negative_size": 1, "crossed": 2, "out_of_order": 1, "total": 7}
-    assert "dropped 7 of 12 rows: nan_amount=1, trade_price=1, missing_quote=1, negative_size=1, " \
-           "crossed=2, out_of_order=1" in caplog.text
+                      "negative_size": 1, "quote_price": 1, "crossed": 2, "out_of_order": 1,
+                      "total": 8}
+    assert "dropped 8 of 13 rows: nan_amount=1, trade_price=1, missing_quote=1, negative_size=1, " \
+           "quote_price=1, crossed=2, out_of_order=1" in caplog.text
     assert validate_taq(out) is out  # the result is valid
     assert set(counts) == set(ROW_PROBLEMS) | {"total"}
 
@@ -319,7 +321,7 @@ def test_signals_cast_to_float64():
 def test_signals_nan_names_the_column():
     df = make_signals()
     df.iloc[2, 0] = NAN
-    with pytest.raises(SchemaError, match=r"signals column 'sigma' has NaN at row 2 .*fix_features"):
+    with pytest.raises(SchemaError, match=r"signals column 'sigma' is nan at row 2 .*fix_features"):
         validate_signals(df)
 
 

@@ -10,7 +10,7 @@ from mmsim.data.schema import (
     TAQ_COLUMNS, SchemaError, bound_ns, index_ns, validate_signals, validate_taq,
 )
 
-__all__ = ["Aligned", "align"]
+__all__ = ["Aligned", "align", "check_aligned"]
 
 
 class Aligned(NamedTuple):
@@ -45,6 +45,75 @@ class Aligned(NamedTuple):
     def nbytes(self) -> int:
         """Bytes held by the TAQ arrays."""
         return sum(getattr(self, c).nbytes for c in ("time",) + TAQ_COLUMNS)
+
+
+def _array(data: Aligned, name: str, dtype, ndim: int) -> np.ndarray:
+    value = getattr(data, name)
+    if not isinstance(value, np.ndarray):
+        raise SchemaError(f"Aligned.{name} must be a NumPy array, got {type(value).__name__}")
+    if value.dtype != dtype or value.ndim != ndim or not value.flags.c_contiguous:
+        raise SchemaError(f"Aligned.{name} must be a C-contiguous {ndim}-D {np.dtype(dtype)} "
+                          f"array, got {value.ndim}-D {value.dtype}"
+                          + ("" if value.flags.c_contiguous else " (not contiguous)")
+                          + "; build it with mmsim.align")
+    return value
+
+
+def _sorted(times: np.ndarray, name: str) -> None:
+    bad = np.flatnonzero(times[1:] < times[:-1])
+    if len(bad):
+        row = int(bad[0]) + 1
+        raise SchemaError(f"Aligned.{name} must be non-decreasing: row {row} "
+                          f"({pd.Timestamp(times[row], tz='UTC')}) comes before row {row - 1} "
+                          f"({pd.Timestamp(times[row - 1], tz='UTC')})")
+
+
+def check_aligned(data: Aligned) -> Aligned:
+    """Check the arrays of an :class:`Aligned` before the engine replays them.
+
+    The engine's row loop runs without bounds checks, so every column must cover every row,
+    and times must be ordered. :func:`align` builds arrays that pass; this guards ones built
+    by hand.
+
+    Parameters
+    ----------
+    data : Aligned
+
+    Returns
+    -------
+    Aligned
+        ``data`` itself.
+
+    Raises
+    ------
+    SchemaError
+        Naming the array with the wrong type, dtype, shape or length, the first row out of
+        time order, or the first signal value that is not finite.
+    """
+    time = _array(data, "time", np.int64, 1)
+    for name in TAQ_COLUMNS:
+        if len(_array(data, name, np.float64, 1)) != len(time):
+            raise SchemaError(f"Aligned.{name} has {len(getattr(data, name))} rows, "
+                              f"Aligned.time has {len(time)}; every TAQ column needs one "
+                              f"value per row")
+    signal_time = _array(data, "signal_time", np.int64, 1)
+    signals = _array(data, "signals", np.float64, 2)
+    columns = tuple(data.columns)
+    if signals.shape != (len(signal_time), len(columns)):
+        raise SchemaError(f"Aligned.signals has shape {signals.shape}, expected "
+                          f"({len(signal_time)}, {len(columns)}): one row per signal_time and "
+                          f"one column per name in Aligned.columns")
+    if len(set(columns)) != len(columns):
+        raise SchemaError(f"Aligned.columns has duplicate names {list(columns)}")
+    _sorted(time, "time")
+    _sorted(signal_time, "signal_time")
+    bad = np.flatnonzero(~np.isfinite(signals).all(axis=1))
+    if len(bad):
+        row = int(bad[0])
+        col = int(np.flatnonzero(~np.isfinite(signals[row]))[0])
+        raise SchemaError(f"Aligned.signals column {columns[col]!r} is {signals[row, col]} at "
+                          f"row {row}; signals must be finite")
+    return data
 
 
 def align(taq: pd.DataFrame, signals: pd.DataFrame, start=None, end=None) -> Aligned:

@@ -50,6 +50,7 @@ ROW_PROBLEMS = {
     "trade_price": "a trade row (amount != 0) whose price is NaN, infinite or not positive",
     "missing_quote": "a quote column is NaN or infinite after the first quote",
     "negative_size": "bid_amount or ask_amount is negative",
+    "quote_price": "bid_price or ask_price is zero or negative",
     "crossed": "bid_price >= ask_price",
     "out_of_order": "the time is earlier than a previous row's",
 }
@@ -243,6 +244,7 @@ def _problem_masks(index: pd.DatetimeIndex, cols: dict) -> tuple[dict, int]:
         missing[:first_quote] = False
         masks["missing_quote"] = missing
         masks["negative_size"] = (bid_amt < 0) | (ask_amt < 0)
+        masks["quote_price"] = (bid <= 0) | (ask <= 0)
         masks["crossed"] = bid >= ask
     return masks, first_quote
 
@@ -270,6 +272,10 @@ def _raise_first(df: pd.DataFrame, kind: str, mask: np.ndarray, cols: dict, firs
         col = "bid_amount" if value["bid_amount"] < 0 else "ask_amount"
         msg = (f"taq column {col!r} is negative ({value[col]}) at {where}{more}; sizes on the "
                f"book are >= 0 (trade direction goes in the sign of 'amount')")
+    elif kind == "quote_price":
+        col = "bid_price" if value["bid_price"] <= 0 else "ask_price"
+        msg = (f"taq column {col!r} is {value[col]} at {where}{more}; quote prices must be "
+               f"positive (NaN only before the first quote)")
     elif kind == "crossed":
         msg = (f"taq has a crossed quote at {where}: bid_price {value['bid_price']} >= "
                f"ask_price {value['ask_price']}{more}; the bid must be below the ask")
@@ -382,7 +388,7 @@ def validate_taq(df: pd.DataFrame, clean: bool = False) -> pd.DataFrame:
 
 
 def validate_signals(df: pd.DataFrame) -> pd.DataFrame:
-    """Check a signals frame: a ``time`` DatetimeIndex and float64 columns without NaN.
+    """Check a signals frame: a ``time`` DatetimeIndex and finite float64 columns.
 
     Parameters
     ----------
@@ -397,17 +403,24 @@ def validate_signals(df: pd.DataFrame) -> pd.DataFrame:
     Raises
     ------
     SchemaError
-        Naming the column that is not numeric or holds NaN, or the first row out of order.
+        Naming the column that is not numeric, holds NaN or an infinity, or appears twice,
+        or the first row out of order.
     """
     time_index_ns(df, "signals")
+    if df.columns.duplicated().any():
+        dup = sorted(map(str, set(df.columns[df.columns.duplicated()])))
+        raise SchemaError(f"signals has duplicate column(s) {dup}; the strategy reads columns "
+                          f"by name, so keep one of each")
     out = {}
     for col in df.columns:
         values = _as_float64(df[col], col, "signals")
-        nan = np.flatnonzero(np.isnan(values.to_numpy()))
-        if len(nan):
+        # NaN and +-inf alike: a strategy cannot quote off either.
+        bad = np.flatnonzero(~np.isfinite(values.to_numpy()))
+        if len(bad):
+            row = int(bad[0])
             raise SchemaError(
-                f"signals column {col!r} has NaN at {_row_label(df, int(nan[0]))}; "
-                f"fill it first, e.g. mmsim.data.fix_features"
+                f"signals column {col!r} is {values.iloc[row]} at {_row_label(df, row)}; "
+                f"signals must be finite: fill or clip it first, e.g. mmsim.data.fix_features"
             )
         out[col] = values
     return pd.DataFrame(out, index=df.index, columns=df.columns)
