@@ -215,7 +215,7 @@ def _strategy_class(name: str):
     return getattr(module, name)
 
 
-def _strategy(value) -> tuple[str, dict]:
+def _strategy(value, provided=()) -> tuple[str, dict]:
     spec = _mapping(value, "strategy")
     _only(spec, "strategy", ("name", "params"))
     name = spec.get("name")
@@ -227,7 +227,7 @@ def _strategy(value) -> tuple[str, dict]:
     _only(params, "strategy.params", accepted)
     missing = [p.name for p in signature.parameters.values()
                if p.default is inspect.Parameter.empty and p.name not in params
-               and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+               and p.name not in provided and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     if missing:
         raise ConfigError(f"strategy.params.{missing[0]}: missing; {name} needs {missing}")
     return name, dict(params)
@@ -296,7 +296,7 @@ def _engine(value) -> dict:
     return out
 
 
-def parse_config(mapping, base=".") -> RunConfig:
+def parse_config(mapping, base=".", provided=()) -> RunConfig:
     """Check a run configuration given as a mapping (the parsed YAML).
 
     Parameters
@@ -305,6 +305,9 @@ def parse_config(mapping, base=".") -> RunConfig:
         The sections described in the module notes.
     base : str or os.PathLike, default "."
         Folder that relative paths are resolved against.
+    provided : collection of str, optional
+        Strategy parameters given elsewhere (a sweep's grid), so not missing from
+        ``strategy.params``.
 
     Returns
     -------
@@ -324,7 +327,7 @@ def parse_config(mapping, base=".") -> RunConfig:
         if section not in spec:
             raise ConfigError(f"{section}: missing; a run needs the sections 'data' and 'strategy'")
     data = _data(spec["data"], base)
-    name, params = _strategy(spec["strategy"])
+    name, params = _strategy(spec["strategy"], provided)
     output = _mapping(spec.get("output") or {}, "output")
     _only(output, "output", ("dir", "report"))
     out_dir = output.get("dir", "out")
