@@ -50,7 +50,7 @@ __all__ = sorted(_EXPORTS)
 
 # Sub-packages reachable as attributes (``mmsim.data.ohlcv``) without importing them first.
 _SUBMODULES = ("data", "strategies", "estimators", "experiments", "compat", "stats", "plots",
-               "report", "config", "contracts", "engine", "results", "strategy", "cli")
+               "report", "config", "contracts", "engine", "results", "strategy", "cli", "sweep")
 
 
 def __getattr__(name: str):
