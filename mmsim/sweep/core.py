@@ -6,7 +6,7 @@ import pandas as pd
 from mmsim.sweep.executors import open_runner
 from mmsim.sweep.grid import expand
 from mmsim.sweep.job import make_job
-from mmsim.sweep.store import Store
+from mmsim.sweep.store import STORE_COLUMNS, Store
 
 __all__ = ["sweep", "SweepInterrupted", "RUN_COLUMNS"]
 
@@ -29,8 +29,10 @@ class SweepInterrupted(KeyboardInterrupt):
         self.table = table
 
 
-def _row(params: dict, outcome: dict, key: str) -> dict:
-    return {**params, **outcome["stats"], "status": outcome["status"], "error": outcome["error"],
+def _row(params: dict, outcome: dict, key: str, names) -> dict:
+    # A statistic named like a swept parameter (start, end) becomes stats.<name>.
+    stats = {f"stats.{k}" if k in names else k: v for k, v in outcome["stats"].items()}
+    return {**params, **stats, "status": outcome["status"], "error": outcome["error"],
             "wall_time": outcome["wall_time"], "key": key}
 
 
@@ -89,7 +91,8 @@ def sweep(taq, signals, strategy, grid, *, fixed=None, executor=None, store=None
     -------
     pandas.DataFrame
         One row per combination in grid order (index 0..n-1): the grid's parameter columns,
-        every statistic, ``status`` ("ok" or "error"), ``error`` (the exception as text, ""
+        every statistic (one named like a parameter, such as ``start`` when the grid sweeps
+        ``start``, is ``stats.start``), ``status`` ("ok" or "error"), ``error`` (the exception as text, ""
         when ok), ``wall_time`` (seconds of the run) and ``key`` (the combination's store
         key). A combination that fails is recorded with its error; the others go on.
 
@@ -115,6 +118,7 @@ def sweep(taq, signals, strategy, grid, *, fixed=None, executor=None, store=None
                    **backtest_kwargs)
     job.check(combos)
     keys = [job.key(c) for c in combos]
+    names = set(k for c in combos for k in c)
     rows, results = [None] * len(combos), [None] * len(combos)
     runs = Store(store) if store is not None else None
     if runs is not None:
@@ -122,7 +126,10 @@ def sweep(taq, signals, strategy, grid, *, fixed=None, executor=None, store=None
         by_key = {r["key"]: r for r in stored.to_dict("records")} if len(stored) else {}
         for i, key in enumerate(keys):
             if key in by_key:
-                extra = {k: v for k, v in by_key[key].items() if k not in combos[i]}
+                # Stored by a sweep that may have swept other names: rename as _row does.
+                extra = {f"stats.{k}" if k in names else k: v
+                         for k, v in by_key[key].items()
+                         if k not in combos[i] and k not in STORE_COLUMNS}
                 rows[i] = {**combos[i], **extra}
                 results[i] = runs.result(key) if keep == "results" else None
     # Identical combinations run once.
@@ -140,13 +147,13 @@ def sweep(taq, signals, strategy, grid, *, fixed=None, executor=None, store=None
             with open_runner(executor, job) as runner:
                 for j, outcome in runner.run([combos[first[k]] for k in todo]):
                     key = todo[j]
-                    row = _row(combos[first[key]], outcome, key)
+                    row = _row(combos[first[key]], outcome, key, names)
                     if runs is not None:
                         runs.append({**row, "strategy": job.spec.strategy.__name__,
                                      "finished": pd.Timestamp.now(tz="UTC")},
                                     outcome.get("result") if keep == "results" else None)
                     for i in where[key]:
-                        rows[i] = _row(combos[i], outcome, key)
+                        rows[i] = _row(combos[i], outcome, key, names)
                         results[i] = outcome.get("result")
                     failures += outcome["status"] != "ok"
                     bar.set_postfix(failed=failures, refresh=False)

@@ -27,7 +27,10 @@ import pandas as pd
 
 from mmsim.data.align import Aligned
 
-__all__ = ["Store", "load", "fingerprint", "combination_key"]
+__all__ = ["Store", "load", "fingerprint", "combination_key", "STORE_COLUMNS"]
+
+#: Columns a stored row has beyond those of the sweep table.
+STORE_COLUMNS = ("strategy", "finished")
 
 _RUNS = "runs"
 _RESULTS = "results"
