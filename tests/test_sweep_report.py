@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("plotly")
 
 from mmsim.sweep.report import (  # noqa: E402
-    heatmap, heatmap_data, param_columns, report, stability,
+    heatmap, heatmap_data, param_columns, stability, write_report,
 )
 from test_report import _chromium, _dump_dom, _Outline  # noqa: E402
 
@@ -108,7 +108,7 @@ def test_stability(table):
 
 @pytest.fixture()
 def page(table, tmp_path):
-    return report(table, tmp_path / "out" / "sweep.html", stat="sharpe", top=5,
+    return write_report(table, tmp_path / "out" / "sweep.html", stat="sharpe", top=5,
                   notes={"data": "hand-built"})
 
 

@@ -20,19 +20,20 @@ import numpy as np
 import pandas as pd
 
 from mmsim.stats import STAT_NAMES
-from mmsim.sweep.walkforward import WalkForward, objective_values
+from mmsim.sweep.walkforward import WalkForward, objective_values, parse_objective
 
 __all__ = [
     "param_columns",
     "heatmap_data",
     "heatmap",
     "stability",
-    "render_sweep_report",
-    "report",
+    "render_report",
+    "write_report",
 ]
 
 #: Columns of a sweep table that are neither parameters nor statistics.
-RUN_COLUMNS = ("status", "error", "wall_time", "key", "result", "trial", "state")
+RUN_COLUMNS = ("status", "error", "wall_time", "key", "result", "strategy", "finished",
+               "peak_rss", "trial", "state", "window")
 
 #: Statistics shown beside the objective in the table of top runs.
 _TOP_STATS = ("pnl", "sharpe", "sortino", "max_drawdown_pct", "fills", "volume", "fee_pnl",
@@ -104,7 +105,11 @@ def _check_param(table: pd.DataFrame, name, what: str) -> str:
 
 
 def _stat_name(stat) -> str:
-    return stat[0] if isinstance(stat, tuple) else stat
+    return parse_objective(stat, "stat")[0]
+
+
+def _lower_is_better(stat) -> bool:
+    return parse_objective(stat, "stat")[1] == "min"
 
 
 def _best(values: pd.Series, stat) -> float:
@@ -112,7 +117,7 @@ def _best(values: pd.Series, stat) -> float:
     values = values.dropna()
     if values.empty:
         return float("nan")
-    return float(values.min() if isinstance(stat, tuple) and stat[1] == "min" else values.max())
+    return float(values.min() if _lower_is_better(stat) else values.max())
 
 
 def heatmap_data(table: pd.DataFrame, x: str, y: str, stat="sharpe",
@@ -269,7 +274,7 @@ def stability(table: pd.DataFrame, stat="sharpe", params=None) -> pd.DataFrame:
         params = [p for p in param_columns(table) if table[p].nunique(dropna=False) > 1]
     values = objective_values(ok, stat, "stat")
     rows = []
-    lower = isinstance(stat, tuple) and stat[1] == "min"
+    lower = _lower_is_better(stat)
     for name in params:
         _check_param(table, name, "params")
         for value, v in values.groupby(ok[name], dropna=False, sort=True):
@@ -317,14 +322,17 @@ def _frame_table(frame: pd.DataFrame, css: str = "sortable") -> str:
 def _top_runs(table: pd.DataFrame, stat, top: int) -> pd.DataFrame:
     ok = _ok(table)
     name = _stat_name(stat)
-    order = objective_values(ok, stat, "stat").sort_values(
-        ascending=isinstance(stat, tuple) and stat[1] == "min", na_position="last", kind="stable")
-    cols = param_columns(table) + [name] + [c for c in _TOP_STATS
-                                            if c in table.columns and c != name]
-    cols += [c for c in ("wall_time", "key") if c in table.columns]
-    rows = ok.loc[order.index[:top], cols]
-    return rows.reset_index(drop=True).rename_axis("rank").reset_index().assign(
-        rank=lambda f: f["rank"] + 1)
+    values = objective_values(ok, stat, "stat")
+    best = values.sort_values(ascending=_lower_is_better(stat), na_position="last",
+                              kind="stable").index[:top]
+    params = param_columns(table)
+    cols = params + [c for c in _TOP_STATS if c in table.columns and c != name]
+    cols += [c for c in ("wall_time",) if c in table.columns]
+    rows = ok.loc[best, cols]
+    # The objective itself (a column, or what a callable computed) follows the parameters.
+    rows.insert(len(params), name, values[best])
+    rows.insert(0, "rank", range(1, len(rows) + 1))
+    return rows.reset_index(drop=True)
 
 
 def _stability_figure(frame: pd.DataFrame, name: str, stat_label: str):
@@ -361,7 +369,7 @@ def _walk_forward_figure(wf: WalkForward):
     return fig
 
 
-def render_sweep_report(table: pd.DataFrame | None = None, stat="sharpe", x=None, y=None,
+def render_report(table: pd.DataFrame | None = None, stat="sharpe", x=None, y=None,
                         others="best", top: int = 20, walk_forward: WalkForward | None = None,
                         title: str = "mmsim sweep", notes: dict | None = None) -> str:
     """Build the HTML text of a sweep report.
@@ -409,7 +417,7 @@ def render_sweep_report(table: pd.DataFrame | None = None, stat="sharpe", x=None
     if table is None and walk_forward is not None:
         table = walk_forward.table
     if table is None:
-        raise ValueError("render_sweep_report needs a table or a walk_forward")
+        raise ValueError("render_report needs a table or a walk_forward")
     if not isinstance(top, int) or isinstance(top, bool) or top < 1:
         raise ValueError(f"top must be a positive integer, got {top!r}")
     label = _stat_name(stat)
@@ -422,7 +430,7 @@ def render_sweep_report(table: pd.DataFrame | None = None, stat="sharpe", x=None
     status = table["status"] if "status" in table.columns else pd.Series("ok", index=table.index)
     summary = [("runs", len(table)), ("ok", int((status == "ok").sum())),
                ("failed", int((status != "ok").sum())), ("statistic", label),
-               ("direction", "lower is better" if isinstance(stat, tuple) and stat[1] == "min"
+               ("direction", "lower is better" if _lower_is_better(stat)
                 else "higher is better"),
                ("parameters", ", ".join(param_columns(table)) or "none")]
     if "wall_time" in table.columns:
@@ -451,28 +459,31 @@ def render_sweep_report(table: pd.DataFrame | None = None, stat="sharpe", x=None
                          [_frame_table(failed[cols].head(50))]))
     if walk_forward is not None:
         wf = walk_forward
+        stitched = chart_data(wf.result, "balance")
+        stitched.title = f"Out of sample, test windows stitched: {stitched.title.lower()}"
         spec = [("windows", len(wf.windows)), ("train", wf.train), ("test", wf.test),
                 ("step", wf.step), ("embargo", wf.embargo), ("objective", wf.objective_label)]
         sections.append(("walk-forward", "Walk-forward", [
+            '<p class="note">The sections above cover the training runs of every window.</p>',
             _table(spec, "walk-forward-spec"),
             ("chart-walk-forward", _walk_forward_figure(wf)),
             _frame_table(wf.windows),
-            ("chart-out-of-sample", plotly_figure(chart_data(wf.result, "balance"))),
+            ("chart-out-of-sample", plotly_figure(stitched)),
         ]))
     return html_page(title, sections, style=_EXTRA_STYLE, script=_SORT_JS)
 
 
-def report(table: pd.DataFrame | None = None, path="sweep.html", **kwargs) -> Path:
+def write_report(table: pd.DataFrame | None = None, path="sweep.html", **kwargs) -> Path:
     """Write the HTML sweep report to one self-contained file.
 
     Parameters
     ----------
     table : pandas.DataFrame, optional
-        A sweep table (see :func:`render_sweep_report`).
+        A sweep table (see :func:`render_report`).
     path : str or os.PathLike, default "sweep.html"
         Parent directories are created.
     **kwargs
-        Passed to :func:`render_sweep_report` (``stat``, ``x``, ``y``, ``others``, ``top``,
+        Passed to :func:`render_report` (``stat``, ``x``, ``y``, ``others``, ``top``,
         ``walk_forward``, ``title``, ``notes``).
 
     Returns
@@ -481,7 +492,7 @@ def report(table: pd.DataFrame | None = None, path="sweep.html", **kwargs) -> Pa
         ``path``.
     """
     path = Path(path)
-    text = render_sweep_report(table, **kwargs)
+    text = render_report(table, **kwargs)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path

@@ -64,7 +64,8 @@ def parse_objective(objective, what: str = "objective"):
         return getattr(objective, "__name__", "objective"), "max", objective
     if isinstance(objective, str) and objective:
         return objective, "max", objective
-    if (isinstance(objective, tuple) and len(objective) == 2 and isinstance(objective[0], str)
+    if (isinstance(objective, (tuple, list)) and len(objective) == 2
+            and isinstance(objective[0], str)
             and objective[1] in _DIRECTIONS):
         return objective[0], _DIRECTIONS[objective[1]], objective[0]
     raise ValueError(f"{what} must be a statistic name such as 'sharpe', a pair such as "
@@ -226,16 +227,184 @@ class WalkForward:
         ----------
         path : str or os.PathLike, default "walk_forward.html"
         **kwargs
-            Passed to :func:`mmsim.sweep.report.report`.
+            Passed to :func:`mmsim.sweep.report.write_report`.
 
         Returns
         -------
         pathlib.Path
         """
-        from mmsim.sweep.report import report
+        from mmsim.sweep.report import write_report
 
         kwargs.setdefault("stat", self.objective_label)
-        return report(self.table, path, walk_forward=self, **kwargs)
+        return write_report(self.table, path, walk_forward=self, **kwargs)
+
+
+def _span_of(taq, start, end, step: pd.Timedelta):
+    """The data span windows are laid in (see :func:`walk_forward`)."""
+    from mmsim.data.align import Aligned
+
+    times = taq.time if isinstance(taq, Aligned) else None
+    if times is None:
+        if not isinstance(taq, pd.DataFrame) or not isinstance(taq.index, pd.DatetimeIndex):
+            raise TypeError("taq must be a TAQ DataFrame with a DatetimeIndex or Aligned "
+                            f"arrays, got {type(taq).__name__}")
+        from mmsim.data.schema import index_ns
+
+        times = index_ns(taq.index)
+    if len(times) == 0:
+        raise ValueError("taq is empty: walk-forward needs data to lay windows in")
+    first = pd.Timestamp(int(times[0]), tz="UTC")
+    last = pd.Timestamp(int(times[-1]), tz="UTC")
+    lo = _utc(start, "start") if start is not None else first.floor(step)
+    hi = _utc(end, "end") if end is not None else (last + pd.Timedelta(1, "ns")).ceil(step)
+    return lo, hi
+
+
+def walk_forward(taq, signals, strategy, grid, train="7D", test="1D", step="1D",
+                 objective="sharpe", embargo="0s", executor=None, store=None, fixed=None,
+                 progress=True, stats_freq="1h", **backtest_kwargs) -> WalkForward:
+    """Walk-forward analysis: for each window, choose on the train span, trade the test span.
+
+    For every window of :func:`windows`, every combination of ``grid`` runs on the training
+    span; the best by ``objective`` (ties: the first in grid order) then runs on the test span
+    from a fresh account. All training runs go through one :func:`mmsim.sweep` whose grid has
+    the windows' ``start``/``end`` as keys, and all test runs through a second one, so the data
+    crosses to the workers twice whatever the number of windows.
+
+    Parameters
+    ----------
+    taq : pandas.DataFrame or Aligned
+    signals : pandas.DataFrame or None
+    strategy : type or str
+        A Strategy class or a strategy name, as for :func:`mmsim.sweep`.
+    grid : dict of lists, list of dicts, or mmsim.sweep.sample(...)
+        The combinations to choose from; must not set ``start`` or ``end``.
+    train, test, step : str, number or pandas.Timedelta, defaults "7D", "1D", "1D"
+        Window lengths (a bare number is seconds); ``step >= test``.
+    objective : str, tuple or callable, default "sharpe"
+        A statistic to maximise, ``(statistic, "min")`` to minimise one, or a callable
+        ``objective(row) -> float`` to maximise, given a table row (parameters and statistics).
+        Failed runs and NaN values never win.
+    embargo : str, number or pandas.Timedelta, default "0s"
+        Gap between each training span and its test span.
+    executor : None, int, "serial" or dask.distributed.Client
+        As for :func:`mmsim.sweep`.
+    store : str or os.PathLike, optional
+        A directory: the training sweep is stored in ``store/train`` and the test runs (with
+        their results) in ``store/test``, so an interrupted walk-forward resumes.
+    fixed : dict, optional
+        Parameters every run shares.
+    progress : bool, default True
+    stats_freq : str or pandas.Timedelta, default "1h"
+    **backtest_kwargs
+        Shared backtest arguments (``contract``, ``balance``, ...). ``start`` and ``end``
+        bound the span the windows are laid in; by default the first TAQ time rounded down to
+        a multiple of ``step`` (counted from the Unix epoch: daily steps start at midnight
+        UTC) and the last TAQ time rounded up likewise.
+
+    Returns
+    -------
+    WalkForward
+
+    Raises
+    ------
+    ValueError
+        For bad spans or objective, a grid that sets ``start``/``end``, a key the sweep
+        rejects, or when no window fits in the data.
+
+    Warns
+    -----
+    UserWarning
+        For a window without any successful training run with a finite objective; it is left
+        out of the stitched result and its row has no chosen parameters.
+    """
+    from mmsim.sweep.core import sweep
+    from mmsim.sweep.grid import expand
+
+    label, _, _ = parse_objective(objective)
+    combos = expand(grid)
+    for i, combo in enumerate(combos):
+        for key in ("start", "end"):
+            if key in combo:
+                raise ValueError(f"grid combination {i} sets {key!r}: the walk-forward windows "
+                                 "set the time spans; bound the data with start=/end=")
+    start, end = backtest_kwargs.pop("start", None), backtest_kwargs.pop("end", None)
+    spans = {name: _span(value, name) for name, value in
+             (("train", train), ("test", test), ("step", step), ("embargo", embargo))}
+    lo, hi = _span_of(taq, start, end, spans["step"])
+    frame = windows(lo, hi, train, test, step, embargo)
+    params = list(dict.fromkeys(k for c in combos for k in c))
+    common = dict(fixed=fixed, executor=executor, progress=progress, stats_freq=stats_freq,
+                  **backtest_kwargs)
+
+    def where(sub):
+        return None if store is None else f"{store}/{sub}"
+
+    # One sweep over every (window, combination): the windows are just start/end keys.
+    train_grid = [{**c, "start": w.train_start, "end": w.train_end}
+                  for w in frame.itertuples() for c in combos]
+    table = sweep(taq, signals, strategy, train_grid, store=where("train"), **common)
+    table.insert(0, "window", np.repeat(frame["window"].to_numpy(), len(combos)))
+
+    chosen, skipped = {}, []
+    for w in frame["window"]:
+        rows = table[table["window"] == w]
+        best = _best_row(rows, objective)
+        if best is None:
+            skipped.append(int(w))
+            warnings.warn(f"walk-forward window {w} has no successful training run with a "
+                          f"finite {label}; it is left out", UserWarning, stacklevel=2)
+            continue
+        chosen[int(w)] = best
+    test_grid = [{**combos[chosen[w] % len(combos)], "start": frame.at[w, "test_start"],
+                  "end": frame.at[w, "test_end"]} for w in chosen]
+    tests = sweep(taq, signals, strategy, test_grid, store=where("test"), keep="results",
+                  **common) if test_grid else None
+
+    rows = []
+    for j, w in enumerate(chosen):
+        row = frame.loc[w].to_dict()
+        row.update({p: combos[chosen[w] % len(combos)].get(p) for p in params})
+        row["in_sample"] = float(objective_values(table.loc[[chosen[w]]], objective).iloc[0])
+        row["out_of_sample"] = float(objective_values(tests.iloc[[j]], objective).iloc[0])
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=list(frame.columns) + params + ["in_sample",
+                                                                    "out_of_sample"])
+    stats_cols = [c for c in table.columns if c not in params and c not in
+                  ("window", "start", "end", "status", "error", "wall_time", "key")]
+    # The sweep names the statistics start/end "stats.start"/"stats.end" beside the swept
+    # start/end keys; per window they are plain statistics again.
+    plain = {f"stats.{k}": k for k in ("start", "end")}
+    windows_index = pd.Index(list(chosen), name="window")
+
+    def figures(frame):
+        return frame[stats_cols].set_index(windows_index).rename(columns=plain)
+
+    in_sample = figures(table.loc[list(chosen.values())])
+    if tests is not None:
+        failed = tests[tests["status"] != "ok"]
+        if len(failed):
+            first = failed.iloc[0]
+            raise RuntimeError(f"the test run of walk-forward window {list(chosen)[failed.index[0]]} "
+                               f"failed: {first['error']}")
+        out_of_sample = figures(tests)
+        results = list(tests["result"])
+    else:
+        out_of_sample, results = pd.DataFrame(columns=stats_cols).rename(columns=plain), []
+    table.attrs["params"] = params
+    if not results:
+        raise ValueError("no walk-forward window had a successful training run: nothing to "
+                         "test (see the warnings)")
+    balance = float(results[0].params["balance"])
+    stitched = stitch([(frame.at[w, "test_start"], r) for w, r in zip(chosen, results)],
+                      balance)
+    stitched.params.update(strategy_params={}, walk_forward={
+        "train": str(spans["train"]), "test": str(spans["test"]), "step": str(spans["step"]),
+        "embargo": str(spans["embargo"]), "objective": label})
+    return WalkForward(windows=out, in_sample=in_sample, out_of_sample=out_of_sample,
+                       result=stitched, results=results, table=table, params=params,
+                       train=spans["train"], test=spans["test"], step=spans["step"],
+                       embargo=spans["embargo"], objective_label=label, skipped=skipped)
 
 
 def stitch(results, balance: float) -> Result:
@@ -277,11 +446,10 @@ def stitch(results, balance: float) -> Result:
         balances.append(b)
         positions += [flat.astype(res.positions.dtypes.to_dict()), res.positions]
     params = dict(first.params)
-    params.update(start=str(results[0][0]), end=first.params.get("end"),
+    params.update(start=first.params.get("start"), end=results[-1][1].params.get("end"),
                   rows=sum(int(r.params.get("rows", 0)) for _, r in results),
                   signals=sum(int(r.params.get("signals", 0)) for _, r in results),
                   windows=len(results))
-    params["end"] = results[-1][1].params.get("end")
     return Result(orders=pd.concat(orders), fills=pd.concat(fills),
                   balances=pd.concat(balances), positions=pd.concat(positions),
                   contract=first.contract, params=params)
