@@ -67,13 +67,13 @@ def _record(benchmark, name, table):
 
 
 def test_sweep_serial(benchmark, week):
-    table = benchmark.pedantic(lambda: _sweep(week, "serial"), rounds=1 if not QUICK else 2,
+    table = benchmark.pedantic(lambda: _sweep(week, "serial"), rounds=3 if not QUICK else 2,
                                iterations=1)
     _record(benchmark, "serial", table)
 
 
 def test_sweep_two_processes(benchmark, week):
-    table = benchmark.pedantic(lambda: _sweep(week, 2), rounds=1 if not QUICK else 2,
+    table = benchmark.pedantic(lambda: _sweep(week, 2), rounds=3 if not QUICK else 2,
                                iterations=1)
     _record(benchmark, "processes", table)
     if "serial" in TIMES:
@@ -81,7 +81,7 @@ def test_sweep_two_processes(benchmark, week):
 
 
 def test_sweep_dask_local_cluster(benchmark, week, client):
-    table = benchmark.pedantic(lambda: _sweep(week, client), rounds=1 if not QUICK else 2,
+    table = benchmark.pedantic(lambda: _sweep(week, client), rounds=3 if not QUICK else 2,
                                iterations=1)
     _record(benchmark, "dask", table)
     if "processes" in TIMES:

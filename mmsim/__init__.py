@@ -43,6 +43,8 @@ _EXPORTS = {
     "FillRate": "mmsim.estimators",
     "ConfigError": "mmsim.config",
     "load_config": "mmsim.config",
+    "walk_forward": "mmsim.sweep.walkforward",
+    "optimize": "mmsim.sweep.optimize",
 }
 
 __all__ = sorted(_EXPORTS)
