@@ -46,6 +46,7 @@ __all__ = [
     "RunConfig",
     "load_config",
     "parse_config",
+    "read_yaml",
     "load_taq",
     "load_signals",
     "make_strategy",
@@ -371,16 +372,38 @@ def load_config(path) -> RunConfig:
     ConfigError
         If the file is missing, is not YAML, or has a bad key.
     """
+    path = Path(path)
+    return parse_config(read_yaml(path, "run file"), base=path.parent)
+
+
+def read_yaml(path, what: str):
+    """The parsed contents of a YAML configuration file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    what : str
+        What the file is (``"run file"``), for the error messages.
+
+    Returns
+    -------
+    object
+        What the YAML holds (a mapping, for a valid configuration).
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing or is not YAML.
+    """
     import yaml
 
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"{path}: run file not found")
+        raise ConfigError(f"{path}: {what} not found")
     try:
-        mapping = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    return parse_config(mapping, base=path.parent)
 
 
 def load_taq(config: RunConfig) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("plotly")
 
 from mmsim.sweep.report import (  # noqa: E402
-    heatmap, heatmap_data, param_columns, stability, write_report,
+    heatmap, heatmap_data, levels, param_columns, stability, write_report,
 )
 from test_report import _chromium, _dump_dom, _Outline  # noqa: E402
 
@@ -159,3 +159,25 @@ def test_report_renders_and_sorts_in_headless_chromium(page, tmp_path):
         blocks[div] = dom[start:dom.find('class="chart"', start)]
     assert "main-svg" in blocks["chart-heatmap"] and 'class="hm"' in blocks["chart-heatmap"]
     assert len(re.findall(r'class="trace scatter', blocks["chart-stability-gamma"])) == 3
+
+
+def test_continuous_parameters_are_binned():
+    # 16 distinct values of p (a search), q in two values: p is cut into 8 equal bins of
+    # width 15/8 = 1.875, each holding two consecutive integers.
+    table = pd.DataFrame({"p": np.arange(16), "q": [0, 1] * 8, "sharpe": np.arange(16.0),
+                          "status": "ok"})
+    s = stability(table, "sharpe", ["p"])
+    assert s["value"].tolist() == ["0-1.88", "1.88-3.75", "3.75-5.62", "5.62-7.5",
+                                   "7.5-9.38", "9.38-11.2", "11.2-13.1", "13.1-15"]
+    assert s["runs"].tolist() == [2] * 8
+    assert s["best"].tolist() == [1.0, 3.0, 5.0, 7.0, 9.0, 11.0, 13.0, 15.0]
+    assert s["mean"].tolist() == [0.5, 2.5, 4.5, 6.5, 8.5, 10.5, 12.5, 14.5]
+    grid = heatmap_data(table, "p", "q", "sharpe")
+    # even p have q = 0, odd p have q = 1: one of each per bin
+    assert grid.to_numpy().tolist() == [[0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0],
+                                        [1.0, 3.0, 5.0, 7.0, 9.0, 11.0, 13.0, 15.0]]
+    # positive values spanning a factor of 100: geometric bins, exponents -2, -1.75, ..., 0;
+    # the values' exponents -2 + 2k/15 fall two in each
+    gamma = levels(pd.Series(10 ** np.linspace(-2, 0, 16)))
+    assert list(gamma.cat.categories)[:2] == ["0.01-0.0178", "0.0178-0.0316"]
+    assert gamma.value_counts(sort=False).tolist() == [2] * 8

@@ -154,3 +154,56 @@ def test_objective_direction_and_callable():
                         objective=lambda row: abs(row["pnl"]) / row["size"], **kwargs)
     assert size.windows[["side", "size"]].to_numpy().tolist() == [[-1, 1.0], [1, 1.0]]
     assert size.windows["in_sample"].tolist() == [10.5, 10.5]
+
+
+class CountedDirection(Direction):
+    """Direction that counts its constructions (runs) in this process."""
+
+    built = 0
+
+    def __init__(self, side, size=1.0):
+        super().__init__(side, size)
+        CountedDirection.built += 1
+
+
+def test_store_resumes_without_rerunning(tmp_path):
+    data, signals = _market(3)
+    kwargs = dict(train="1D", test="1D", objective="pnl", executor="serial", contract=LINEAR,
+                  balance=1000.0, store=tmp_path / "wf", progress=False)
+    CountedDirection.built = 0
+    first = walk_forward(data, signals, CountedDirection, {"side": [1, -1]}, **kwargs)
+    # 2 windows x 2 sides trained, then 2 test runs
+    assert CountedDirection.built == 6
+    assert sorted(p.name for p in (tmp_path / "wf").iterdir()) == ["test", "train"]
+    again = walk_forward(data, signals, CountedDirection, {"side": [1, -1]}, **kwargs)
+    assert CountedDirection.built == 6
+    pd.testing.assert_frame_equal(again.windows, first.windows)
+    pd.testing.assert_frame_equal(again.result.fills, first.result.fills)
+
+
+def test_report_has_the_walk_forward_section(flip, tmp_path):
+    pytest.importorskip("plotly")
+    from test_report import _Outline
+
+    _, _, wf = flip
+    path = wf.report(tmp_path / "wf.html")
+    outline = _Outline()
+    outline.feed(path.read_text(encoding="utf-8"))
+    assert outline.sections[-1] == "walk-forward"
+    assert outline.charts[-2:] == ["chart-walk-forward", "chart-out-of-sample"]
+    windows = outline.tables["sortable"][-4:]
+    assert windows[0][-3:] == ["side", "in_sample", "out_of_sample"]
+    assert [row[-3:] for row in windows[1:]] == [["1", "9.5", "-10.5"], ["-1", "9.5", "-10.5"],
+                                                 ["1", "9.5", "-10.5"]]
+    spec = {row[0]: row[1] for row in outline.tables["walk-forward-spec"]}
+    assert spec["windows"] == "3" and spec["objective"] == "pnl"
+
+
+def test_bad_grid_and_span():
+    data, signals = _market(3)
+    with pytest.raises(ValueError, match="grid combination 0 sets 'start'"):
+        walk_forward(data, signals, Direction, {"side": [1], "start": [T0]}, train="1D",
+                     test="1D", executor="serial")
+    with pytest.raises(ValueError, match="no walk-forward window fits"):
+        walk_forward(data, signals, Direction, {"side": [1]}, train="3D", test="1D",
+                     executor="serial")

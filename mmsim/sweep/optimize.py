@@ -132,6 +132,7 @@ def optimize(taq, signals, strategy, space, objective="sharpe", n_trials=200, st
     seed : int, default 0
         Seed of the default TPE sampler: ``seed`` plus the number of trials already in the
         study, so a search run in one call is reproducible and a resumed one draws new points.
+        (The backtest's own ``seed`` goes in ``fixed``.)
     directions : str or sequence of str, optional
         ``"maximize"`` / ``"minimize"`` for each objective; by default those the objectives
         say (maximise, unless ``(statistic, "min")``).
@@ -197,35 +198,37 @@ def optimize(taq, signals, strategy, space, objective="sharpe", n_trials=200, st
     bar = tqdm(total=max(n_trials, len(study.trials)), initial=finished, disable=not progress,
                desc="optimize", unit="trial", dynamic_ncols=True)
     try:
-        with open_runner(executor, job) as runner:
-            while True:
-                if not todo:
-                    for _ in range(min(runner.n_workers, n_trials - len(study.trials))):
-                        trial = study.ask()
-                        params = _suggest(trial, space)
-                        trial.set_user_attr("key", job.key(params))
-                        todo.append((trial.number, params))
-                if not todo:
-                    break
-                stored = runs.keys() if runs is not None else set()
-                batch = []
-                for number, params in todo:
-                    key = job.key(params)
-                    if key in stored:  # ran before the interruption: reuse, do not rerun
-                        rows[key] = runs.rows([key]).iloc[0].to_dict()
+        # A complete study opens no workers.
+        if todo or len(study.trials) < n_trials:
+            with open_runner(executor, job) as runner:
+                while True:
+                    if not todo:
+                        for _ in range(min(runner.n_workers, n_trials - len(study.trials))):
+                            trial = study.ask()
+                            params = _suggest(trial, space)
+                            trial.set_user_attr("key", job.key(params))
+                            todo.append((trial.number, params))
+                    if not todo:
+                        break
+                    stored = runs.keys() if runs is not None else set()
+                    batch = []
+                    for number, params in todo:
+                        key = job.key(params)
+                        if key in stored:  # ran before the interruption: reuse, do not rerun
+                            rows[key] = runs.rows([key]).iloc[0].to_dict()
+                            _tell(study, number, rows[key], specs, TrialState)
+                            bar.update()
+                        else:
+                            batch.append((number, params, key))
+                    todo = []
+                    for j, outcome in runner.run([p for _, p, _ in batch]):
+                        number, params, key = batch[j]
+                        rows[key] = _row(params, outcome, key, space)
+                        if runs is not None:
+                            runs.append({**rows[key], "strategy": job.spec.strategy.__name__,
+                                         "finished": pd.Timestamp.now(tz="UTC")})
                         _tell(study, number, rows[key], specs, TrialState)
                         bar.update()
-                    else:
-                        batch.append((number, params, key))
-                todo = []
-                for j, outcome in runner.run([p for _, p, _ in batch]):
-                    number, params, key = batch[j]
-                    rows[key] = _row(params, outcome, key, space)
-                    if runs is not None:
-                        runs.append({**rows[key], "strategy": job.spec.strategy.__name__,
-                                     "finished": pd.Timestamp.now(tz="UTC")})
-                    _tell(study, number, rows[key], specs, TrialState)
-                    bar.update()
     finally:
         bar.close()
     return Optimization(study, _trials_table(study, rows, runs, specs, list(space)))

@@ -26,6 +26,7 @@ __all__ = [
     "param_columns",
     "heatmap_data",
     "heatmap",
+    "levels",
     "stability",
     "render_report",
     "write_report",
@@ -120,8 +121,8 @@ def _best(values: pd.Series, stat) -> float:
     return float(values.min() if _lower_is_better(stat) else values.max())
 
 
-def heatmap_data(table: pd.DataFrame, x: str, y: str, stat="sharpe",
-                 others="best") -> pd.DataFrame:
+def heatmap_data(table: pd.DataFrame, x: str, y: str, stat="sharpe", others="best",
+                 bins: int = 8) -> pd.DataFrame:
     """The values of ``stat`` over the grid of two parameters, as a y-by-x frame.
 
     Parameters
@@ -136,12 +137,14 @@ def heatmap_data(table: pd.DataFrame, x: str, y: str, stat="sharpe",
         How the other parameters are set in each cell: ``"best"`` takes the best value of
         ``stat`` over all of them; a dict ``{parameter: value}`` keeps only the rows with those
         values (parameters it does not name are still at their best).
+    bins : int, default 8
+        An axis parameter with more distinct numeric values is binned (see :func:`levels`).
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by the sorted values of ``y``, one column per sorted value of ``x``; NaN where
-        no successful run has that pair.
+        Indexed by the sorted values (or bins) of ``y``, one column per sorted value of ``x``;
+        NaN where no successful run has that pair.
 
     Raises
     ------
@@ -164,24 +167,62 @@ def heatmap_data(table: pd.DataFrame, x: str, y: str, stat="sharpe",
             raise ValueError(f"no successful run has the parameters others={others!r}")
     elif not (isinstance(others, str) and others == "best"):
         raise ValueError(f"others must be 'best' or a dict of parameter values, got {others!r}")
-    frame = pd.DataFrame({"x": ok[x], "y": ok[y], "v": objective_values(ok, stat, "stat")})
-    cells = frame.groupby(["y", "x"], dropna=False)["v"].agg(lambda v: _best(v, stat))
+    xs, ys = levels(table[x], bins), levels(table[y], bins)
+    frame = pd.DataFrame({"x": xs[ok.index], "y": ys[ok.index],
+                          "v": objective_values(ok, stat, "stat")})
+    cells = frame.groupby(["y", "x"], dropna=False, observed=True)["v"].agg(
+        lambda v: _best(v, stat))
     grid = cells.unstack("x")
-    grid = grid.reindex(index=sorted(table[y].dropna().unique()),
-                        columns=sorted(table[x].dropna().unique()))
+    grid = grid.reindex(index=_order(ys), columns=_order(xs))
     grid.index.name, grid.columns.name = y, x
     return grid
 
 
+def levels(values: pd.Series, bins: int = 8) -> pd.Series:
+    """A parameter's values as the levels of a heatmap axis or a stability chart.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        One parameter column.
+    bins : int, default 8
+        A numeric parameter with more distinct values than this (a search or a random
+        sample) is cut into ``bins`` intervals: geometric when its values are positive and
+        span a factor of 20 or more (as a log-uniform range does), equal-width otherwise.
+
+    Returns
+    -------
+    pandas.Series
+        ``values`` unchanged, or an ordered categorical of interval labels ``"lo-hi"``.
+    """
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    if not numeric or values.nunique() <= bins:
+        return values
+    lo, hi = float(values.min()), float(values.max())
+    edges = np.geomspace(lo, hi, bins + 1) if lo > 0 and hi >= 20 * lo else \
+        np.linspace(lo, hi, bins + 1)
+    for digits in range(3, 17):
+        labels = [f"{a:.{digits}g}-{b:.{digits}g}" for a, b in zip(edges[:-1], edges[1:])]
+        if len(set(labels)) == bins:
+            break
+    return pd.cut(values, edges, labels=labels, include_lowest=True, ordered=True)
+
+
+def _order(values: pd.Series) -> list:
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return [c for c in values.cat.categories if (values == c).any()]
+    return sorted(values.dropna().unique())
+
+
 def heatmap(table: pd.DataFrame, x: str, y: str, stat="sharpe", others="best",
-            backend="plotly", title: str | None = None):
+            backend="plotly", title: str | None = None, bins: int = 8):
     """Draw a heatmap of ``stat`` over two swept parameters.
 
     Parameters
     ----------
     table : pandas.DataFrame
         A sweep table.
-    x, y, stat, others
+    x, y, stat, others, bins
         See :func:`heatmap_data`.
     backend : {"plotly", "matplotlib"}, default "plotly"
     title : str, optional
@@ -201,7 +242,7 @@ def heatmap(table: pd.DataFrame, x: str, y: str, stat="sharpe", others="best",
     """
     if backend not in ("plotly", "matplotlib"):
         raise ValueError(f"backend must be 'plotly' or 'matplotlib', got {backend!r}")
-    grid = heatmap_data(table, x, y, stat, others)
+    grid = heatmap_data(table, x, y, stat, others, bins)
     name = _stat_name(stat)
     if title is None:
         rest = "at their best" if others == "best" else ", ".join(
@@ -250,7 +291,7 @@ def _short(value) -> str:
     return "" if not np.isfinite(value) else f"{value:.4g}"
 
 
-def stability(table: pd.DataFrame, stat="sharpe", params=None) -> pd.DataFrame:
+def stability(table: pd.DataFrame, stat="sharpe", params=None, bins: int = 8) -> pd.DataFrame:
     """How ``stat`` varies with each parameter on its own.
 
     Parameters
@@ -261,6 +302,8 @@ def stability(table: pd.DataFrame, stat="sharpe", params=None) -> pd.DataFrame:
         See :func:`heatmap_data`.
     params : list of str, optional
         Parameters to look at; by default every swept parameter with more than one value.
+    bins : int, default 8
+        Numeric parameters with more distinct values are binned (see :func:`levels`).
 
     Returns
     -------
@@ -277,7 +320,8 @@ def stability(table: pd.DataFrame, stat="sharpe", params=None) -> pd.DataFrame:
     lower = _lower_is_better(stat)
     for name in params:
         _check_param(table, name, "params")
-        for value, v in values.groupby(ok[name], dropna=False, sort=True):
+        for value, v in values.groupby(levels(table[name], bins)[ok.index], dropna=False,
+                                       sort=True, observed=True):
             finite = v.dropna()
             rows.append({"parameter": name, "value": value, "runs": int(len(v)),
                          "mean": float(finite.mean()) if len(finite) else float("nan"),
@@ -460,7 +504,7 @@ def render_report(table: pd.DataFrame | None = None, stat="sharpe", x=None, y=No
     if walk_forward is not None:
         wf = walk_forward
         stitched = chart_data(wf.result, "balance")
-        stitched.title = f"Out of sample, test windows stitched: {stitched.title.lower()}"
+        stitched.title = f"Out of sample, test windows stitched: {stitched.title}"
         spec = [("windows", len(wf.windows)), ("train", wf.train), ("test", wf.test),
                 ("step", wf.step), ("embargo", wf.embargo), ("objective", wf.objective_label)]
         sections.append(("walk-forward", "Walk-forward", [
