@@ -197,24 +197,25 @@ def optimize(taq, signals, strategy, space, objective="sharpe", n_trials=200, st
     finished = len(study.trials) - len(todo)
     bar = tqdm(total=max(n_trials, len(study.trials)), initial=finished, disable=not progress,
                desc="optimize", unit="trial", dynamic_ncols=True)
+    def ask():
+        trial = study.ask()
+        params = _suggest(trial, space)
+        trial.set_user_attr("key", job.key(params))
+        return trial.number, params
+
     try:
         # A complete study opens no workers.
         if todo or len(study.trials) < n_trials:
             with open_runner(executor, job) as runner:
-                while True:
-                    if not todo:
-                        for _ in range(min(runner.n_workers, n_trials - len(study.trials))):
-                            trial = study.ask()
-                            params = _suggest(trial, space)
-                            trial.set_user_attr("key", job.key(params))
-                            todo.append((trial.number, params))
-                    if not todo:
-                        break
+                while todo or len(study.trials) < n_trials:
+                    # One trial per worker, asked before any of them is told.
+                    todo = todo or [ask() for _ in range(min(runner.n_workers,
+                                                             n_trials - len(study.trials)))]
                     stored = runs.keys() if runs is not None else set()
                     batch = []
                     for number, params in todo:
                         key = job.key(params)
-                        if key in stored:  # ran before the interruption: reuse, do not rerun
+                        if key in stored:  # ran before an interruption: reuse, do not rerun
                             rows[key] = runs.rows([key]).iloc[0].to_dict()
                             _tell(study, number, rows[key], specs, TrialState)
                             bar.update()

@@ -23,9 +23,9 @@ keep their window's positions and realised PnL.
 """
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -204,6 +204,8 @@ class WalkForward:
     train, test, step, embargo : pandas.Timedelta
     objective_label : str
         The objective's name.
+    skipped : list of int
+        Windows left out for want of a successful training run with a finite objective.
     """
 
     windows: pd.DataFrame
@@ -310,13 +312,15 @@ def walk_forward(taq, signals, strategy, grid, train="7D", test="1D", step="1D",
     ------
     ValueError
         For bad spans or objective, a grid that sets ``start``/``end``, a key the sweep
-        rejects, or when no window fits in the data.
+        rejects, or when no window fits in the data or has a usable training run.
+    RuntimeError
+        If a test run fails (the strategy raised on the test span).
 
     Warns
     -----
     UserWarning
-        For a window without any successful training run with a finite objective; it is left
-        out of the stitched result and its row has no chosen parameters.
+        For a window without any successful training run with a finite objective: it has no
+        row in ``windows`` and no test run (``WalkForward.skipped`` lists it).
     """
     from mmsim.sweep.core import sweep
     from mmsim.sweep.grid import expand
@@ -338,73 +342,64 @@ def walk_forward(taq, signals, strategy, grid, train="7D", test="1D", step="1D",
                   **backtest_kwargs)
 
     def where(sub):
-        return None if store is None else f"{store}/{sub}"
+        return None if store is None else Path(store) / sub
 
-    # One sweep over every (window, combination): the windows are just start/end keys.
+    # One sweep over every (window, combination): the windows are just start/end keys, so
+    # row i of the table is combination i % len(combos) of window i // len(combos).
     train_grid = [{**c, "start": w.train_start, "end": w.train_end}
                   for w in frame.itertuples() for c in combos]
     table = sweep(taq, signals, strategy, train_grid, store=where("train"), **common)
     table.insert(0, "window", np.repeat(frame["window"].to_numpy(), len(combos)))
+    table.attrs["params"] = params
 
-    chosen, skipped = {}, []
+    chosen, skipped = {}, []  # window -> row of its best training run
     for w in frame["window"]:
-        rows = table[table["window"] == w]
-        best = _best_row(rows, objective)
+        best = _best_row(table[table["window"] == w], objective)
         if best is None:
             skipped.append(int(w))
             warnings.warn(f"walk-forward window {w} has no successful training run with a "
                           f"finite {label}; it is left out", UserWarning, stacklevel=2)
-            continue
-        chosen[int(w)] = best
-    test_grid = [{**combos[chosen[w] % len(combos)], "start": frame.at[w, "test_start"],
-                  "end": frame.at[w, "test_end"]} for w in chosen]
+        else:
+            chosen[int(w)] = best
+    if not chosen:
+        raise ValueError(f"no walk-forward window has a successful training run with a finite "
+                         f"{label}: nothing to test")
+    picks = {w: combos[row % len(combos)] for w, row in chosen.items()}
+    test_grid = [{**picks[w], "start": frame.at[w, "test_start"], "end": frame.at[w, "test_end"]}
+                 for w in chosen]
     tests = sweep(taq, signals, strategy, test_grid, store=where("test"), keep="results",
-                  **common) if test_grid else None
+                  **common)
+    failed = tests[tests["status"] != "ok"]
+    if len(failed):
+        raise RuntimeError(f"the test run of walk-forward window {list(chosen)[failed.index[0]]}"
+                           f" failed: {failed['error'].iloc[0]}")
 
-    rows = []
-    for j, w in enumerate(chosen):
-        row = frame.loc[w].to_dict()
-        row.update({p: combos[chosen[w] % len(combos)].get(p) for p in params})
-        row["in_sample"] = float(objective_values(table.loc[[chosen[w]]], objective).iloc[0])
-        row["out_of_sample"] = float(objective_values(tests.iloc[[j]], objective).iloc[0])
-        rows.append(row)
-    out = pd.DataFrame(rows, columns=list(frame.columns) + params + ["in_sample",
-                                                                    "out_of_sample"])
+    out = frame.loc[list(chosen)].reset_index(drop=True)
+    for p in params:
+        out[p] = [picks[w].get(p) for w in chosen]
+    out["in_sample"] = objective_values(table.loc[list(chosen.values())], objective).to_numpy()
+    out["out_of_sample"] = objective_values(tests, objective).to_numpy()
     stats_cols = [c for c in table.columns if c not in params and c not in
                   ("window", "start", "end", "status", "error", "wall_time", "key")]
     # The sweep names the statistics start/end "stats.start"/"stats.end" beside the swept
     # start/end keys; per window they are plain statistics again.
     plain = {f"stats.{k}": k for k in ("start", "end")}
-    windows_index = pd.Index(list(chosen), name="window")
+    index = pd.Index(list(chosen), name="window")
 
-    def figures(frame):
-        return frame[stats_cols].set_index(windows_index).rename(columns=plain)
+    def figures(runs):
+        return runs[stats_cols].set_index(index).rename(columns=plain)
 
-    in_sample = figures(table.loc[list(chosen.values())])
-    if tests is not None:
-        failed = tests[tests["status"] != "ok"]
-        if len(failed):
-            first = failed.iloc[0]
-            raise RuntimeError(f"the test run of walk-forward window {list(chosen)[failed.index[0]]} "
-                               f"failed: {first['error']}")
-        out_of_sample = figures(tests)
-        results = list(tests["result"])
-    else:
-        out_of_sample, results = pd.DataFrame(columns=stats_cols).rename(columns=plain), []
-    table.attrs["params"] = params
-    if not results:
-        raise ValueError("no walk-forward window had a successful training run: nothing to "
-                         "test (see the warnings)")
-    balance = float(results[0].params["balance"])
+    results = list(tests["result"])
     stitched = stitch([(frame.at[w, "test_start"], r) for w, r in zip(chosen, results)],
-                      balance)
+                      float(results[0].params["balance"]))
     stitched.params.update(strategy_params={}, walk_forward={
         "train": str(spans["train"]), "test": str(spans["test"]), "step": str(spans["step"]),
         "embargo": str(spans["embargo"]), "objective": label})
-    return WalkForward(windows=out, in_sample=in_sample, out_of_sample=out_of_sample,
-                       result=stitched, results=results, table=table, params=params,
-                       train=spans["train"], test=spans["test"], step=spans["step"],
-                       embargo=spans["embargo"], objective_label=label, skipped=skipped)
+    return WalkForward(windows=out, in_sample=figures(table.loc[list(chosen.values())]),
+                       out_of_sample=figures(tests), result=stitched, results=results,
+                       table=table, params=params, train=spans["train"], test=spans["test"],
+                       step=spans["step"], embargo=spans["embargo"], objective_label=label,
+                       skipped=skipped)
 
 
 def stitch(results, balance: float) -> Result:
