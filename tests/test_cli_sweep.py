@@ -128,6 +128,8 @@ def test_sample_and_dask_address(tmp_path):
     assert config.grid == mmsim.sweep.sample(3, {"gamma": ("log-uniform", 0.01, 1)}, seed=1,
                                              method="halton")
     assert config.executor == "tcp://127.0.0.1:8786"
+    for given, parsed in (("local", None), ("serial", "serial"), (2, 2)):
+        assert parse_sweep_config({**spec, "executor": given}).executor == parsed
     with pytest.raises(ConfigError, match="walk_forward: .*no walk-forward window fits"):
         spec.update(walk_forward={"train": "30D"}, executor="serial",
                     output={"dir": str(tmp_path / "out")})

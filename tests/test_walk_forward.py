@@ -207,3 +207,26 @@ def test_bad_grid_and_span():
     with pytest.raises(ValueError, match="no walk-forward window fits"):
         walk_forward(data, signals, Direction, {"side": [1]}, train="3D", test="1D",
                      executor="serial")
+
+
+def test_stitched_inverse_account_chains_pnl_into_nav():
+    from helpers import NOFEE
+
+    data, signals = _market()
+    wf = walk_forward(data, signals, Direction, {"side": [1, -1]}, train="1D", test="1D",
+                      objective="pnl", executor="serial", contract=NOFEE, balance=1.0,
+                      progress=False)
+    assert wf.windows["side"].tolist() == [1, -1, 1]
+    # BTC PnL q (1/E - 1/M): long 1 bought at 110.5 marked at 100; short 1 sold at 99.5
+    # marked at 110; long again at 110.5 marked at 100.
+    pnl = [1 / 110.5 - 1 / 100, -(1 / 99.5 - 1 / 110), 1 / 110.5 - 1 / 100]
+    assert wf.out_of_sample["pnl"].tolist() == pytest.approx(pnl, rel=1e-12)
+    stats = wf.result.stats()
+    assert stats["pnl"] == pytest.approx(sum(pnl), rel=1e-12)
+    # the last NAV: the chained equity, 1 BTC plus every window's PnL, at the closing mid 100
+    assert wf.result.balances["nav"].iloc[-1] == pytest.approx((1 + sum(pnl)) * 100, rel=1e-12)
+    # and each window opens at the equity the previous one closed with, valued at its mid:
+    # window 1 opens flat at mid 100 (day 2's open) with 1 + pnl[0] BTC
+    opening = wf.result.balances.loc[T0 + 2 * DAY + pd.Timedelta("1h")]
+    assert opening["total"] == pytest.approx(1 + pnl[0], rel=1e-12)
+    assert opening["nav"] == pytest.approx((1 + pnl[0]) * 100, rel=1e-12)

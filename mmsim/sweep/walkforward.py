@@ -206,6 +206,8 @@ class WalkForward:
         The objective's name.
     skipped : list of int
         Windows left out for want of a successful training run with a finite objective.
+    objective : str, tuple or callable
+        The objective as given.
     """
 
     windows: pd.DataFrame
@@ -221,6 +223,7 @@ class WalkForward:
     embargo: pd.Timedelta
     objective_label: str = "objective"
     skipped: list = field(default_factory=list)
+    objective: object = "sharpe"
 
     def report(self, path="walk_forward.html", **kwargs):
         """Write the HTML sweep report of the training runs with the walk-forward section.
@@ -237,7 +240,7 @@ class WalkForward:
         """
         from mmsim.sweep.report import write_report
 
-        kwargs.setdefault("stat", self.objective_label)
+        kwargs.setdefault("stat", self.objective)
         return write_report(self.table, path, walk_forward=self, **kwargs)
 
 
@@ -399,7 +402,7 @@ def walk_forward(taq, signals, strategy, grid, train="7D", test="1D", step="1D",
                        out_of_sample=figures(tests), result=stitched, results=results,
                        table=table, params=params, train=spans["train"], test=spans["test"],
                        step=spans["step"], embargo=spans["embargo"], objective_label=label,
-                       skipped=skipped)
+                       skipped=skipped, objective=objective)
 
 
 def stitch(results, balance: float) -> Result:
