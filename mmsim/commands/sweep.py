@@ -82,11 +82,16 @@ def _objective(value, key: str):
     from mmsim.config import ConfigError
     from mmsim.sweep.walkforward import parse_objective
 
+    from mmsim.stats import STAT_NAMES
+
     value = tuple(value) if isinstance(value, list) else value
     try:
-        parse_objective(value, key)
+        name = parse_objective(value, key.rsplit(".", 1)[-1])[0]
     except ValueError as exc:
         raise ConfigError(f"{key}: {exc}") from None
+    if name not in STAT_NAMES:
+        raise ConfigError(f"{key}: expected a statistic, one of {list(STAT_NAMES)}, "
+                          f"got {name!r}")
     return value
 
 
