@@ -86,7 +86,8 @@ def _objective(value, key: str):
 
     value = tuple(value) if isinstance(value, list) else value
     try:
-        name = parse_objective(value, key.rsplit(".", 1)[-1])[0]
+        last = key.rsplit(".", 1)[-1]
+        name = parse_objective(value, "objective" if last.isdigit() else last)[0]
     except ValueError as exc:
         raise ConfigError(f"{key}: {exc}") from None
     if name not in STAT_NAMES:
