@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mmsim.plots import chart_data
+from mmsim.report import _format, _table, html_page, plotly_figure
 from mmsim.stats import STAT_NAMES
 from mmsim.sweep.walkforward import WalkForward, objective_values, parse_objective
 
@@ -245,9 +247,11 @@ def heatmap(table: pd.DataFrame, x: str, y: str, stat="sharpe", others="best",
     grid = heatmap_data(table, x, y, stat, others, bins)
     name = _stat_name(stat)
     if title is None:
-        rest = "at their best" if others == "best" else ", ".join(
-            f"{k}={v}" for k, v in others.items())
-        title = f"{name} over {x} and {y} (other parameters {rest})"
+        title = f"{name} over {x} and {y}"
+        if [p for p in param_columns(table) if p not in (x, y)]:
+            rest = "at their best" if others == "best" else ", ".join(
+                f"{k}={v}" for k, v in others.items())
+            title += f" (other parameters {rest})"
     z = grid.to_numpy(dtype=float)
     xs = [str(v) for v in grid.columns]
     ys = [str(v) for v in grid.index]
@@ -339,8 +343,6 @@ def stability(table: pd.DataFrame, stat="sharpe", params=None, bins: int = 8) ->
 
 def _cell(value) -> str:
     """A table cell carrying its sort key: the number, or the text."""
-    from mmsim.report import _format
-
     if isinstance(value, (bool, np.bool_)):
         key = int(value)
     elif isinstance(value, (int, float, np.integer, np.floating)):
@@ -455,9 +457,6 @@ def render_report(table: pd.DataFrame | None = None, stat="sharpe", x=None, y=No
         import plotly  # noqa: F401
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("the sweep report needs plotly: pip install 'mmsim[plot]'") from exc
-    from mmsim.plots import chart_data
-    from mmsim.report import html_page, plotly_figure, _table
-
     if table is None and walk_forward is not None:
         table = walk_forward.table
     if table is None:
