@@ -373,7 +373,7 @@ def _top_runs(table: pd.DataFrame, stat, top: int) -> pd.DataFrame:
                               kind="stable").index[:top]
     params = param_columns(table)
     cols = params + [c for c in _TOP_STATS if c in table.columns and c != name]
-    cols += [c for c in ("wall_time",) if c in table.columns]
+    cols += [c for c in ("state", "wall_time", "trial") if c in table.columns]
     rows = ok.loc[best, cols]
     # The objective itself (a column, or what a callable computed) follows the parameters.
     rows.insert(len(params), name, values[best])
