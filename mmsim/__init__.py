@@ -45,6 +45,8 @@ _EXPORTS = {
     "FillRate": "mmsim.estimators",
     "ConfigError": "mmsim.config",
     "load_config": "mmsim.config",
+    "walk_forward": "mmsim.sweep.walkforward",
+    "optimize": "mmsim.sweep.optimize",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -52,7 +54,7 @@ __all__ = sorted(_EXPORTS)
 
 # Sub-packages reachable as attributes (``mmsim.data.ohlcv``) without importing them first.
 _SUBMODULES = ("data", "strategies", "estimators", "experiments", "compat", "stats", "plots",
-               "report", "config", "contracts", "engine", "results", "strategy", "cli")
+               "report", "config", "contracts", "engine", "results", "strategy", "cli", "sweep")
 
 
 def __getattr__(name: str):

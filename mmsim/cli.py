@@ -10,7 +10,7 @@ __all__ = ["main"]
 #: Sub-command modules, in the order ``mmsim --help`` lists them. Each module defines
 #: ``register(subparsers)``, which adds its parser and sets ``func`` to a callable taking
 #: the parsed arguments and returning an exit code.
-COMMANDS = ("demo", "run", "report", "convert", "paper")
+COMMANDS = ("demo", "run", "sweep", "report", "convert", "paper")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -46,6 +46,7 @@ __all__ = [
     "RunConfig",
     "load_config",
     "parse_config",
+    "read_yaml",
     "load_taq",
     "load_signals",
     "make_strategy",
@@ -215,7 +216,7 @@ def _strategy_class(name: str):
     return getattr(module, name)
 
 
-def _strategy(value) -> tuple[str, dict]:
+def _strategy(value, provided=()) -> tuple[str, dict]:
     spec = _mapping(value, "strategy")
     _only(spec, "strategy", ("name", "params"))
     name = spec.get("name")
@@ -227,7 +228,7 @@ def _strategy(value) -> tuple[str, dict]:
     _only(params, "strategy.params", accepted)
     missing = [p.name for p in signature.parameters.values()
                if p.default is inspect.Parameter.empty and p.name not in params
-               and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+               and p.name not in provided and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     if missing:
         raise ConfigError(f"strategy.params.{missing[0]}: missing; {name} needs {missing}")
     return name, dict(params)
@@ -296,7 +297,7 @@ def _engine(value) -> dict:
     return out
 
 
-def parse_config(mapping, base=".") -> RunConfig:
+def parse_config(mapping, base=".", provided=()) -> RunConfig:
     """Check a run configuration given as a mapping (the parsed YAML).
 
     Parameters
@@ -305,6 +306,9 @@ def parse_config(mapping, base=".") -> RunConfig:
         The sections described in the module notes.
     base : str or os.PathLike, default "."
         Folder that relative paths are resolved against.
+    provided : collection of str, optional
+        Strategy parameters given elsewhere (a sweep's grid), so not missing from
+        ``strategy.params``.
 
     Returns
     -------
@@ -324,7 +328,7 @@ def parse_config(mapping, base=".") -> RunConfig:
         if section not in spec:
             raise ConfigError(f"{section}: missing; a run needs the sections 'data' and 'strategy'")
     data = _data(spec["data"], base)
-    name, params = _strategy(spec["strategy"])
+    name, params = _strategy(spec["strategy"], provided)
     output = _mapping(spec.get("output") or {}, "output")
     _only(output, "output", ("dir", "report"))
     out_dir = output.get("dir", "out")
@@ -368,16 +372,38 @@ def load_config(path) -> RunConfig:
     ConfigError
         If the file is missing, is not YAML, or has a bad key.
     """
+    path = Path(path)
+    return parse_config(read_yaml(path, "run file"), base=path.parent)
+
+
+def read_yaml(path, what: str):
+    """The parsed contents of a YAML configuration file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    what : str
+        What the file is (``"run file"``), for the error messages.
+
+    Returns
+    -------
+    object
+        What the YAML holds (a mapping, for a valid configuration).
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing or is not YAML.
+    """
     import yaml
 
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"{path}: run file not found")
+        raise ConfigError(f"{path}: {what} not found")
     try:
-        mapping = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    return parse_config(mapping, base=path.parent)
 
 
 def load_taq(config: RunConfig) -> pd.DataFrame:

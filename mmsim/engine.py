@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from mmsim.contracts import BITMEX_XBTUSD, Contract
-from mmsim.data.align import Aligned, align, check_aligned
+from mmsim.data.align import Aligned, align, check_aligned, cut
 from mmsim.data.schema import TAQ_COLUMNS, SchemaError
 from mmsim.results import Result
 from mmsim.strategy import Strategy
@@ -219,7 +219,7 @@ def backtest(
     seed : int, optional
         Seeds ``ctx.rng``; the same inputs and seed give identical results.
     start, end : timestamp-like, optional
-        Replay only ``[start, end)``.
+        Replay only ``[start, end)`` (of a DataFrame or of an :class:`Aligned`, without copying).
     feed_latency : float, default 0.0
         Seconds by which the market data the strategy sees lags the engine.
     progress : callable, optional
@@ -260,10 +260,7 @@ def backtest(
     flat = _seconds_to_ns(feed_latency, "feed_latency")
 
     if isinstance(taq, Aligned):
-        if start is not None or end is not None:
-            raise ValueError("start and end cut DataFrames; pass them to mmsim.align "
-                             "when the data is already aligned")
-        data = check_aligned(taq)
+        data = cut(check_aligned(taq), start, end)
     else:
         data = align(taq, signals, start, end)
     _check_prices(data, contract)

@@ -15,7 +15,7 @@ import pandas as pd
 from mmsim.plots import KINDS, Chart, chart_data
 from mmsim.stats import STAT_NAMES
 
-__all__ = ["render_report", "write_report", "plotly_figure"]
+__all__ = ["render_report", "write_report", "plotly_figure", "html_page"]
 
 _STYLE = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
@@ -126,11 +126,9 @@ def render_report(result, title: str | None = None, freq="1h", size_limit=None,
         If plotly is not installed (``pip install 'mmsim[plot]'``).
     """
     try:
-        import plotly
-        import plotly.io as pio
+        import plotly  # noqa: F401
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("the HTML report needs plotly: pip install 'mmsim[plot]'") from exc
-    import mmsim
 
     stats = result.stats(freq=freq, size_limit=size_limit)
     contract = result.contract
@@ -146,14 +144,59 @@ def render_report(result, title: str | None = None, freq="1h", size_limit=None,
     param_rows = [(f"contract.{k}", v) for k, v in contract.to_dict().items()]
     param_rows += [(k, v) for k, v in result.params.items()]
 
-    charts = []
-    for i, kind in enumerate(KINDS):
-        fig = plotly_figure(chart_data(result, kind, max_points=max_points, price=price))
-        div = pio.to_html(fig, full_html=False, include_plotlyjs=(i == 0), div_id=f"chart-{kind}",
-                          config={"displaylogo": False, "responsive": True})
-        charts.append(f'<div class="chart" data-kind="{kind}">{div}</div>')
+    charts = [(f"chart-{kind}", plotly_figure(chart_data(result, kind, max_points=max_points,
+                                                         price=price)))
+              for kind in KINDS]
+    return html_page(title, [
+        ("span", "Data span", [_table(span_rows, "span")]),
+        ("statistics", "Statistics",
+         [_table(stat_rows, "stats", header=("statistic", "value", "definition"))]),
+        ("parameters", "Run parameters",
+         [_table(param_rows, "params", header=("parameter", "value"))]),
+        ("charts", "Charts", charts),
+    ])
+
+
+def html_page(title: str, sections, style: str = "", script: str = "") -> str:
+    """Lay out a self-contained report page: a heading, then sections of tables and charts.
+
+    Parameters
+    ----------
+    title : str
+        Page title and heading.
+    sections : list of tuple
+        ``(id, heading, parts)``; each part is HTML text or a ``(div_id, figure)`` pair, a
+        plotly Figure drawn in a ``<div class="chart">``. plotly.js is inlined once, with the
+        first chart of the page.
+    style : str, optional
+        CSS added after the common style.
+    script : str, optional
+        JavaScript run at the end of the page.
+
+    Returns
+    -------
+    str
+        A complete HTML document.
+    """
+    import plotly
+    import plotly.io as pio
+
+    import mmsim
 
     esc = html.escape
+    body, first = [], True
+    for section_id, heading, parts in sections:
+        body.append(f'<section id="{esc(section_id)}"><h2>{esc(heading)}</h2>')
+        for part in parts:
+            if isinstance(part, str):
+                body.append(part)
+                continue
+            div_id, fig = part
+            div = pio.to_html(fig, full_html=False, include_plotlyjs=first, div_id=div_id,
+                              config={"displaylogo": False, "responsive": True})
+            first = False
+            body.append(f'<div class="chart">{div}</div>')
+        body.append("</section>")
     return "\n".join([
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -161,24 +204,14 @@ def render_report(result, title: str | None = None, freq="1h", size_limit=None,
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{esc(title)}</title>",
-        f"<style>{_STYLE}</style>",
+        f"<style>{_STYLE}{style}</style>",
         "</head>",
         "<body>",
         f"<h1>{esc(title)}</h1>",
-        '<section id="span"><h2>Data span</h2>',
-        _table(span_rows, "span"),
-        "</section>",
-        '<section id="statistics"><h2>Statistics</h2>',
-        _table(stat_rows, "stats", header=("statistic", "value", "definition")),
-        "</section>",
-        '<section id="parameters"><h2>Run parameters</h2>',
-        _table(param_rows, "params", header=("parameter", "value")),
-        "</section>",
-        '<section id="charts"><h2>Charts</h2>',
-        *charts,
-        "</section>",
+        *body,
         f"<footer>mmsim {esc(mmsim.__version__)}, pandas {esc(pd.__version__)}, "
         f"plotly {esc(plotly.__version__)}</footer>",
+        *([f"<script>{script}</script>"] if script else []),
         "</body>",
         "</html>",
         "",

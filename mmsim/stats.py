@@ -339,7 +339,8 @@ def compute_stats(result, freq="1h", size_limit=None) -> pd.Series:
     Returns
     -------
     pandas.Series
-        Indexed by the names of :data:`STAT_NAMES` (see there for every definition).
+        Indexed by the names of :data:`STAT_NAMES` (see there for every definition). Balance
+        rows without a NAV (signals before the first quote) are left out.
 
     Raises
     ------
@@ -361,6 +362,12 @@ def compute_stats(result, freq="1h", size_limit=None) -> pd.Series:
     ):
         raise ValueError(f"size_limit must be a positive number of contracts, got {size_limit!r}")
     curve = equity_curve(result)
+    # A signal before the first quote records a balance row without a NAV (no mid to mark
+    # at): the statistics start at the first row with one, as the account could not be
+    # valued before it.
+    valued = np.isfinite(curve["nav"].to_numpy())
+    if valued.any() and not valued.all():
+        curve = curve[valued]
     decomposition = _decompose(result, curve)
     fills, orders = result.fills, result.orders
     contract = result.contract

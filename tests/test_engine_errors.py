@@ -105,10 +105,15 @@ def test_non_numeric_parameters_name_themselves():
         mmsim.backtest(taq(ROWS), signals(1), Script(), contract=NOFEE, latency="fast")
 
 
-def test_start_and_end_belong_to_align_for_aligned_data():
-    data = mmsim.align(taq(ROWS), signals(1))
-    with pytest.raises(ValueError, match="pass them to mmsim.align"):
-        mmsim.backtest(data, None, Script(), contract=NOFEE, start="2019-04-01")
+def test_start_and_end_cut_aligned_data_as_they_cut_frames():
+    data = mmsim.align(taq(ROWS), signals(1, 2, 3))
+    strategy = lambda: Script(lambda ctx: ctx.limit(99.0, 1), lambda ctx: ctx.limit(99.0, 1))
+    cut = mmsim.backtest(data, None, strategy(), contract=NOFEE, start=at(2))
+    framed = mmsim.backtest(taq(ROWS), signals(1, 2, 3), strategy(), contract=NOFEE, start=at(2))
+    assert cut.params["signals"] == framed.params["signals"] == 2
+    assert cut.params["rows"] == framed.params["rows"] == 1
+    pd.testing.assert_frame_equal(cut.orders, framed.orders)
+    assert cut.orders.index.tolist() == [at(2), at(3)]
 
 
 def test_contract_validation():

@@ -123,15 +123,20 @@ def _chromium():
     return None
 
 
-@pytest.mark.skipif(_chromium() is None, reason="no chromium/chromium-browser/google-chrome on PATH")
-def test_renders_in_headless_chromium(report, tmp_path):
+def _dump_dom(page, profile) -> str:
+    """The DOM of ``page`` after headless Chromium has run its scripts."""
     out = subprocess.run(
         [_chromium(), "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run",
-         f"--user-data-dir={tmp_path}", "--virtual-time-budget=15000", "--dump-dom",
-         report.as_uri()],
+         f"--user-data-dir={profile}", "--virtual-time-budget=15000", "--dump-dom",
+         page.as_uri()],
         capture_output=True, text=True, timeout=120,
     )
-    dom = out.stdout
+    return out.stdout
+
+
+@pytest.mark.skipif(_chromium() is None, reason="no chromium/chromium-browser/google-chrome on PATH")
+def test_renders_in_headless_chromium(report, tmp_path):
+    dom = _dump_dom(report, tmp_path)
     # plotly replaces each empty chart div by SVG: every chart gets its main SVG layers,
     # and each drawn trace leaves a "trace" group inside the plot area.
     for kind in KINDS:

@@ -204,3 +204,17 @@ def test_bad_arguments(inverse):
     empty.balances = empty.balances.iloc[:0]
     with pytest.raises(ValueError, match="balances is empty"):
         empty.stats()
+
+
+def test_stats_start_at_the_first_row_with_a_nav():
+    from helpers import at, quote, run
+
+    # The signal at 0 s comes before the first quote: its balance row has no NAV.
+    result, _ = run([quote(1, 99.5, 10, 100.5, 10), quote(3600, 109.5, 10, 110.5, 10)],
+                    [0, 1800, 3600])
+    assert np.isnan(result.balances["nav"].iloc[0])
+    s = result.stats()
+    # flat 1 BTC valued at the mid: 100 USD at 1800 s, 110 USD at 3600 s
+    assert s["start"] == at(1800) and s["duration"] == pd.Timedelta("30min")
+    assert s["pnl_usd"] == 10.0 and s["return"] == pytest.approx(0.1, rel=1e-15)
+    assert s["pnl"] == 0.0 and s["max_drawdown"] == 0.0

@@ -10,7 +10,7 @@ from mmsim.data.schema import (
     TAQ_COLUMNS, SchemaError, bound_ns, index_ns, validate_signals, validate_taq,
 )
 
-__all__ = ["Aligned", "align", "check_aligned"]
+__all__ = ["Aligned", "align", "check_aligned", "cut"]
 
 
 class Aligned(NamedTuple):
@@ -144,22 +144,51 @@ def align(taq: pd.DataFrame, signals: pd.DataFrame, start=None, end=None) -> Ali
     """
     taq = validate_taq(taq)
     signals = validate_signals(signals)
+    full = Aligned(
+        time=index_ns(taq.index), signal_time=index_ns(signals.index),
+        signals=np.ascontiguousarray(signals.to_numpy(dtype=np.float64)),
+        columns=tuple(str(c) for c in signals.columns),
+        **{c: np.ascontiguousarray(taq[c].to_numpy(dtype=np.float64)) for c in TAQ_COLUMNS},
+    )
+    return cut(full, start, end)
+
+
+def cut(data: Aligned, start=None, end=None) -> Aligned:
+    """The rows of aligned arrays in ``[start, end)``, as views (no copy).
+
+    Signals after the last TAQ row kept are dropped, as :func:`align` does, so
+    ``cut(align(taq, signals), start, end)`` equals ``align(taq, signals, start, end)``.
+
+    Parameters
+    ----------
+    data : Aligned
+    start, end : str or pandas.Timestamp, optional
+        Inclusive start and exclusive end; naive times are UTC.
+
+    Returns
+    -------
+    Aligned
+
+    Raises
+    ------
+    SchemaError
+        If a bound is not a time, or ``end`` is not after ``start``.
+    """
     lo, hi = bound_ns(start, "start"), bound_ns(end, "end")
     if lo is not None and hi is not None and hi <= lo:
         raise SchemaError(f"end ({end}) must be after start ({start})")
-    t = index_ns(taq.index)
+    t = data.time
     a = 0 if lo is None else int(np.searchsorted(t, lo, "left"))
     b = len(t) if hi is None else int(np.searchsorted(t, hi, "left"))
-    cols = {c: np.ascontiguousarray(taq[c].to_numpy(dtype=np.float64)[a:b]) for c in TAQ_COLUMNS}
     time = t[a:b]
-    st = index_ns(signals.index)
+    st = data.signal_time
     sa = 0 if lo is None else int(np.searchsorted(st, lo, "left"))
     last = time[-1] if len(time) else np.iinfo(np.int64).min
     sb = int(np.searchsorted(st, last, "right"))
     if hi is not None:
         sb = min(sb, int(np.searchsorted(st, hi, "left")))
-    values = np.ascontiguousarray(signals.to_numpy(dtype=np.float64)[sa:max(sa, sb)])
+    sb = max(sa, sb)
     return Aligned(
-        time=time, signal_time=np.ascontiguousarray(st[sa:max(sa, sb)]), signals=values,
-        columns=tuple(str(c) for c in signals.columns), **cols,
+        time=time, signal_time=st[sa:sb], signals=data.signals[sa:sb], columns=data.columns,
+        **{c: getattr(data, c)[a:b] for c in TAQ_COLUMNS},
     )
