@@ -191,10 +191,13 @@ def test_report_has_the_walk_forward_section(flip, tmp_path):
     outline.feed(path.read_text(encoding="utf-8"))
     assert outline.sections[-1] == "walk-forward"
     assert outline.charts[-2:] == ["chart-walk-forward", "chart-out-of-sample"]
-    windows = outline.tables["sortable"][-4:]
+    windows, figures = outline.tables["sortable"][-8:-4], outline.tables["sortable"][-4:]
     assert windows[0][-3:] == ["side", "in_sample", "out_of_sample"]
     assert [row[-3:] for row in windows[1:]] == [["1", "9.5", "-10.5"], ["-1", "9.5", "-10.5"],
                                                  ["1", "9.5", "-10.5"]]
+    assert figures[0][:5] == ["window", "pnl in", "pnl out", "sharpe in", "sharpe out"]
+    assert [row[:3] for row in figures[1:]] == [["0", "9.5", "-10.5"], ["1", "9.5", "-10.5"],
+                                                ["2", "9.5", "-10.5"]]
     spec = {row[0]: row[1] for row in outline.tables["walk-forward-spec"]}
     assert spec["windows"] == "3" and spec["objective"] == "pnl"
 

@@ -415,6 +415,20 @@ def _walk_forward_figure(wf: WalkForward):
     return fig
 
 
+#: Figures compared in and out of sample, per walk-forward window.
+_WINDOW_STATS = ("pnl", "sharpe", "max_drawdown_pct", "fills", "inventory_abs_mean")
+
+
+def _in_and_out(wf: WalkForward) -> pd.DataFrame:
+    """One row per window: each of :data:`_WINDOW_STATS` in sample and out of sample."""
+    frame = pd.DataFrame({"window": wf.in_sample.index})
+    for name in _WINDOW_STATS:
+        if name in wf.in_sample.columns:
+            frame[f"{name} in"] = wf.in_sample[name].to_numpy()
+            frame[f"{name} out"] = wf.out_of_sample[name].to_numpy()
+    return frame
+
+
 def render_report(table: pd.DataFrame | None = None, stat="sharpe", x=None, y=None,
                         others="best", top: int = 20, walk_forward: WalkForward | None = None,
                         title: str = "mmsim sweep", notes: dict | None = None) -> str:
@@ -511,6 +525,9 @@ def render_report(table: pd.DataFrame | None = None, stat="sharpe", x=None, y=No
             _table(spec, "walk-forward-spec"),
             ("chart-walk-forward", _walk_forward_figure(wf)),
             _frame_table(wf.windows),
+            '<p class="note">Key figures of the chosen combination on each training span '
+            "(in) and test span (out).</p>",
+            _frame_table(_in_and_out(wf)),
             ("chart-out-of-sample", plotly_figure(stitched)),
         ]))
     return html_page(title, sections, style=_EXTRA_STYLE, script=_SORT_JS)
