@@ -233,3 +233,20 @@ def test_stitched_inverse_account_chains_pnl_into_nav():
     opening = wf.result.balances.loc[T0 + 2 * DAY + pd.Timedelta("1h")]
     assert opening["total"] == pytest.approx(1 + pnl[0], rel=1e-12)
     assert opening["nav"] == pytest.approx((1 + pnl[0]) * 100, rel=1e-12)
+
+
+def test_local_processes_give_the_serial_walk_forward():
+    from sweep_strategies import Quoter
+    from mmsim.data.synthetic import synthetic_taq
+
+    data = synthetic_taq(duration="1h", seed=1)
+    index = pd.date_range(data.index[0].ceil("1min"), data.index[-1], freq="1min", name="time")
+    signals = pd.DataFrame({"sigma": np.full(len(index), 0.01)}, index=index)
+    kwargs = dict(train="20min", test="20min", step="20min", objective="pnl", progress=False)
+    grid = {"offset": [0, 1, 2]}
+    serial = walk_forward(data, signals, Quoter, grid, executor="serial", **kwargs)
+    local = walk_forward(data, signals, Quoter, grid, executor=2, **kwargs)
+    assert len(serial.windows) == 2
+    pd.testing.assert_frame_equal(local.windows, serial.windows)
+    for name in ("orders", "fills", "balances", "positions"):
+        pd.testing.assert_frame_equal(getattr(local.result, name), getattr(serial.result, name))
