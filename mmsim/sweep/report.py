@@ -85,12 +85,15 @@ def param_columns(table: pd.DataFrame) -> list[str]:
     -------
     list of str
         ``table.attrs["params"]`` when the table carries it, else every column that is not a
-        statistic of :data:`mmsim.stats.STAT_NAMES` nor one of :data:`RUN_COLUMNS`.
+        statistic of :data:`mmsim.stats.STAT_NAMES` (or ``stats.<name>``) nor one of
+        :data:`RUN_COLUMNS`.
     """
     named = table.attrs.get("params")
     if named is not None:
         return [c for c in named if c in table.columns]
-    return [c for c in table.columns if c not in STAT_NAMES and c not in RUN_COLUMNS]
+    # "stats.start"/"stats.end": the sweep's names for statistics clashing with swept keys.
+    return [c for c in table.columns if c not in STAT_NAMES and c not in RUN_COLUMNS
+            and not str(c).startswith("stats.")]
 
 
 def _ok(table: pd.DataFrame) -> pd.DataFrame:
