@@ -85,15 +85,17 @@ def param_columns(table: pd.DataFrame) -> list[str]:
     -------
     list of str
         ``table.attrs["params"]`` when the table carries it, else every column that is not a
-        statistic of :data:`mmsim.stats.STAT_NAMES` (or ``stats.<name>``) nor one of
-        :data:`RUN_COLUMNS`.
+        statistic of :data:`mmsim.stats.STAT_NAMES` nor one of :data:`RUN_COLUMNS` (a column
+        named like a statistic is a parameter when the table also has ``stats.<name>``).
     """
     named = table.attrs.get("params")
     if named is not None:
         return [c for c in named if c in table.columns]
-    # "stats.start"/"stats.end": the sweep's names for statistics clashing with swept keys.
-    return [c for c in table.columns if c not in STAT_NAMES and c not in RUN_COLUMNS
-            and not str(c).startswith("stats.")]
+    # A swept key named like a statistic (start, end) keeps its name and the statistic
+    # becomes "stats.<name>".
+    renamed = {str(c)[len("stats."):] for c in table.columns if str(c).startswith("stats.")}
+    return [c for c in table.columns if (c not in STAT_NAMES or c in renamed)
+            and c not in RUN_COLUMNS and not str(c).startswith("stats.")]
 
 
 def _ok(table: pd.DataFrame) -> pd.DataFrame:
