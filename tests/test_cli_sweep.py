@@ -135,3 +135,16 @@ def test_sample_and_dask_address(tmp_path):
         spec.update(walk_forward={"train": "30D"}, executor="serial",
                     output={"dir": str(tmp_path / "out")})
         execute_sweep(parse_sweep_config(spec), quiet=True)
+
+
+def test_ctrl_c_exits_130_and_says_how_to_resume(tmp_path, capsys, monkeypatch):
+    import mmsim.commands.sweep as command
+
+    def interrupted(config, quiet=False):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(command, "execute_sweep", interrupted)
+    path = tmp_path / "sweep.yaml"
+    path.write_text(BASE + "grid: {gamma: [0.1]}\n")
+    assert main(["sweep", str(path), "--quiet"]) == 130
+    assert "run the same command again to resume" in capsys.readouterr().err

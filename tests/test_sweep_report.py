@@ -37,6 +37,9 @@ def table():
 
 def test_param_columns(table):
     assert param_columns(table) == ["gamma", "k", "latency"]
+    # a swept start is a parameter; the statistic of that name is stats.start
+    spans = table.assign(start="2019-04-01", **{"stats.start": "2019-04-01 00:01"})
+    assert param_columns(spans) == ["gamma", "k", "latency", "start"]
     table.attrs["params"] = ["k", "gamma"]
     assert param_columns(table) == ["k", "gamma"]
 

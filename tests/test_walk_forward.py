@@ -191,10 +191,13 @@ def test_report_has_the_walk_forward_section(flip, tmp_path):
     outline.feed(path.read_text(encoding="utf-8"))
     assert outline.sections[-1] == "walk-forward"
     assert outline.charts[-2:] == ["chart-walk-forward", "chart-out-of-sample"]
-    windows = outline.tables["sortable"][-4:]
+    windows, figures = outline.tables["sortable"][-8:-4], outline.tables["sortable"][-4:]
     assert windows[0][-3:] == ["side", "in_sample", "out_of_sample"]
     assert [row[-3:] for row in windows[1:]] == [["1", "9.5", "-10.5"], ["-1", "9.5", "-10.5"],
                                                  ["1", "9.5", "-10.5"]]
+    assert figures[0][:5] == ["window", "pnl in", "pnl out", "sharpe in", "sharpe out"]
+    assert [row[:3] for row in figures[1:]] == [["0", "9.5", "-10.5"], ["1", "9.5", "-10.5"],
+                                                ["2", "9.5", "-10.5"]]
     spec = {row[0]: row[1] for row in outline.tables["walk-forward-spec"]}
     assert spec["windows"] == "3" and spec["objective"] == "pnl"
 
@@ -230,3 +233,20 @@ def test_stitched_inverse_account_chains_pnl_into_nav():
     opening = wf.result.balances.loc[T0 + 2 * DAY + pd.Timedelta("1h")]
     assert opening["total"] == pytest.approx(1 + pnl[0], rel=1e-12)
     assert opening["nav"] == pytest.approx((1 + pnl[0]) * 100, rel=1e-12)
+
+
+def test_local_processes_give_the_serial_walk_forward():
+    from sweep_strategies import Quoter
+    from mmsim.data.synthetic import synthetic_taq
+
+    data = synthetic_taq(duration="1h", seed=1)
+    index = pd.date_range(data.index[0].ceil("1min"), data.index[-1], freq="1min", name="time")
+    signals = pd.DataFrame({"sigma": np.full(len(index), 0.01)}, index=index)
+    kwargs = dict(train="20min", test="20min", step="20min", objective="pnl", progress=False)
+    grid = {"offset": [0, 1, 2]}
+    serial = walk_forward(data, signals, Quoter, grid, executor="serial", **kwargs)
+    local = walk_forward(data, signals, Quoter, grid, executor=2, **kwargs)
+    assert len(serial.windows) == 2
+    pd.testing.assert_frame_equal(local.windows, serial.windows)
+    for name in ("orders", "fills", "balances", "positions"):
+        pd.testing.assert_frame_equal(getattr(local.result, name), getattr(serial.result, name))

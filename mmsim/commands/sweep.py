@@ -471,7 +471,8 @@ def run(args) -> int:
     Returns
     -------
     int
-        0 on success, 2 for a bad configuration or unreadable data.
+        0 on success, 2 for a bad configuration or unreadable data, 130 when interrupted
+        (Ctrl-C).
     """
     from mmsim.config import ConfigError
     from mmsim.data.schema import SchemaError
@@ -490,4 +491,9 @@ def run(args) -> int:
     except SchemaError as exc:
         print(f"mmsim sweep: bad input data: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # What finished is in the stores; the same command picks up from there.
+        print("mmsim sweep: interrupted; run the same command again to resume",
+              file=sys.stderr)
+        return 130
     return 0

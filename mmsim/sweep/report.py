@@ -85,12 +85,17 @@ def param_columns(table: pd.DataFrame) -> list[str]:
     -------
     list of str
         ``table.attrs["params"]`` when the table carries it, else every column that is not a
-        statistic of :data:`mmsim.stats.STAT_NAMES` nor one of :data:`RUN_COLUMNS`.
+        statistic of :data:`mmsim.stats.STAT_NAMES` nor one of :data:`RUN_COLUMNS` (a column
+        named like a statistic is a parameter when the table also has ``stats.<name>``).
     """
     named = table.attrs.get("params")
     if named is not None:
         return [c for c in named if c in table.columns]
-    return [c for c in table.columns if c not in STAT_NAMES and c not in RUN_COLUMNS]
+    # A swept key named like a statistic (start, end) keeps its name and the statistic
+    # becomes "stats.<name>".
+    renamed = {str(c)[len("stats."):] for c in table.columns if str(c).startswith("stats.")}
+    return [c for c in table.columns if (c not in STAT_NAMES or c in renamed)
+            and c not in RUN_COLUMNS and not str(c).startswith("stats.")]
 
 
 def _ok(table: pd.DataFrame) -> pd.DataFrame:
@@ -415,6 +420,20 @@ def _walk_forward_figure(wf: WalkForward):
     return fig
 
 
+#: Figures compared in and out of sample, per walk-forward window.
+_WINDOW_STATS = ("pnl", "sharpe", "max_drawdown_pct", "fills", "inventory_abs_mean")
+
+
+def _in_and_out(wf: WalkForward) -> pd.DataFrame:
+    """One row per window: each of :data:`_WINDOW_STATS` in sample and out of sample."""
+    frame = pd.DataFrame({"window": wf.in_sample.index})
+    for name in _WINDOW_STATS:
+        if name in wf.in_sample.columns:
+            frame[f"{name} in"] = wf.in_sample[name].to_numpy()
+            frame[f"{name} out"] = wf.out_of_sample[name].to_numpy()
+    return frame
+
+
 def render_report(table: pd.DataFrame | None = None, stat="sharpe", x=None, y=None,
                         others="best", top: int = 20, walk_forward: WalkForward | None = None,
                         title: str = "mmsim sweep", notes: dict | None = None) -> str:
@@ -511,6 +530,9 @@ def render_report(table: pd.DataFrame | None = None, stat="sharpe", x=None, y=No
             _table(spec, "walk-forward-spec"),
             ("chart-walk-forward", _walk_forward_figure(wf)),
             _frame_table(wf.windows),
+            '<p class="note">Key figures of the chosen combination on each training span '
+            "(in) and test span (out).</p>",
+            _frame_table(_in_and_out(wf)),
             ("chart-out-of-sample", plotly_figure(stitched)),
         ]))
     return html_page(title, sections, style=_EXTRA_STYLE, script=_SORT_JS)
