@@ -6,12 +6,11 @@ import pandas as pd
 from mmsim.sweep.executors import open_runner
 from mmsim.sweep.grid import expand
 from mmsim.sweep.job import make_job
-from mmsim.sweep.store import STORE_COLUMNS, Store
+from mmsim.sweep.store import RUN_COLUMNS, STORE_COLUMNS, Store
 
 __all__ = ["sweep", "SweepInterrupted", "RUN_COLUMNS"]
 
 #: The columns after the parameters and statistics, in order.
-RUN_COLUMNS = ("status", "error", "wall_time", "key")
 
 
 class SweepInterrupted(KeyboardInterrupt):

@@ -31,6 +31,8 @@ __all__ = ["Store", "load", "fingerprint", "combination_key", "STORE_COLUMNS"]
 
 #: Columns a stored row has beyond those of the sweep table.
 STORE_COLUMNS = ("strategy", "finished")
+#: What every run row holds besides its parameters and statistics.
+RUN_COLUMNS = ("status", "error", "wall_time", "key")
 
 _RUNS = "runs"
 _RESULTS = "results"
@@ -160,7 +162,8 @@ class Store:
             list((self.path / _RUNS).glob("*.parquet"))
         frames = [pd.read_parquet(f) for f in files if f.exists()]
         if not frames:
-            return pd.DataFrame()
+            # Nothing finished yet: still the columns every row has, so table["key"] works.
+            return pd.DataFrame(columns=list(RUN_COLUMNS + STORE_COLUMNS))
         table = pd.concat(frames, ignore_index=True)
         if "finished" in table.columns:
             table = table.sort_values("finished", kind="stable", ignore_index=True)
