@@ -282,3 +282,47 @@ def test_infinite_signal_values_are_refused_like_nan(value):
     frame = signals(1, 2, sigma=[0.1, value])
     with pytest.raises(mmsim.SchemaError, match=rf"signals column 'sigma' is {value} at row 1 "):
         mmsim.backtest(taq(ROWS), frame, Script(), contract=NOFEE)
+
+
+# ---- the remaining refusals at the boundary, one each ---------------------------------------
+
+@pytest.mark.parametrize("kwargs, kind, message", [
+    ({"contract": "XBTUSD"}, TypeError, r"contract must be a mmsim.Contract, got str"),
+    ({"strategy": object()}, TypeError, r"strategy must have an on_signal\(ctx\) method, got object"),
+    ({"progress": 5}, TypeError, r"progress must be callable as progress\(rows_done\), got 5"),
+])
+def test_backtest_arguments_of_the_wrong_kind_are_named(kwargs, kind, message):
+    args = {"strategy": Script(), "contract": NOFEE, **kwargs}
+    with pytest.raises(kind, match=message):
+        mmsim.backtest(taq(ROWS), signals(1), args.pop("strategy"), **args)
+
+
+def test_engine_refuses_signals_of_another_length():
+    from mmsim import _core
+    t = np.arange(3, dtype=np.int64)
+    x = np.zeros(3)
+    with pytest.raises(ValueError, match=r"signals has 2 rows, signal_time has 1"):
+        _core.Engine(t, x, x, x, x, x, x, t[:1].copy(), np.zeros((2, 1)),
+                     True, 0.5, 1.0, 1.0, 0.0, 0.0, 1.0, 0, 0, 0, 1.0)
+
+
+@pytest.mark.parametrize("size", [0.0, -1.0, np.inf, np.nan])
+def test_contract_size_must_be_positive_and_finite(size):
+    with pytest.raises(ValueError, match=r"Contract.contract_size must be a positive finite number"):
+        mmsim.Contract(True, 0.5, 1.0, size, 0.0, 0.0)
+
+
+@pytest.mark.parametrize("action, kind, message", [
+    (lambda ctx: ctx.limit(100.0, "ten"), TypeError, r"limit: amount must be a number, got str"),
+    (lambda ctx: ctx.market(None), TypeError, r"market: amount must be a number, got NoneType"),
+    (lambda ctx: ctx.limit("100", 1), TypeError, r"limit: price must be a number, got str"),
+    (lambda ctx: ctx.follow("1", 1), TypeError, r"follow: level must be a whole number of ticks, "
+                                                r"got str"),
+    (lambda ctx: ctx["sigma"], KeyError, r"no signal column 'sigma'; columns are \['x'\]"),
+    (lambda ctx: ctx[3], IndexError, r"signal position 3 out of range 0..0"),
+])
+def test_ctx_arguments_of_the_wrong_kind_are_named(action, kind, message):
+    with pytest.raises(mmsim.StrategyError) as err:
+        run(ROWS, [1], action)
+    with pytest.raises(kind, match=message):
+        raise err.value.__cause__
