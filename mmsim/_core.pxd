@@ -167,6 +167,7 @@ cdef class Engine:
     cdef void join(self, Order* o, Py_ssize_t r) noexcept nogil
     cdef int fill(self, Order* o, double qty, double price, int liquidity) except -1 nogil
     cdef int record_balance(self) except -1 nogil
+    cdef double remaining(self, Order* o) noexcept nogil
     cdef void close(self, Order* o, int status, int reason) noexcept nogil
     cdef void update_reserve(self, Order* o) noexcept nogil
     cdef void compact(self) noexcept nogil

@@ -55,16 +55,27 @@ cdef inline int64_t to_grid(double x, double inv_step) noexcept nogil:
     return <int64_t>(x * inv_step + 0.5)
 
 
-cdef int by_prio(const void* a, const void* b) noexcept nogil:
-    # qsort order of Order* by time priority (rule 4: earlier (re)joins fill first).
-    cdef int64_t x = (<Order**>a)[0].prio, y = (<Order**>b)[0].prio
-    return (x > y) - (x < y)
+cdef int by_priority(const void* a, const void* b) noexcept nogil:
+    # qsort order of Order* on one side: price priority (rule 4: a sell print reaches the
+    # highest bids first), then time priority, the moment each (re)joined its price (rule 7).
+    cdef Order* x = (<Order**>a)[0]
+    cdef Order* y = (<Order**>b)[0]
+    cdef int64_t kx = -x.price_tick * x.side, ky = -y.price_tick * y.side
+    if kx != ky:
+        return (kx > ky) - (kx < ky)
+    return (x.prio > y.prio) - (x.prio < y.prio)
 
 
 cdef inline double snap(double x, double step, double inv_step) noexcept nogil:
     # Amounts live on the lot grid; snapping keeps sums of lots exact, so a closed
     # position is exactly 0 and an order filled lot by lot is exactly complete.
     return floor(x * inv_step + 0.5) * step
+
+
+cdef inline double grid_price(int64_t ticks, double inv_tick) noexcept nogil:
+    # A whole number of ticks as a price: dividing by 1/tick (10.0 for 0.1) gives the double
+    # nearest the grid value, as the data holds it (1001 / 10.0 == 100.1, 1001 * 0.1 is not).
+    return ticks / inv_tick
 
 
 # ---------------------------------------------------------------------------------------
@@ -322,6 +333,11 @@ cdef class Engine:
         if self.n_closed == self.book.n:
             self.reserve = 0.0                      # nothing works: no rounding residue
 
+    cdef double remaining(self, Order* o) noexcept nogil:
+        # What is left to fill, in whole lots (rule 4): 0.012 - 0.011 is 0.0010000000000000009
+        # in floating point, one lot here.
+        return snap(fabs(o.amount) - fabs(o.filled), self.lot, self.inv_lot)
+
     cdef void close(self, Order* o, int status, int reason) noexcept nogil:
         # Every way an order stops working: filled, cancelled or rejected.
         o.status = status
@@ -504,7 +520,7 @@ cdef class Engine:
                 # A buy pegged at or below zero: no exchange accepts that price.
                 self.close(o, S_REJECTED, R_LEVEL)
                 return 0
-            o.price = o.price_tick * self.tick
+            o.price = grid_price(o.price_tick, self.inv_tick)
         elif not isnan(opp):
             opp_t = to_grid(opp, self.inv_tick)
             if (o.price_tick - opp_t) * o.side >= 0:
@@ -554,12 +570,12 @@ cdef class Engine:
                         continue
                     # Rule 7: the peg moved; rejoin at the back of the queue there.
                     o.price_tick = target
-                    o.price = target * self.tick
+                    o.price = grid_price(target, self.inv_tick)
                     self.join(o, r)
                     self.update_reserve(o)
             if has_opp and (opp_t - o.price_tick) * o.side <= 0:
                 # Rule 5: the opposite best reached our price: filled as maker at our price.
-                self.fill(o, fabs(o.amount) - fabs(o.filled), o.price, MAKER)
+                self.fill(o, self.remaining(o), o.price, MAKER)
                 continue
             if has_own:
                 if own_t == o.price_tick:
@@ -590,14 +606,15 @@ cdef class Engine:
         """Rule 4: a print of |size| at t_price[r]; size < 0 hits bids, > 0 lifts asks."""
         cdef Order* book = <Order*>self.book.data
         cdef Order* o
-        cdef Order** at_level
+        cdef Order** reached
         cdef Py_ssize_t k, n = self.book.n
         cdef int8_t side = -1 if size > 0.0 else 1     # the side of the orders it can fill
         cdef double volume = fabs(size)
         cdef double x = self.t_price[r] * self.inv_tick   # print price in ticks, maybe off-grid
         cdef double d, avail, used, excess, qty
-        # Pass 1: volume statistics, trade-through fills, and our orders at the print's price
-        # with a known queue (one print is within GRID_EPS of at most one tick).
+        # Pass 1: volume statistics, and the orders the print reaches: those it went through,
+        # and those at its price with a known queue (a print is within GRID_EPS of at most
+        # one tick).
         self.scratch.n = 0
         for k in range(n):
             o = &book[k]
@@ -606,29 +623,29 @@ cdef class Engine:
             d = (o.price_tick - x) * side               # > 0: the print went through our price
             if d >= -GRID_EPS:
                 o.volume += volume
-            if d > GRID_EPS:
-                self.fill(o, fabs(o.amount) - fabs(o.filled), o.price, MAKER)
-            elif d >= -GRID_EPS and not isnan(o.queue_ahead):
-                (<Order**>self.scratch.push())[0] = o
+                if d > GRID_EPS or not isnan(o.queue_ahead):
+                    (<Order**>self.scratch.push())[0] = o
         if self.scratch.n == 0:
             return 0
-        # Pass 2: the print at our price consumes the queue ahead of each of our orders there,
-        # in time priority (sorted once: O(k log k) for k orders); what reaches an order
-        # fills it, and the print's volume is shared so that all our fills together never
-        # exceed it.
-        at_level = <Order**>self.scratch.data
+        # Pass 2, in price then time priority (sorted once: O(k log k) for the k orders
+        # reached): orders the print went through fill completely; at the print's price it
+        # consumes the queue ahead of each order, what reaches an order fills it, and the
+        # print's volume is shared so that all our fills there together never exceed it.
+        reached = <Order**>self.scratch.data
         if self.scratch.n > 1:
-            qsort(at_level, self.scratch.n, sizeof(Order*), by_prio)
+            qsort(reached, self.scratch.n, sizeof(Order*), by_priority)
         avail = volume
         for k in range(self.scratch.n):
+            o = reached[k]
+            if (o.price_tick - x) * side > GRID_EPS:
+                self.fill(o, self.remaining(o), o.price, MAKER)
+                continue
             if avail <= 0.0:
                 break
-            o = at_level[k]
             used = min(o.queue_ahead, avail)
             o.queue_ahead -= used
             excess = avail - used
-            qty = min(fabs(o.amount) - fabs(o.filled),
-                      floor(excess * self.inv_lot + GRID_EPS) * self.lot)
+            qty = min(self.remaining(o), floor(excess * self.inv_lot + GRID_EPS) * self.lot)
             if qty > 0.0:
                 self.fill(o, qty, o.price, MAKER)
                 avail -= qty
