@@ -124,6 +124,7 @@ class ModelFill:
     lots: int                    # signed whole lots
     fee: float
     liquidity: str               # "maker" or "taker"
+    cause: str = ""              # queue (rule 4 at p), through (rule 4), cross (rule 5), taker
     realized: float = 0.0
     position: float = 0.0
 
@@ -255,7 +256,7 @@ class _Book:
         orders.sort(key=lambda o: (-o.side * o.price, o.priority))
         return orders
 
-    def fill(self, o, time, lots, liquidity, price=None):
+    def fill(self, o, time, lots, liquidity, cause, price=None):
         """Book a fill of ``lots`` (unsigned) of ``o``, at its own price unless ``price`` is given."""
         if lots <= 0:
             return
@@ -266,7 +267,7 @@ class _Book:
         fee = self.account.fee(signed, price, rate)                      # rule 8
         realized = self.account.book(signed, price, fee)                 # rule 9
         self.fills.append(ModelFill(time, o.order_id, price, grid(signed, self.lot), signed, fee,
-                                    liquidity, realized, self.account.position))
+                                    liquidity, cause, realized, self.account.position))
         o.filled += lots
         if o.remaining == 0:
             o.status, o.closed = "filled", time
@@ -292,16 +293,29 @@ class _Book:
     def row(self, time, price, amount, bid, bid_size, ask, ask_size):
         """One TAQ row: its quote, then its trade (rule 2)."""
         self.bid, self.bid_size, self.ask, self.ask_size = bid, bid_size, ask, ask_size
-        for side in (1, -1):
-            self.quote(time, side)
+        buys, sells = self.quote(1), self.quote(-1)
+        # Rule 5: orders the new quote crossed fill completely as makers at their prices,
+        # each side in price then time priority. DECISION: both sides can cross on one row
+        # only after orders rested through a time without quotes; the two sides are then
+        # merged in time priority (the earlier (re)joined order first).
+        while buys or sells:
+            if not sells or (buys and buys[0].priority < sells[0].priority):
+                o = buys.pop(0)
+            else:
+                o = sells.pop(0)
+            self.fill(o, time, o.remaining, "maker", "cross")
         if amount != 0 and not math.isnan(price):
             self.trade(time, price, amount)
 
-    def quote(self, time, side):
-        """Rules 5 and 7 for our orders on ``side`` after a new quote."""
+    def quote(self, side):
+        """Rules 3, 5 and 7 for our orders on ``side`` after a new quote.
+
+        Moves follow orders, updates queues and returns the orders the quote crossed, in
+        booking order (price, then time priority); the caller fills them.
+        """
         best, size = self.best(side)
         if best is None:
-            return
+            return []
         # Rule 7: follow orders move to their new target and rejoin the back there. Orders
         # re-pegged by one quote rejoin in sending order (DECISION: the notes give no order
         # among simultaneous re-pegs; sending order is the exchange's arrival order).
@@ -312,10 +326,11 @@ class _Book:
                     o.price = target
                     self.join(o)
         opposite = self.opposite(side)
+        crossed = []
         for o in self.working(side):              # booking order: price, then time priority
             if opposite is not None and side * (o.price - opposite) >= 0:
-                # Rule 5: the opposite best reached our price: complete maker fill at it.
-                self.fill(o, time, o.remaining, "maker")
+                # Rule 5: the opposite best reached our price.
+                crossed.append(o)
             elif side * (o.price - best) > 0:
                 # Rule 5: our side's best moved behind us (or we are a new level): front.
                 # DECISION: this also settles an unknown queue (rule 3): with the best behind
@@ -326,6 +341,7 @@ class _Book:
                     o.queue = self.qp * size          # rule 3: the best reached p
                 else:
                     o.queue = min(o.queue, size)      # rule 5 (RiskAverse)
+        return crossed
 
     def trade(self, time, price, amount):
         """Rule 4: a print of ``amount`` at ``price`` against our orders on the other side."""
@@ -336,14 +352,14 @@ class _Book:
         for o in self.working(side):              # price priority, then time priority
             gap = side * (o.price - x)            # > 0: the print went through our price
             if gap > PRICE_TOLERANCE:
-                self.fill(o, time, o.remaining, "maker")
+                self.fill(o, time, o.remaining, "maker", "through")
             elif abs(gap) <= PRICE_TOLERANCE and o.queue is not None:
                 avail = volume - taken            # earlier orders' take is not ours to queue
                 excess = avail - o.queue
                 o.queue = max(o.queue - avail, 0.0)
                 if excess > 0:
                     lots = min(o.remaining, math.floor(excess / self.lot + LOT_TOLERANCE))
-                    self.fill(o, time, lots, "maker")
+                    self.fill(o, time, lots, "maker", "queue")
                     taken += grid(lots, self.lot)
 
     # -- actions -------------------------------------------------------------------------
@@ -363,7 +379,7 @@ class _Book:
             fill_price = self.ask if o.side > 0 else self.bid   # the touch in force
             reference = o.decision_ask if o.side > 0 else o.decision_bid
             o.slippage = o.side * (fill_price - reference)  # rule 6: worse is positive
-            self.fill(o, time, o.remaining, "taker", fill_price)
+            self.fill(o, time, o.remaining, "taker", "taker", fill_price)
             return
         if o.kind == "follow":
             best, _ = self.best(o.side)
@@ -378,7 +394,7 @@ class _Book:
                 o.status, o.reason, o.closed = "rejected", "post_only", time
                 return
             o.status = "live"
-            self.fill(o, time, o.remaining, "taker", self.ask if o.side > 0 else self.bid)
+            self.fill(o, time, o.remaining, "taker", "taker", self.ask if o.side > 0 else self.bid)
             return
         o.status = "live"
         self.join(o)
