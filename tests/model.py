@@ -33,8 +33,9 @@ __all__ = ["ModelOrder", "ModelFill", "ModelResult", "Account", "simulate", "gri
 PRICE_TOLERANCE = 1e-6
 #: DECISION (rule 4, whole lots): an amount within this share of a lot of a whole number of
 #: lots counts as that whole number, so that float noise in ``queue_position x size`` or in a
-#: print's volume (0.009 / 0.001 = 8.999999999999998) does not lose a lot.
-LOT_TOLERANCE = 1e-9
+#: print's volume (0.009 / 0.001 = 8.999999999999998) does not lose a lot. The notes give a
+#: tolerance for prices only (1e-6 of a tick); the same share of a lot is used here.
+LOT_TOLERANCE = 1e-6
 
 
 def to_ticks(price: float, tick: float) -> int:
