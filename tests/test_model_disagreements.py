@@ -107,3 +107,35 @@ def test_completing_fill_is_a_whole_number_of_lots():
     res, _ = run(TWO_PARTIAL_FILLS, [0.5], lambda c: c.limit(100.0, 0.012), contract=LOT_0001,
                  latency=0.1, balance=1000.0)
     assert res.fills["amount"].tolist() == [0.011, 0.001]
+
+
+FOLLOW_REJOINS_BEHIND_A_LIMIT = dict(
+    rows=[
+        quote(0, 100.0, 0, 101.0, 5),
+        quote(2, 100.5, 0, 101.0, 5),            # the follow moves up to 100.5, behind the limit
+        (3, 100.0, -5.0, 100.5, 0, 101.0, 5),    # a print through 100.5 fills both completely
+    ],
+    sig_times=[0.5, 1.0],
+    steps=[[("follow", 0, 1.0)], [("limit", 100.5, 1.0, False)]],
+)
+
+
+def test_model_books_complete_fills_by_the_time_each_joined_the_price():
+    case = FOLLOW_REJOINS_BEHIND_A_LIMIT
+    m = model_of(case["rows"], case["sig_times"], case["steps"], latency=0.1, queue_position=0.0)
+    assert [(f.time, f.order_id, f.price, f.amount) for f in m.fills] == [
+        (at(3).value, 2, 100.5, 1.0), (at(3).value, 1, 100.5, 1.0)]
+
+
+@pytest.mark.xfail(strict=True, reason="engine: complete fills at one price are booked in sending "
+                                       "order, not by the time each order (re)joined it (rule 7)")
+def test_complete_fills_at_one_price_are_booked_in_rejoin_order():
+    # Rule 7: "among our own orders at one price, time priority is the moment each (re)joined
+    # that price". The limit (sent second) joined 100.5 at 1.1; the follow (sent first) rejoined
+    # 100.5 at 2. The print through 100.5 reaches the limit first. The engine books the follow
+    # first (it respects the rejoin order for prints at the price, not for complete fills).
+    case = FOLLOW_REJOINS_BEHIND_A_LIMIT
+    res, _ = run(case["rows"], case["sig_times"], lambda c: c.follow(0, 1.0),
+                 lambda c: c.limit(100.5, 1.0), latency=0.1, queue_position=0.0)
+    assert list(zip(res.fills.index, res.fills["order_id"], res.fills["price"])) == [
+        (at(3), 2, 100.5), (at(3), 1, 100.5)]

@@ -251,11 +251,14 @@ def fill_key(time, order_id, price, amount, liquidity, tick, lot):
 def in_engine_order(model_fills, engine_keys, tick, lot):
     """The model's fills rearranged to the engine's booking order at each timestamp.
 
-    The engine books one row's fills in time priority only, where rule 4 asks for price
-    priority first (test_model_disagreements.py::test_one_rows_fills_are_booked_highest_bid_first).
-    This accepts exactly that: the same fills at each timestamp, in another order only where
-    the model booked fills at two or more prices on one side there. Accounting (rule 9) is
-    then redone on the engine's order with the model's own :class:`model.Account`.
+    The engine books one row's complete fills (prints through a price, quotes crossing it) in
+    sending order, where rules 4 and 7 ask for price priority, then the time each order
+    (re)joined its price (test_model_disagreements.py::
+    test_one_rows_fills_are_booked_highest_bid_first and
+    test_complete_fills_at_one_price_are_booked_in_rejoin_order). This accepts exactly that:
+    the same fills at each timestamp, in another order only where the model booked two or more
+    complete fills, or fills at two or more prices, on one side there. Accounting (rule 9) is
+    then redone in the engine's order with the model's own :class:`model.Account`.
     """
     want = [fill_key(f.time, f.order_id, f.price, f.amount, f.liquidity, tick, lot)
             for f in model_fills]
@@ -263,11 +266,14 @@ def in_engine_order(model_fills, engine_keys, tick, lot):
         return list(model_fills)
     assert sorted(engine_keys) == sorted(want)
     for when in sorted(set(k[0] for k in want)):
-        mine = [k for k in want if k[0] == when]
+        mine = [(k, f) for k, f in zip(want, model_fills) if k[0] == when]
         theirs = [k for k in engine_keys if k[0] == when]
-        if mine != theirs:
-            sides = [np.sign(k[3]) for k in mine]
-            assert any(len({k[2] for k, s in zip(mine, sides) if s == side}) > 1 for side in (1, -1))
+        if [k for k, _ in mine] != theirs:
+            def ambiguous(side):
+                here = [(k, f) for k, f in mine if np.sign(k[3]) == side]
+                complete = [f for _, f in here if f.cause in ("through", "cross")]
+                return len({k[2] for k, _ in here}) > 1 or len(complete) > 1
+            assert ambiguous(1) or ambiguous(-1)
     pool = {}
     for f, k in zip(model_fills, want):
         pool.setdefault(k, []).append(f)
