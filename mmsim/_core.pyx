@@ -68,8 +68,9 @@ cdef int by_priority(const void* a, const void* b) noexcept nogil:
 
 cdef inline double snap(double x, double step, double inv_step) noexcept nogil:
     # Amounts live on the lot grid; snapping keeps sums of lots exact, so a closed
-    # position is exactly 0 and an order filled lot by lot is exactly complete.
-    return floor(x * inv_step + 0.5) * step
+    # position is exactly 0 and an order filled lot by lot is exactly complete. Dividing by
+    # 1/step gives the double nearest the grid value (9 / 1000.0 == 0.009; 9 * 0.001 is not).
+    return floor(x * inv_step + 0.5) / inv_step
 
 
 cdef inline double grid_price(int64_t ticks, double inv_tick) noexcept nogil:
@@ -645,7 +646,7 @@ cdef class Engine:
             used = min(o.queue_ahead, avail)
             o.queue_ahead -= used
             excess = avail - used
-            qty = min(self.remaining(o), floor(excess * self.inv_lot + GRID_EPS) * self.lot)
+            qty = min(self.remaining(o), floor(excess * self.inv_lot + GRID_EPS) / self.inv_lot)
             if qty > 0.0:
                 self.fill(o, qty, o.price, MAKER)
                 avail -= qty

@@ -1,11 +1,6 @@
-"""Cases where the engine and the reference model (tests/model.py) disagree and the design
-notes side with the model: the minimal scenario of each, with the values DESIGN.md gives.
-
-Each test is a strict xfail naming the engine defect; it starts passing (and so failing as an
-xfail) once the engine is fixed, and the mark comes off. The property tests in
-``test_properties.py`` tolerate exactly these defects where they would otherwise fire on
-most examples, and say so where they do.
-"""
+"""Cases where the engine once disagreed with the reference model (tests/model.py) and the
+design notes side with the model: the minimal scenario of each, with the values DESIGN.md
+gives, run on the engine and on the model."""
 import pytest
 
 import mmsim
@@ -43,8 +38,6 @@ def test_model_books_one_rows_fills_in_price_priority():
     assert (m.account.position, m.account.entry, m.account.balance) == (1.0, 100.0, 1.0)
 
 
-@pytest.mark.xfail(strict=True, reason="engine: one row's fills are booked in time priority "
-                                       "only, not price priority first (rule 4)")
 def test_one_rows_fills_are_booked_highest_bid_first():
     # Rule 4: "One row's fills are booked in price priority (a sell print reaches the highest
     # bids first), then time priority." Short 1 at 100.5; bids at 100 (sent first) and 100.5;
@@ -70,8 +63,6 @@ def test_model_follow_price_is_the_grid_value():
     assert [(f.price, f.amount) for f in m.fills] == [(100.1, 3.0)]
 
 
-@pytest.mark.xfail(strict=True, reason="engine: a follow order's price is ticks x tick_size, "
-                                       "one ulp off the grid value on a 0.1 tick (rule 7)")
 def test_follow_fill_price_is_the_grid_value():
     # Rule 7: a buy follow at level 2 rests at best bid - 2 ticks = 100.3 - 0.2 = 100.1, a price
     # on the grid like every price the data and the strategy use. The engine reports
@@ -98,8 +89,6 @@ def test_model_completing_fill_is_a_whole_number_of_lots():
     assert [f.amount for f in m.fills] == [0.011, 0.001]
 
 
-@pytest.mark.xfail(strict=True, reason="engine: the fill completing an order is amount - filled "
-                                       "in floating point, not whole lots (rule 4)")
 def test_completing_fill_is_a_whole_number_of_lots():
     # Rule 4: "Fills come in whole lots." A buy of 0.012 on a 0.001 lot fills 0.011, then its
     # last lot. The engine records the last fill as 0.012 - 0.011 = 0.0010000000000000009,
@@ -127,8 +116,6 @@ def test_model_books_complete_fills_by_the_time_each_joined_the_price():
         (at(3).value, 2, 100.5, 1.0), (at(3).value, 1, 100.5, 1.0)]
 
 
-@pytest.mark.xfail(strict=True, reason="engine: complete fills at one price are booked in sending "
-                                       "order, not by the time each order (re)joined it (rule 7)")
 def test_complete_fills_at_one_price_are_booked_in_rejoin_order():
     # Rule 7: "among our own orders at one price, time priority is the moment each (re)joined
     # that price". The limit (sent second) joined 100.5 at 1.1; the follow (sent first) rejoined

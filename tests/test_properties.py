@@ -251,11 +251,9 @@ def fill_key(time, order_id, price, amount, liquidity, tick, lot):
 def in_engine_order(model_fills, engine_keys, tick, lot):
     """The model's fills rearranged to the engine's booking order at each timestamp.
 
-    The engine books one row's complete fills (prints through a price, quotes crossing it) in
-    sending order, where rules 4 and 7 ask for price priority, then the time each order
-    (re)joined its price (test_model_disagreements.py::
-    test_one_rows_fills_are_booked_highest_bid_first and
-    test_complete_fills_at_one_price_are_booked_in_rejoin_order). This accepts exactly that:
+    Prints are booked in price then time priority (test_model_disagreements.py); quotes
+    crossing several of our orders on one row are still booked in sending order, where rule 4
+    asks for price priority. This accepts exactly that:
     the same fills at each timestamp, in another order only where the model booked two or more
     complete fills, or fills at two or more prices, on one side there. Accounting (rule 9) is
     then redone in the engine's order with the model's own :class:`model.Account`.
