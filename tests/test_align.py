@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 import mmsim
-from helpers import at, quote, signals, taq
+from helpers import NOFEE, Script, at, quote, signals, taq
 
 ROWS = [quote(s, 100.0, 1, 100.5, 1) for s in (0, 1, 2, 3, 4)]
 
@@ -49,3 +49,25 @@ def test_timezone_aware_bounds_are_converted():
     start = pd.Timestamp("2019-04-01 03:00:03", tz="Etc/GMT-3")   # UTC+3: 00:00:03 UTC
     data = mmsim.align(taq(ROWS), signals(3), start=start)
     assert data.time.tolist() == [ns(3), ns(4)]
+
+
+@pytest.mark.parametrize("bound", ["start", "end"])
+def test_a_nat_bound_is_named(bound):
+    with pytest.raises(mmsim.SchemaError, match=rf"^{bound} must be a time, got NaT$"):
+        mmsim.align(taq(ROWS), signals(1), **{bound: pd.NaT})
+
+
+def test_an_aligned_field_that_is_not_an_array_is_named():
+    data = mmsim.align(taq(ROWS), signals(1))
+    with pytest.raises(mmsim.SchemaError, match=r"^Aligned.bid_price must be a NumPy array, "
+                                                r"got list$"):
+        mmsim.backtest(data._replace(bid_price=data.bid_price.tolist()), None, Script(),
+                       contract=NOFEE)
+
+
+def test_aligned_signal_columns_must_be_distinct():
+    data = mmsim.align(taq(ROWS), signals(1, a=[1.0], b=[2.0]))
+    assert data.columns == ("a", "b")
+    with pytest.raises(mmsim.SchemaError, match=r"^Aligned.columns has duplicate names "
+                                                r"\['a', 'a'\]$"):
+        mmsim.backtest(data._replace(columns=("a", "a")), None, Script(), contract=NOFEE)

@@ -15,7 +15,7 @@ pytest.importorskip("plotly")
 from mmsim.cli import main  # noqa: E402
 from mmsim.commands.demo import NOTEBOOK_PARAMS  # noqa: E402
 from mmsim.commands.run import progress_bar  # noqa: E402
-from mmsim.config import ConfigError, parse_config  # noqa: E402
+from mmsim.config import ConfigError, load_config, parse_config  # noqa: E402
 from mmsim.data.bars import volatility_signals  # noqa: E402
 from mmsim.results import Result  # noqa: E402
 
@@ -118,6 +118,65 @@ def test_run_bad_config_exits_2(tmp_path, capsys, old, new, message):
     err = capsys.readouterr().err
     assert err.startswith("mmsim run: ") and message in err
     assert not (tmp_path / "out").exists()
+
+
+STRATEGY = ("strategy:\n  name: AvellanedaStoikov\n  params: {max_size: 5, gamma: 0.1, k: 5, "
+            "n: -0.4, delta_price: 1, delta_size: 1}\n")
+ENGINE = "engine: {balance: 1.0, latency: 0.5, queue_position: 1.0, seed: 42}"
+SYNTHETIC = f"synthetic: {{rows: {ROWS}, seed: 0}}"
+VOLATILITY = "volatility: {bar: 1min, window: 60}"
+
+
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        (ENGINE, "engine: fast", r"^engine: expected a mapping, got 'fast'$"),
+        (STRATEGY.splitlines()[2], "  params: [5]",
+         r"^strategy.params: expected a mapping, got \[5\]$"),
+        (STRATEGY, "", r"^strategy: missing; a run needs the sections 'data' and 'strategy'$"),
+        ("data:\n", "data:\n  start: someday\n",
+         r"^data.start: expected a date/time such as '2019-04-01', got 'someday'$"),
+        (SYNTHETIC, f"synthetic: {{rows: {ROWS}, seed: 0, start: soon}}",
+         r"^data.synthetic.start: expected a date/time such as '2019-04-01', got 'soon'$"),
+        (SYNTHETIC, "path: 7", r"^data.path: expected a file path, got 7$"),
+        (VOLATILITY, "path: ''", r"^signals.path: expected a file path, got ''$"),
+        (SYNTHETIC, f"{SYNTHETIC}\n  path: taq.parquet",
+         r"^data: expected exactly one of 'synthetic' \(generated data\) or 'path' "
+         r"\(a TAQ file\)$"),
+        (SYNTHETIC, "start: 2019-04-01",
+         r"^data: expected exactly one of 'synthetic' \(generated data\) or 'path' "
+         r"\(a TAQ file\)$"),
+        (SYNTHETIC, f"synthetic: {{rows: {ROWS}, duration: 1D}}",
+         r"^data.synthetic: expected exactly one of 'duration' \(e.g. 30D\) or 'rows'$"),
+        (SYNTHETIC, "synthetic: {seed: 0}",
+         r"^data.synthetic: expected exactly one of 'duration' \(e.g. 30D\) or 'rows'$"),
+        (VOLATILITY, f"{VOLATILITY}\n  path: signals.parquet",
+         r"^signals: expected exactly one of 'volatility' or 'path'$"),
+        ("contract: BITMEX_XBTUSD", "contract: {inverse: 1, tick_size: 0.5, lot_size: 1, "
+                                    "contract_size: 1, maker_fee: 0, taker_fee: 0}",
+         r"^contract.inverse: expected true or false, got 1$"),
+        ("dir: out", "dir: ''", r"^output.dir: expected a directory path, got ''$"),
+        ("dir: out", "dir: [out]", r"^output.dir: expected a directory path, got \['out'\]$"),
+    ],
+)
+def test_run_file_layout_errors_name_the_key(tmp_path, old, new, message):
+    assert old in RUN_YAML
+    (tmp_path / "run.yaml").write_text(RUN_YAML.replace(old, new))
+    with pytest.raises(ConfigError, match=message):
+        load_config(tmp_path / "run.yaml")
+
+
+@pytest.mark.parametrize("option, value", [("--rows", "0"), ("--rows", "-5"),
+                                           ("--rows", "2.5"), ("--days", "many")])
+def test_demo_sizes_must_be_positive_integers(tmp_path, capsys, option, value):
+    with pytest.raises(SystemExit) as exited:
+        main(["demo", option, value, "--out", str(tmp_path), "--quiet"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: mmsim demo")
+    assert err.endswith(f"mmsim demo: error: argument {option}: expected a positive integer, "
+                        f"got '{value}'\n")
+    assert not any(tmp_path.iterdir())
 
 
 def test_run_missing_file_and_bad_yaml(tmp_path, capsys):

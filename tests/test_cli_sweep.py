@@ -120,6 +120,26 @@ def test_bad_files_name_the_key(tmp_path, capsys, extra, message):
     assert err.startswith("mmsim sweep: ") and message in err, err
 
 
+@pytest.mark.parametrize("extra, message", [
+    ("optimize: {space: {gamma: [uniform, 0.01, 1]}}\nwalk_forward: {train: 1D}",
+     r"^walk_forward: needs a 'grid' \(or 'sample'\) to choose from$"),
+    ("sample: {n: 2}", r"^sample.space: missing; a sample needs a search space$"),
+    ("sample: {n: 2, method: sobol, space: {gamma: [uniform, 0.01, 1]}}",
+     r"^sample.method: expected one of \['random', 'halton'\], got 'sobol'$"),
+    ("grid: {gamma: [0.1, 0.2], latency: [0.1]}\nreport: {x: gamma}",
+     r"^report: give both x and y for the heatmap, or neither$"),
+    ("grid: {gamma: [0.1]}\nreport: {others: worst}",
+     r"^report.others: expected 'best' or a mapping of parameter values, got 'worst'$"),
+    ("grid: {gamma: [0.1]}\nreport: {others: [gamma]}",
+     r"^report.others: expected 'best' or a mapping of parameter values, got \['gamma'\]$"),
+])
+def test_bad_sections_raise_a_config_error_naming_the_key(tmp_path, extra, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(BASE + extra + "\n")
+    with pytest.raises(ConfigError, match=message):
+        load_sweep_config(path)
+
+
 def test_sample_and_dask_address(tmp_path):
     spec = yaml.safe_load(textwrap.dedent(BASE) + textwrap.dedent("""
         sample: {n: 3, seed: 1, method: halton, space: {gamma: [log-uniform, 0.01, 1]}}

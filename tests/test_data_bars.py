@@ -69,8 +69,13 @@ def test_ohlcv_longer_bars_and_notebook_spelling(taq):
 
 
 def test_ohlcv_errors(taq):
+    with pytest.raises(TypeError, match="^expected a DataFrame of trades or TAQ, got Series$"):
+        ohlcv(taq["price"], "1min")
     with pytest.raises(SchemaError, match="DatetimeIndex"):
         ohlcv(taq.reset_index(), "1min")
+    with pytest.raises(SchemaError, match=r"^trades need a 'price' column; got \['amount', "
+                                          r"'bid_price', 'bid_amount', 'ask_price', 'ask_amount'\]$"):
+        ohlcv(taq.drop(columns=["price"]), "1min")
     with pytest.raises(SchemaError, match="signed 'amount' column"):
         ohlcv(taq.drop(columns=["amount"]), "1min")
     with pytest.raises(ValueError, match="positive duration"):
@@ -119,6 +124,8 @@ def test_fix_features_methods(taq):
     with pytest.raises(ValueError, match="column 'name' is not numeric"):
         fix_features(signals, {"name": "ffill"})
     assert list(fix_features(signals, {}, rest="zero")["name"]) == list("abcd")
+    with pytest.raises(TypeError, match="^expected a DataFrame, got ndarray$"):
+        fix_features(signals[["sigma"]].to_numpy(), {"sigma": "ffill"})
 
 
 def test_volatility_by_hand():

@@ -1,6 +1,7 @@
 """BitMEX dumps to TAQ (hand-built fixtures and the real cryptofeed capture) and the downloader."""
 import gzip
 import http.server
+import re
 import threading
 from pathlib import Path
 
@@ -218,13 +219,17 @@ def _dump(day: str, kind: str) -> bytes:
 
 
 class _Server:
-    """Serves ``files`` (path -> bytes) on 127.0.0.1 with Range support; records requests."""
+    """Serves ``files`` (path -> bytes) on 127.0.0.1 with Range support; records requests.
 
-    def __init__(self, files, ignore_range=False, cut_first=False):
+    ``cut_first`` drops the first response halfway through its body, ``cut_always`` every one.
+    """
+
+    def __init__(self, files, ignore_range=False, cut_first=False, cut_always=False):
         self.files = files
         self.requests = []
         self.ignore_range = ignore_range
         self.cut_first = cut_first
+        self.cut_always = cut_always
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -251,7 +256,7 @@ class _Server:
                 self.send_header("Content-Length", str(len(body) - start))
                 self.end_headers()
                 payload = body[start:]
-                if server.cut_first and len(server.requests) == 1:
+                if server.cut_always or (server.cut_first and len(server.requests) == 1):
                     payload = payload[: len(payload) // 2]  # the connection drops halfway
                     self.close_connection = True
                 self.wfile.write(payload)
@@ -373,6 +378,39 @@ def test_download_errors(tmp_path):
         bitmex.download("2019-03-20", "2019-03-19", tmp_path)
     with pytest.raises(ValueError, match="kinds must be 'trade' and/or 'quote'"):
         bitmex.download("2019-03-20", "2019-03-20", tmp_path, kinds=["book"])
+
+
+def test_a_download_that_keeps_ending_early_is_reported_and_kept_for_resuming(tmp_path):
+    files = _files()
+    body = files["/data/trade/20190320.csv.gz"]
+    with _Server(files, cut_always=True) as server:
+        url = f"{server.url}/trade/20190320.csv.gz"
+        with pytest.raises(OSError, match=rf"^incomplete download of {re.escape(url)}: "
+                                          rf"{len(body) // 2} of {len(body)} bytes$"):
+            bitmex.download("2019-03-20", "2019-03-20", tmp_path, base_url=server.url,
+                            kinds=["trade"], progress=False, retries=0)
+        assert not (tmp_path / "trade" / "20190320.csv.gz").exists()
+        half = body[:len(body) // 2]
+        assert (tmp_path / "trade" / "20190320.csv.gz.part").read_bytes() == half
+        # The next call resumes from the kept part and counts what it holds.
+        more = len(half) + (len(body) - len(half)) // 2
+        with pytest.raises(OSError, match=rf"^incomplete download of {re.escape(url)}: "
+                                          rf"{more} of {len(body)} bytes$"):
+            bitmex.download("2019-03-20", "2019-03-20", tmp_path, base_url=server.url,
+                            kinds=["trade"], progress=False, retries=0)
+    assert server.requests[-1] == ("/data/trade/20190320.csv.gz", f"bytes={len(half)}-")
+
+
+def test_convert_days_needs_a_day_with_both_dumps(tmp_path):
+    (tmp_path / "trade").mkdir()
+    (tmp_path / "quote").mkdir()
+    (tmp_path / "trade" / "20190320.csv.gz").write_bytes(_dump("20190320", "trade"))
+    (tmp_path / "quote" / "20190321.csv.gz").write_bytes(_dump("20190321", "quote"))
+    assert bitmex.dump_days(tmp_path) == []
+    with pytest.raises(FileNotFoundError, match=rf"^{re.escape(str(tmp_path))} has no day with "
+                                                r"both a trade and a quote dump$"):
+        bitmex.convert_days(tmp_path, tmp_path / "taq", progress=False)
+    assert not (tmp_path / "taq").exists()
 
 
 def test_convert_days_carries_the_last_quote_into_the_next_day(tmp_path):

@@ -208,3 +208,21 @@ def test_a_corrupt_parquet_file_is_a_schema_error_naming_it(tmp_path):
     path.write_bytes(b"x")
     with pytest.raises(SchemaError, match=r"broken.parquet is not a readable Parquet TAQ file"):
         read_taq(path)
+
+
+def test_a_csv_time_that_does_not_parse_is_named(tmp_path, small):
+    frame = small.iloc[:3].reset_index()
+    frame["time"] = frame["time"].astype(str)
+    frame.loc[1, "time"] = "yesterday noon"
+    path = tmp_path / "bad_time.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(SchemaError, match=r"bad_time.csv: column 'time' must hold ISO 8601 "
+                                          r"times such as '.+', got 'yesterday noon' at row 1$"):
+        read_taq(path)
+    # Times that parse one by one but not together (UTC offsets on some rows only) keep
+    # pandas' reason.
+    frame.loc[1, "time"] = "2019-04-01 00:00:01"
+    frame.to_csv(path, index=False)
+    with pytest.raises(SchemaError, match=r"bad_time.csv: column 'time' must hold ISO 8601 "
+                                          r"times \(Mixed timezones"):
+        read_taq(path)

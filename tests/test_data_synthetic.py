@@ -357,3 +357,21 @@ def test_daily_vol_sets_the_volatility_through_the_flow():
 def test_flow_parameters_are_checked(kwargs, message):
     with pytest.raises(ValueError, match=message):
         synthetic_taq(100, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"n_rows": 100, "trade_share": 1.0}, r"^trade_share must be in \[0, 1\), got 1.0$"),
+    ({"n_rows": 100, "trade_share": -0.1}, r"^trade_share must be in \[0, 1\), got -0.1$"),
+    ({"n_rows": 100, "price": 0.0}, r"^price must be positive, got 0.0$"),
+    ({"n_rows": 100, "tick_size": -0.5}, r"^tick_size must be positive, got -0.5$"),
+    ({"n_rows": 100, "rate": 0}, r"^rate must be positive, got 0$"),
+    ({"n_rows": 100, "size_median": float("nan")}, r"^size_median must be positive, got nan$"),
+    ({"n_rows": 100, "start": None}, r"^start must be a time such as '2019-04-01', got None$"),
+    ({"n_rows": -1}, r"^n_rows must be a non-negative integer, got -1$"),
+    ({"n_rows": 2.5}, r"^n_rows must be a non-negative integer, got 2.5$"),
+    ({"duration": "0s"}, r"^duration must be positive, got '0s'$"),
+    ({"duration": "-1h"}, r"^duration must be positive, got '-1h'$"),
+])
+def test_market_parameters_are_checked(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        synthetic_taq(**kwargs)

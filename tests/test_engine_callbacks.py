@@ -57,3 +57,18 @@ def test_an_error_in_on_fill_names_the_fill_time_and_keeps_the_fill():
         mmsim.backtest(taq(ROWS), signals(1), strategy, contract=NOFEE)
     assert err.value.result.fills["amount"].tolist() == [5.0]
     assert err.value.result.orders["status"].tolist() == ["filled"]
+
+
+def test_on_start_already_sees_the_first_signal_row():
+    # The engine sets the signal row before any callback, so ctx[...] always has one to read.
+    seen = []
+
+    class Reader(mmsim.Strategy):
+        def on_start(self, ctx):
+            seen.append(("start", ctx["sigma"], ctx[0], ctx.signal.tolist()))
+
+        def on_signal(self, ctx):
+            seen.append(("signal", ctx["sigma"]))
+
+    mmsim.backtest(taq(ROWS), signals(1, 2.5, sigma=[0.25, 0.5]), Reader(), contract=NOFEE)
+    assert seen == [("start", 0.25, 0.25, [0.25]), ("signal", 0.25), ("signal", 0.5)]

@@ -119,3 +119,24 @@ def test_start_and_end_cut_aligned_data_as_they_cut_frames():
 def test_contract_validation():
     with pytest.raises(ValueError, match=r"Contract.tick_size must be between 1e-12 and 1e\+12, got 0.0"):
         mmsim.Contract(True, 0.0, 1.0, 1.0, 0.0, 0.0)
+
+
+def test_run_error_catches_both_kinds_of_failed_run():
+    assert issubclass(mmsim.RunError, RuntimeError)
+
+    def boom(ctx):
+        raise ZeroDivisionError("no edge")
+
+    def progress(rows):
+        raise OSError("disk full")
+
+    with pytest.raises(mmsim.RunError, match=r"^strategy Script raised at 2019-04-01 "
+                                             r"00:00:01\+00:00: ZeroDivisionError: no edge$") as err:
+        mmsim.backtest(taq(ROWS), signals(1), Script(boom), contract=NOFEE)
+    assert type(err.value) is mmsim.StrategyError
+    with pytest.raises(mmsim.RunError, match=r"^the progress callback raised at 2019-04-01 "
+                                             r"00:00:01\+00:00: OSError: disk full$") as err:
+        mmsim.backtest(taq(ROWS), signals(1), Script(), contract=NOFEE, progress=progress)
+    assert type(err.value) is mmsim.ProgressError
+    # Both carry what a RunError promises.
+    assert err.value.time == at(1) and len(err.value.result.balances) == 1

@@ -1,6 +1,7 @@
 """mmsim.optimize: trials equal plain backtests, failures, multi-objective, resuming a store."""
 from __future__ import annotations
 
+import re
 import sys
 
 import pandas as pd
@@ -114,6 +115,20 @@ def test_bad_input(taq, signals, monkeypatch):
     monkeypatch.setitem(sys.modules, "optuna", None)
     with pytest.raises(ImportError, match=r"pip install 'mmsim\[optuna\]'"):
         optimize(taq, signals, Quoter, SPACE, n_trials=1)
+
+
+def test_a_store_holds_one_study_direction(taq, signals, tmp_path):
+    store = tmp_path / "search"
+    store.mkdir()
+    optuna.create_study(storage=f"sqlite:///{store / STORAGE_FILE}", study_name=STUDY_NAME,
+                        directions=["minimize"])
+    log = tmp_path / "runs.log"
+    with pytest.raises(ValueError, match=rf"^the study in {re.escape(str(store))} has directions "
+                                         r"\['minimize'\], not \['maximize'\]; use another "
+                                         r"store for another objective$"):
+        optimize(taq, signals, Quoter, SPACE, objective="pnl", n_trials=1, executor="serial",
+                 fixed={"log": str(log)}, store=store, progress=False)
+    assert not log.exists()
 
 
 def test_objectives():

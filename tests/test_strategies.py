@@ -176,6 +176,31 @@ def test_bad_parameters_are_named(make, message):
         make()
 
 
+@pytest.mark.parametrize(
+    "make, error, message",
+    [
+        (lambda: AvellanedaStoikov("5", 0.1, 5.0), TypeError,
+         r"^max_size must be a real number, got '5'$"),
+        (lambda: AvellanedaStoikov(5, 0.1, 5.0, delta_size=True), TypeError,
+         r"^delta_size must be a real number, got True$"),
+        (lambda: GLFT(1, 0.1, 140, 1.5, None), TypeError,
+         r"^max_position must be a real number, got None$"),
+        (lambda: AvellanedaStoikov(5, math.nan, 5.0), ValueError, r"^gamma must be finite, got nan$"),
+        (lambda: AvellanedaStoikov(5, 0.1, 5.0, n=-math.inf), ValueError,
+         r"^n must be finite, got -inf$"),
+        (lambda: MonteCarlo(5, math.inf, 1, -0.05), ValueError,
+         r"^threshold must be finite, got inf$"),
+        (lambda: AvellanedaStoikov(5, 0.1, 5.0, horizon="soon"), ValueError,
+         r"^horizon must be None, 'day' or a session length such as '8h', got 'soon'$"),
+        (lambda: AvellanedaStoikov(5, 0.1, 5.0, horizon="Day"), ValueError,
+         r"^horizon must be None, 'day' or a session length such as '8h', got 'Day'$"),
+    ],
+)
+def test_bad_numbers_and_horizons_are_named(make, error, message):
+    with pytest.raises(error, match=message):
+        make()
+
+
 def test_grids_horizons_and_reference_prices_by_hand():
     # Lot 0.001: 1.23456 -> 1.234, -1.23456 -> -1.235; lot 1 is np.floor.
     assert floor_to_lot(1.23456, 0.001) == 1.234 and floor_to_lot(-1.23456, 0.001) == -1.235

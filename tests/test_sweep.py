@@ -5,6 +5,7 @@ import dataclasses
 import math
 import os
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -90,6 +91,17 @@ def test_expand_rejects_bad_grids(grid, error, text):
     assert text in str(info.value)
 
 
+@pytest.mark.parametrize("grid, message", [
+    ({"gamma": [0.1], "": [1]}, r"^grid: parameter names must be non-empty strings, got ''$"),
+    ({("gamma",): [0.1]}, r"^grid: parameter names must be non-empty strings, got \('gamma',\)$"),
+    ([{"gamma": 0.1}, {2: 0.2}], r"^grid\[1\]: parameter names must be non-empty strings, "
+                                 r"got 2$"),
+])
+def test_grid_parameter_names_must_be_non_empty_strings(grid, message):
+    with pytest.raises(TypeError, match=message):
+        expand(grid)
+
+
 def test_sample_random_maps_the_documented_draws():
     space = {"u": ("uniform", -1.0, 3.0), "g": ("log-uniform", 0.01, 1.0), "n": ("int", 2, 4),
              "c": ("choice", ["a", "b", "c"])}
@@ -97,7 +109,9 @@ def test_sample_random_maps_the_documented_draws():
     u = np.random.default_rng(7).random((5, 4))
     for row, draw in zip(got, u):
         assert row["u"] == -1.0 + draw[0] * 4.0
-        assert row["g"] == math.exp(math.log(0.01) + draw[1] * (math.log(1.0) - math.log(0.01)))
+        # NumPy's vectorised exp may round the last bit differently from math.exp.
+        assert row["g"] == pytest.approx(
+            math.exp(math.log(0.01) + draw[1] * (math.log(1.0) - math.log(0.01))), rel=4e-16)
         assert row["n"] == 2 + int(draw[2] * 3)
         assert row["c"] == "abc"[int(draw[3] * 3)]
     assert sample(5, space, seed=7) == got
@@ -137,6 +151,33 @@ def test_sample_rejects_bad_spaces(space, text):
     with pytest.raises(ValueError) as info:
         sample(3, space, seed=0)
     assert text in str(info.value)
+
+
+@pytest.mark.parametrize("spec, error, message", [
+    (("uniform", 0.0), ValueError, r"^space\['g'\] must be \('uniform', low, high\), "
+                                   r"got \('uniform', 0.0\)$"),
+    (("int", 1, 5, 9), ValueError, r"^space\['g'\] must be \('int', low, high\), "
+                                   r"got \('int', 1, 5, 9\)$"),
+    (("uniform", "0", 1.0), TypeError, r"^space\['g'\]: low must be a finite number, got '0'$"),
+    (("log-uniform", 0.1, math.inf), TypeError,
+     r"^space\['g'\]: high must be a finite number, got inf$"),
+    (("int", True, 5), TypeError, r"^space\['g'\]: low must be a finite number, got True$"),
+])
+def test_sample_ranges_need_two_finite_bounds(spec, error, message):
+    with pytest.raises(error, match=message):
+        sample(3, {"g": spec}, seed=0)
+
+
+def test_sample_needs_a_parameter_and_halton_at_most_thirty():
+    with pytest.raises(ValueError, match="^space is empty: give at least one parameter$"):
+        sample(3, {})
+    space = {f"p{j}": ("uniform", 0.0, 1.0) for j in range(31)}
+    with pytest.raises(ValueError, match="^the Halton sequence here has at most 30 dimensions, "
+                                         "got 31$"):
+        sample(3, space, method="halton")
+    # One prime base per dimension: 30 dimensions are fine, and random draws have no limit.
+    assert len(sample(3, dict(list(space.items())[:30]), method="halton")[0]) == 30
+    assert len(sample(3, space, seed=0)[0]) == 31
 
 
 def test_sample_rejects_bad_n_and_method():
@@ -209,6 +250,45 @@ def test_strategy_by_registry_name_equals_the_class(taq, signals):
 def test_unknown_executor_is_named(taq, signals):
     with pytest.raises(ValueError, match="executor must be 'serial'"):
         mmsim.sweep(taq, signals, Quoter, {"offset": [1]}, executor="threads", progress=False)
+
+
+@pytest.mark.parametrize("executor, error, message", [
+    (0, ValueError, r"^executor must be a positive number of processes, got 0$"),
+    (-2, ValueError, r"^executor must be a positive number of processes, got -2$"),
+    (2.5, TypeError, r"^executor must be 'serial', None, a number of processes or a "
+                     r"dask.distributed.Client, got 2.5$"),
+    (True, TypeError, r"^executor must be 'serial', None, a number of processes or a "
+                      r"dask.distributed.Client, got True$"),
+])
+def test_executors_of_the_wrong_number_or_type_are_named(taq, signals, tmp_path, executor,
+                                                         error, message):
+    log = tmp_path / "runs"
+    with pytest.raises(error, match=message):
+        mmsim.sweep(taq, signals, Quoter, {"offset": [1]}, fixed={"log": str(log)},
+                    executor=executor, progress=False)
+    assert not log.exists()
+
+
+def test_a_store_that_is_a_file_is_refused(taq, signals, tmp_path):
+    log, store = tmp_path / "runs", tmp_path / "store.parquet"
+    store.write_bytes(b"not a directory")
+    with pytest.raises(ValueError, match=rf"^store must be a directory, got the file "
+                                         rf"{re.escape(str(store))}$"):
+        mmsim.sweep(taq, signals, Quoter, {"offset": [1]}, fixed={"log": str(log)},
+                    executor="serial", progress=False, store=store)
+    assert not log.exists()
+    assert store.read_bytes() == b"not a directory"
+
+
+def test_contract_fields_on_a_contract_that_is_not_one_fail_each_combination(taq, signals):
+    # Like any failing combination, the error is recorded in its row; the sweep goes on.
+    table = mmsim.sweep(taq, signals, Quoter, [{"maker_fee": 0.0}, {"offset": 1}],
+                        contract="BITMEX_XBTUSD", executor="serial", progress=False)
+    assert table["status"].tolist() == ["error", "error"]
+    assert table.at[0, "error"] == ("TypeError: contract must be a mmsim.Contract, "
+                                    "got 'BITMEX_XBTUSD'")
+    # Without contract fields to apply, backtest refuses the contract itself.
+    assert table.at[1, "error"] == "TypeError: contract must be a mmsim.Contract, got str"
 
 
 # -- bit for bit on every executor -------------------------------------------------------------

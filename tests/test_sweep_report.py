@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("plotly")
 
 from mmsim.sweep.report import (  # noqa: E402
-    heatmap, heatmap_data, levels, param_columns, stability, write_report,
+    heatmap, heatmap_data, levels, param_columns, render_report, stability, write_report,
 )
 from test_report import _chromium, _dump_dom, _Outline  # noqa: E402
 
@@ -75,6 +75,33 @@ def test_heatmap_bad_input(table):
         heatmap_data(table, "k", "gamma", "calmar")
     with pytest.raises(ValueError, match="backend must be 'plotly' or 'matplotlib'"):
         heatmap(table, "k", "gamma", backend="bokeh")
+
+
+@pytest.mark.parametrize("call", [
+    lambda records: param_columns(records),
+    lambda records: heatmap_data(records, "k", "gamma"),
+    lambda records: stability(records),
+    lambda records: render_report(records),
+])
+def test_report_functions_refuse_a_table_that_is_not_a_frame(table, call):
+    records = table.to_dict("records")
+    with pytest.raises(TypeError, match=r"^table must be a pandas.DataFrame \(a sweep table\), "
+                                        r"got list$"):
+        call(records)
+
+
+def test_render_report_arguments(table):
+    with pytest.raises(ValueError, match="^render_report needs a table or a walk_forward$"):
+        render_report()
+    for top in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match=rf"^top must be a positive integer, got {top!r}$"):
+            render_report(table, top=top)
+    with pytest.raises(ValueError, match=r"^give both x and y for the heatmap, or neither "
+                                         r"\(got x='k', y=None\)$"):
+        render_report(table, x="k")
+    with pytest.raises(ValueError, match=r"^give both x and y for the heatmap, or neither "
+                                         r"\(got x=None, y='gamma'\)$"):
+        render_report(table, y="gamma")
 
 
 def test_heatmap_figures(table):

@@ -250,3 +250,53 @@ def test_local_processes_give_the_serial_walk_forward():
     pd.testing.assert_frame_equal(local.windows, serial.windows)
     for name in ("orders", "fills", "balances", "positions"):
         pd.testing.assert_frame_equal(getattr(local.result, name), getattr(serial.result, name))
+
+
+def test_data_of_the_wrong_kind_or_empty_is_refused():
+    data, signals = _market(3)
+    with pytest.raises(TypeError, match=r"^taq must be a TAQ DataFrame with a DatetimeIndex or "
+                                        r"Aligned arrays, got ndarray$"):
+        walk_forward(data.to_numpy(), signals, Direction, {"side": [1]}, train="1D",
+                     test="1D", executor="serial")
+    with pytest.raises(ValueError, match="^taq is empty: walk-forward needs data to lay "
+                                         "windows in$"):
+        walk_forward(data.iloc[:0], signals, Direction, {"side": [1]}, train="1D", test="1D",
+                     executor="serial")
+
+
+class Broken(Direction):
+    """Direction that raises at every call from ``since`` on (always, by default)."""
+
+    since = T0
+
+    def on_signal(self, ctx):
+        if ctx.timestamp >= self.since:
+            raise RuntimeError("feed lost")
+        super().on_signal(ctx)
+
+
+def test_no_usable_training_run_leaves_nothing_to_test():
+    data, signals = _market(3)
+    # Every run fails, so the training table has no statistic columns at all.
+    with pytest.warns(UserWarning) as caught, \
+            pytest.raises(ValueError, match="^no walk-forward window has a successful training "
+                                            "run with a finite pnl: nothing to test$"):
+        walk_forward(data, signals, Broken, {"side": [1, -1]}, train="1D", test="1D",
+                     objective="pnl", executor="serial", contract=LINEAR, balance=1000.0,
+                     progress=False)
+    assert [str(w.message) for w in caught] == [
+        f"walk-forward window {w} has no successful training run with a finite pnl; it is "
+        "left out" for w in (0, 1)]
+
+
+def test_a_failing_test_run_names_its_window():
+    data, signals = _market(3)
+    # Windows: train day 0, test day 1; train day 1, test day 2. Only day 2 breaks.
+    late = type("Late", (Broken,), {"since": T0 + 2 * DAY})
+    with pytest.raises(RuntimeError, match=r"^the test run of walk-forward window 1 failed: "
+                                           r"StrategyError: strategy Late raised at "
+                                           r"2019-04-03 01:00:00\+00:00: "
+                                           r"RuntimeError: feed lost$"):
+        walk_forward(data, signals, late, {"side": [1, -1]}, train="1D", test="1D",
+                     objective="pnl", executor="serial", contract=LINEAR, balance=1000.0,
+                     progress=False)

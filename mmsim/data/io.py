@@ -281,9 +281,23 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if "time" not in df.columns:
         raise SchemaError(f"{path} has no 'time' column (columns: {list(df.columns)}); the first "
                           f"line must name the columns, e.g. time,{','.join(TAQ_COLUMNS)}")
+    raw = df.pop("time")
     try:
-        times = pd.to_datetime(df.pop("time"), format="ISO8601")
+        times = pd.to_datetime(raw, format="ISO8601")
     except (TypeError, ValueError) as exc:
+        # pandas' own message suggests to_datetime arguments read_taq does not take; name the
+        # first value that is not a time instead, when there is one (missing times are left
+        # to the schema check, which can drop them).
+        try:
+            parsed = pd.to_datetime(raw, format="ISO8601", errors="coerce")
+            bad = np.flatnonzero(parsed.isna().to_numpy() & raw.notna().to_numpy())
+        except (TypeError, ValueError):
+            bad = []
+        if len(bad):
+            row = int(bad[0])
+            raise SchemaError(f"{path}: column 'time' must hold ISO 8601 times such as "
+                              f"'2019-04-01 00:00:05.698+00:00', got {raw.iloc[row]!r} at row "
+                              f"{row}") from exc
         raise SchemaError(f"{path}: column 'time' must hold ISO 8601 times ({exc})") from exc
     df.index = pd.DatetimeIndex(times, name="time")
     return df

@@ -87,7 +87,13 @@ def param_columns(table: pd.DataFrame) -> list[str]:
         ``table.attrs["params"]`` when the table carries it, else every column that is not a
         statistic of :data:`mmsim.stats.STAT_NAMES` nor one of :data:`RUN_COLUMNS` (a column
         named like a statistic is a parameter when the table also has ``stats.<name>``).
+
+    Raises
+    ------
+    TypeError
+        If ``table`` is not a DataFrame.
     """
+    _check_table(table)
     named = table.attrs.get("params")
     if named is not None:
         return [c for c in named if c in table.columns]
@@ -98,10 +104,14 @@ def param_columns(table: pd.DataFrame) -> list[str]:
             and c not in RUN_COLUMNS and not str(c).startswith("stats.")]
 
 
-def _ok(table: pd.DataFrame) -> pd.DataFrame:
+def _check_table(table) -> None:
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a pandas.DataFrame (a sweep table), got "
                         f"{type(table).__name__}")
+
+
+def _ok(table: pd.DataFrame) -> pd.DataFrame:
+    _check_table(table)
     return table[table["status"] == "ok"] if "status" in table.columns else table
 
 
@@ -468,7 +478,10 @@ def render_report(table: pd.DataFrame | None = None, stat="sharpe", x=None, y=No
     Raises
     ------
     ValueError
-        If there is neither a table nor a walk-forward, or for a bad ``x``, ``y`` or ``others``.
+        If there is neither a table nor a walk-forward, or for a bad ``x``, ``y``, ``others``
+        or ``top``.
+    TypeError
+        If ``table`` is not a DataFrame.
     ImportError
         If plotly is not installed (``pip install 'mmsim[plot]'``).
     """
@@ -480,6 +493,7 @@ def render_report(table: pd.DataFrame | None = None, stat="sharpe", x=None, y=No
         table = walk_forward.table
     if table is None:
         raise ValueError("render_report needs a table or a walk_forward")
+    _check_table(table)
     if not isinstance(top, int) or isinstance(top, bool) or top < 1:
         raise ValueError(f"top must be a positive integer, got {top!r}")
     label = _stat_name(stat)

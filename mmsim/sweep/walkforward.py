@@ -107,6 +107,10 @@ def _best_row(table: pd.DataFrame, objective):
     """Index label of the best successful row (first in table order on ties), or None."""
     _, direction, _ = parse_objective(objective)
     ok = table[table["status"] == "ok"] if "status" in table.columns else table
+    if ok.empty:
+        # When every run failed the table has no statistic columns at all: there is no best
+        # row, rather than an objective that names no column.
+        return None
     values = objective_values(ok, objective).dropna()
     if values.empty:
         return None
