@@ -21,16 +21,20 @@ DIRECTIVES = {
     "embedsignature": True,
 }
 
-extensions = [
-    Extension(
-        "mmsim._core",
-        ["mmsim/_core.pyx"],
+def extension(name: str) -> Extension:
+    """One compiled module of the package, built with the shared directives."""
+    return Extension(
+        f"mmsim.{name}",
+        [f"mmsim/{name}.pyx"],
         include_dirs=[np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
                        ("MMSIM_DEBUG", "1" if DEBUG else "0")],
         extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"],
     )
-]
+
+
+# queue: the queue models, cimported by the core and by custom models.
+extensions = [extension("queue"), extension("_core")]
 
 # force: a debug and a release build differ only in directives, which Cython's timestamp
 # check does not see.

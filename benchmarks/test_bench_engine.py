@@ -9,6 +9,7 @@ import sys
 import tracemalloc
 
 import numpy as np
+import pytest
 
 import mmsim
 from mmsim.data.align import align
@@ -41,11 +42,24 @@ class TouchQuoter(mmsim.Strategy):
             ctx.limit(ask, -self.size)
 
 
-def test_replay_throughput(benchmark, replay_taq):
-    """5M rows, one bid and one ask resting at the touch, requoted at 1-minute signals."""
+QUEUE_MODELS = {
+    "risk_averse": mmsim.RiskAverse(),
+    "power2": mmsim.PowerProb(2),
+    "log": mmsim.LogProb(),
+    # The slow path: a plain Python front_share, called with the GIL.
+    "python": lambda ahead, behind: ahead * ahead / (ahead * ahead + behind * behind)
+    if ahead or behind else 1.0,
+}
+
+
+@pytest.mark.parametrize("model", list(QUEUE_MODELS))
+def test_replay_throughput(benchmark, replay_taq, model):
+    """5M rows, one bid and one ask resting at the touch, requoted at 1-minute signals, under
+    each queue model."""
     data = align(replay_taq, minute_signals(replay_taq))
     result = benchmark.pedantic(
-        lambda: mmsim.backtest(data, None, TouchQuoter(), latency=0.01), rounds=3, iterations=1)
+        lambda: mmsim.backtest(data, None, TouchQuoter(), latency=0.01,
+                               queue_model=QUEUE_MODELS[model]), rounds=3, iterations=1)
     rows = len(data.time)
     benchmark.extra_info.update(
         rows=rows, signals=len(data.signal_time), fills=len(result.fills),
@@ -67,9 +81,11 @@ def test_replay_only(benchmark, replay_taq):
                                 rows_per_s=len(data.time) / benchmark.stats.stats.min)
 
 
-def test_replay_with_resting_orders(benchmark, replay_taq):
-    """The same rows with one bid and one ask resting far from the touch for the whole run:
-    the row loop with orders to check on every row, and no Python calls that act."""
+@pytest.mark.parametrize("n", [2, 20, 200])
+def test_replay_with_resting_orders(benchmark, replay_taq, n):
+    """The same rows with ``n`` orders resting away from the touch for the whole run (half
+    bids below the market, half asks above it, on distinct prices): a row costs what its
+    quote and print can reach, not the number of working orders."""
 
     class Resting(mmsim.Strategy):
         def __init__(self):
@@ -77,16 +93,17 @@ def test_replay_with_resting_orders(benchmark, replay_taq):
 
         def on_signal(self, ctx):
             if not self.sent:
-                ctx.limit(1000.0, 100)
-                ctx.limit(100000.0, -100)
+                for k in range(n // 2):
+                    ctx.limit(1000.0 + 0.5 * k, 100)
+                    ctx.limit(100000.0 - 0.5 * k, -100)
                 self.sent = True
 
     data = align(replay_taq, minute_signals(replay_taq))
     result = benchmark.pedantic(lambda: mmsim.backtest(data, None, Resting()),
                                 rounds=3, iterations=1)
-    benchmark.extra_info.update(rows=len(data.time),
+    benchmark.extra_info.update(rows=len(data.time), orders=n,
                                 rows_per_s=len(data.time) / benchmark.stats.stats.min)
-    assert len(result.fills) == 0
+    assert len(result.fills) == 0 and len(result.orders) == n
 
 
 def test_import_and_first_backtest(benchmark, tmp_path):

@@ -47,14 +47,36 @@ _EXPORTS = {
     "load_config": "mmsim.config",
     "walk_forward": "mmsim.sweep.walkforward",
     "optimize": "mmsim.sweep.optimize",
+    "RiskAverse": "mmsim.queue",
+    "PowerProb": "mmsim.queue",
+    "LogProb": "mmsim.queue",
+    "QueueModel": "mmsim.queue",
+    "FrontShare": "mmsim.queue",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(_EXPORTS) + ["get_include"]
+
+
+def get_include() -> str:
+    """The directory to put on the Cython include path to ``cimport mmsim.queue``.
+
+    A custom queue model in Cython subclasses :class:`mmsim.queue.QueueModel`; its build
+    finds ``mmsim/queue.pxd`` here (as NumPy's headers are found through
+    ``numpy.get_include()``).
+
+    Returns
+    -------
+    str
+        The folder that holds the ``mmsim`` package.
+    """
+    import os
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 # Sub-packages reachable as attributes (``mmsim.data.ohlcv``) without importing them first.
 _SUBMODULES = ("data", "strategies", "estimators", "experiments", "compat", "stats", "plots",
-               "report", "config", "contracts", "engine", "results", "strategy", "cli", "sweep")
+               "report", "config", "contracts", "engine", "results", "strategy", "cli", "sweep",
+               "queue")
 
 
 def __getattr__(name: str):

@@ -1,6 +1,8 @@
 # The engine's contract: C structs for every record it keeps, and the cdef classes that own
 # them. Records live in growable NumPy arrays (``Table``) so Python sees them without copies.
-from libc.stdint cimport int8_t, int64_t
+from libc.stdint cimport int8_t, int32_t, int64_t
+
+from mmsim.queue cimport QueueModel
 
 
 cdef enum OrderType:
@@ -22,10 +24,30 @@ cdef enum Reason:
     R_NO_QUOTE = 3          # no opposite (market) or own-side (follow) quote when it went live
     R_END = 4               # still working when the data ended
     R_LEVEL = 5             # a follow level at or beyond the best price (the peg would be <= 0)
+    R_AMENDED = 6           # an amend cut the amount to what had filled
+    R_IOC = 7               # immediate-or-cancel: the unfilled rest
+    R_FOK = 8               # fill-or-kill: not fillable in full at once
+    R_REDUCE_ONLY = 9       # reduce-only: nothing (left) to reduce
+
+cdef enum TimeInForce:
+    TIF_GTC = 0             # good till cancelled
+    TIF_IOC = 1             # immediate or cancel
+    TIF_FOK = 2             # fill or kill
+
+cdef enum FillBound:
+    FB_NONE = 0             # rules 4-5: through prints and crossing quotes fill whole orders
+    FB_PRINTS = 1           # every maker fill is covered by printed volume
+
+cdef enum Cause:
+    C_QUEUE = 0             # a print at our price, after the queue ahead
+    C_THROUGH = 1           # a print through our price
+    C_CROSS = 2             # the opposite quote crossed our price
+    C_TAKER = 3             # we took liquidity
 
 cdef enum ActionKind:
     A_ADD = 0               # the order goes live
     A_CANCEL = 1            # the cancel takes effect
+    A_AMEND = 2             # the amend takes effect
 
 cdef enum Liquidity:
     MAKER = 0
@@ -58,11 +80,18 @@ cdef struct Order:
     int8_t status           # OrderStatus
     int8_t reason           # Reason
     int8_t post_only        # 1: reject instead of taking liquidity
+    int8_t tif              # TimeInForce
+    int8_t reduce_only      # 1: a fill never increases |position|
+    int8_t cancelling       # 1 while a cancel is on its way
+    int32_t amends          # amends that took effect
+    int32_t rejected        # cancels and amends that arrived before the order was live
 
 cdef struct Action:
     int64_t time            # when it takes effect: sent + latency (or cancel latency)
     int64_t seq             # sending order, which breaks ties between adds and cancels
     int64_t order_id        # the order it applies to
+    double price            # amend: new price (NaN: unchanged)
+    double amount           # amend: new signed amount (NaN: unchanged)
     int8_t kind             # ActionKind
 
 cdef struct Fill:
@@ -74,7 +103,9 @@ cdef struct Fill:
     double mid              # mid quote when the fill happened (NaN if one side is missing)
     double realized         # PnL this fill realised, before fees, settlement currency
     double position         # position after the fill
+    double print_volume     # volume of the print that filled it (NaN: no print)
     int8_t liquidity        # Liquidity
+    int8_t cause            # Cause
 
 cdef struct Account:
     double balance          # total balance, settlement currency: start + realised - fees
@@ -88,6 +119,12 @@ cdef struct BalanceRow:
     double total            # balance, settlement currency
     double available        # balance less what working orders reserve at 1x
     double nav              # (balance + unrealised) in quote currency (USD)
+
+cdef struct Entry:
+    # One resting limit order in a side's price-sorted index (Side.entries).
+    int64_t key             # price priority: price in ticks x side (higher is better)
+    int64_t prio            # time priority: lower is ahead; stale once the order rejoins
+    int64_t order_id
 
 cdef struct PositionRow:
     int64_t time
@@ -104,6 +141,18 @@ cdef class Table:
     cdef Py_ssize_t itemsize            # bytes per record
     cdef int grow(self) except -1
     cdef char* push(self) except NULL nogil
+
+
+cdef struct SideBook:
+    # One side of our resting orders, indexed for the row loop (see Engine.settle).
+    Entry* entries          # fixed-price limits: [0, n_sorted) sorted worst first, best last;
+                            # [n_sorted, n) went live since the last row, not yet sorted in
+    Py_ssize_t n
+    Py_ssize_t n_sorted
+    Py_ssize_t cap
+    int64_t* follows        # ids of live follow orders, in sending order
+    Py_ssize_t n_follow
+    Py_ssize_t follow_cap
 
 
 cdef class Engine:
@@ -131,8 +180,11 @@ cdef class Engine:
     cdef double maker_fee
     cdef double taker_fee
     cdef double queue_position
+    cdef QueueModel queue_model         # how the queue ahead moves ("Queue models")
+    cdef int fill_bound                 # FillBound
     cdef int64_t latency
     cdef int64_t cancel_latency
+    cdef int64_t amend_latency
     cdef int64_t feed_latency
     # state
     cdef Account acct
@@ -150,39 +202,54 @@ cdef class Engine:
     cdef Table book                     # working orders (pending and live), in sending order
     cdef Table orders                   # every order, at index order_id - 1
     cdef Table slots                    # int64 per order: its index in book, -1 once compacted
-    cdef Table scratch                  # Order* buffer: our orders at a print's price level
-    cdef Table adds                     # latency queue of orders going live (FIFO by time)
-    cdef Table cancels                  # latency queue of cancels taking effect
-    cdef Py_ssize_t adds_head
-    cdef Py_ssize_t cancels_head
+    cdef SideBook sides[2]              # resting orders by side: [0] buys, [1] sells
+    cdef Entry* merge_buf               # scratch for merging a side's new entries
+    cdef Py_ssize_t merge_cap
+    cdef Table scratch                  # Order* buffer: our orders a quote or print reaches
+    cdef Table merged                   # Order* buffer: both sides crossed on one row
+    cdef Table pending                  # actions in flight: a binary heap by (time, seq)
     cdef Table fills
     cdef Table balances
     cdef Table positions
 
     cdef int replay(self, int64_t until, bint stop_on_fill) except -1 nogil
     cdef int on_row(self, Py_ssize_t r) except -1 nogil
+    cdef Py_ssize_t quote_side(self, Py_ssize_t r, int8_t sgn) except -1 nogil
+    cdef int cross(self, Py_ssize_t n_buys, Py_ssize_t n_sells) except -1 nogil
+    cdef int queue_update(self, Order* o, int64_t own_t, double own_size, double prev_size,
+                          double printed) except -1 nogil
     cdef int on_trade(self, Py_ssize_t r, double size) except -1 nogil
     cdef int apply_next_action(self) except -1 nogil
     cdef int go_live(self, Order* o) except -1 nogil
+    cdef int take(self, Order* o, double opp, double opp_size) except -1 nogil
+    cdef int amend(self, Order* o, Action* act) except -1 nogil
     cdef void join(self, Order* o, Py_ssize_t r) noexcept nogil
-    cdef int fill(self, Order* o, double qty, double price, int liquidity) except -1 nogil
+    cdef double fill(self, Order* o, double qty, double price, int liquidity, int cause,
+                     double print_volume) except -1.0 nogil
     cdef int record_balance(self) except -1 nogil
     cdef double remaining(self, Order* o) noexcept nogil
     cdef void close(self, Order* o, int status, int reason) noexcept nogil
     cdef void update_reserve(self, Order* o) noexcept nogil
     cdef void compact(self) noexcept nogil
     cdef void maybe_compact(self) noexcept nogil
+    cdef bint valid(self, Entry* e) noexcept nogil
+    cdef int rest(self, Order* o) except -1 nogil
+    cdef int settle(self, SideBook* s) except -1 nogil
+    cdef void purge(self, SideBook* s) noexcept nogil
     cdef Order* find(self, int64_t order_id) noexcept nogil
     cdef Order* record(self, int64_t order_id) noexcept nogil
     cdef double mark(self, Py_ssize_t r) noexcept nogil
     cdef double unrealized(self, double mark) noexcept nogil
     cdef int64_t next_action_time(self) noexcept nogil
+    cdef int push_action(self, int8_t kind, int64_t order_id, int64_t delay, double price,
+                         double amount) except -1
+    cdef Action pop_action(self) noexcept nogil
     cdef Py_ssize_t last_trade_row(self, Py_ssize_t r) noexcept nogil
     cdef void sync_feed(self) noexcept nogil
     cdef double available(self) noexcept nogil
     cdef int finish(self) except -1
     cdef int64_t send(self, int8_t type, double price, int64_t level, double amount,
-                      bint post_only) except -1
+                      bint post_only, int8_t tif, bint reduce_only) except -1
 
 
 cdef class Context:
@@ -197,3 +264,5 @@ cdef class Context:
     cdef double last_trade(self, const double[::1] column) noexcept
     cdef int check_acting(self, str action) except -1
     cdef double check_amount(self, str action, amount) except? -1
+    cdef double check_price(self, str action, price) except? -1
+    cdef int64_t check_id(self, str action, order_id) except -1

@@ -16,6 +16,10 @@ TYPE_NAMES: tuple[str, ...]
 STATUS_NAMES: tuple[str, ...]
 REASON_NAMES: tuple[str, ...]
 LIQUIDITY_NAMES: tuple[str, ...]
+CAUSE_NAMES: tuple[str, ...]
+TIF_NAMES: tuple[str, ...]
+FILL_BOUNDS: tuple[str, ...]
+ENTRY_DTYPE: np.dtype
 ORDER_DTYPE: np.dtype
 FILL_DTYPE: np.dtype
 ACTION_DTYPE: np.dtype
@@ -31,6 +35,7 @@ class Table:
 class Engine:
     def __init__(
         self,
+        *,
         time: npt.NDArray[np.int64],
         price: npt.NDArray[np.float64],
         amount: npt.NDArray[np.float64],
@@ -49,8 +54,11 @@ class Engine:
         balance: float,
         latency: int,
         cancel_latency: int,
+        amend_latency: int,
         feed_latency: int,
         queue_position: float,
+        queue_model: Any,
+        fill_bound: int,
     ) -> None: ...
     def run(
         self,
@@ -105,7 +113,10 @@ class Context:
     def nav(self) -> float: ...
     @property
     def orders(self) -> np.ndarray: ...
-    def limit(self, price: float, amount: float, post_only: bool = ...) -> int: ...
-    def market(self, amount: float) -> int: ...
+    def limit(self, price: float, amount: float, post_only: bool = ..., tif: str = ...,
+              reduce_only: bool = ...) -> int: ...
+    def market(self, amount: float, reduce_only: bool = ...) -> int: ...
     def follow(self, level: int, amount: float) -> int: ...
     def cancel(self, order_id: int) -> None: ...
+    def amend(self, order_id: int, price: Optional[float] = ...,
+              amount: Optional[float] = ...) -> None: ...

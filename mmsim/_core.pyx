@@ -10,8 +10,10 @@ import numpy as np
 
 from libc.math cimport NAN, fabs, floor, isfinite, isnan
 from libc.stdint cimport INT64_MAX, INT64_MIN, int8_t, int64_t
-from libc.stdlib cimport qsort
-from libc.string cimport memcpy, memset
+from libc.stdlib cimport free, qsort, realloc
+from libc.string cimport memcpy, memmove, memset
+
+from mmsim.queue cimport QueueModel
 
 cnp.import_array()
 
@@ -37,8 +39,12 @@ CANCELLED = S_CANCELLED
 REJECTED = S_REJECTED
 TYPE_NAMES = ("limit", "market", "follow_limit")
 STATUS_NAMES = ("pending", "live", "filled", "cancelled", "rejected")
-REASON_NAMES = ("", "cancelled", "post_only", "no_quote", "end", "level")
+REASON_NAMES = ("", "cancelled", "post_only", "no_quote", "end", "level", "amended", "ioc",
+                "fok", "reduce_only")
 LIQUIDITY_NAMES = ("maker", "taker")
+CAUSE_NAMES = ("queue", "through", "cross", "taker")
+TIF_NAMES = ("gtc", "ioc", "fok")
+FILL_BOUNDS = ("none", "prints")
 
 cdef int64_t NO_TIME = INT64_MIN
 # Prices and amounts are compared on their grids with this tolerance, in grid units, so that
@@ -66,6 +72,21 @@ cdef int by_priority(const void* a, const void* b) noexcept nogil:
     return (x.prio > y.prio) - (x.prio < y.prio)
 
 
+cdef int by_entry(const void* a, const void* b) noexcept nogil:
+    # qsort order of a side's index: worst first, best last (higher key, then lower prio),
+    # so that the best order is popped and inserted near the end of the array.
+    cdef Entry* x = <Entry*>a
+    cdef Entry* y = <Entry*>b
+    if x.key != y.key:
+        return (x.key > y.key) - (x.key < y.key)
+    return (x.prio < y.prio) - (x.prio > y.prio)
+
+
+cdef inline bint action_before(Action* a, Action* b) noexcept nogil:
+    # Rule 2: actions apply in time order; equal times in sending order.
+    return a.time < b.time or (a.time == b.time and a.seq < b.seq)
+
+
 cdef inline double snap(double x, double step, double inv_step) noexcept nogil:
     # Amounts live on the lot grid; snapping keeps sums of lots exact, so a closed
     # position is exactly 0 and an order filled lot by lot is exactly complete. Dividing by
@@ -86,12 +107,14 @@ cdef inline double grid_price(int64_t ticks, double inv_tick) noexcept nogil:
 cdef Order _o
 cdef Fill _f
 cdef Action _a
+cdef Entry _e
 cdef BalanceRow _b
 cdef PositionRow _p
 
 ORDER_DTYPE = np.asarray(<Order[:1]> &_o).dtype
 FILL_DTYPE = np.asarray(<Fill[:1]> &_f).dtype
 ACTION_DTYPE = np.asarray(<Action[:1]> &_a).dtype
+ENTRY_DTYPE = np.asarray(<Entry[:1]> &_e).dtype
 BALANCE_DTYPE = np.asarray(<BalanceRow[:1]> &_b).dtype
 POSITION_DTYPE = np.asarray(<PositionRow[:1]> &_p).dtype
 
@@ -148,12 +171,30 @@ cdef class Table:
         return self.n
 
 
+cdef int reserve(void** buf, Py_ssize_t* cap, Py_ssize_t need, size_t itemsize) except -1 nogil:
+    # Room for ``need`` items in a malloc'd buffer (amortised doubling): a side's index
+    # entries, its follow ids, the merge scratch.
+    cdef Py_ssize_t grown
+    cdef void* p
+    if need <= cap[0]:
+        return 0
+    grown = max(need, 2 * cap[0], 16)
+    p = realloc(buf[0], grown * itemsize)
+    if p == NULL:
+        with gil:
+            raise MemoryError(f"cannot index {need} resting orders")
+    buf[0] = p
+    cap[0] = grown
+    return 0
+
+
 @cython.final
 cdef class Engine:
     """The simulator state and its event loop.
 
     Built by :func:`mmsim.backtest`, which validates every argument first; the arrays must be
-    C-contiguous, ``time`` int64 nanoseconds non-decreasing, prices and sizes float64.
+    C-contiguous, ``time`` int64 nanoseconds non-decreasing, prices and sizes float64. Every
+    argument is keyword-only, so that two of the same type cannot be swapped silently.
 
     Parameters
     ----------
@@ -168,20 +209,25 @@ cdef class Engine:
         The contract.
     balance : float
         Starting balance in the settlement currency.
-    latency, cancel_latency, feed_latency : int
+    latency, cancel_latency, amend_latency, feed_latency : int
         Nanoseconds.
     queue_position : float
         Share of the displayed size queued ahead of an order joining a level.
+    queue_model : mmsim.queue.QueueModel
+        How the queue ahead of a resting order moves.
+    fill_bound : int
+        ``FILL_BOUNDS`` index: 0 "none", 1 "prints".
     """
 
-    def __init__(self, const int64_t[::1] time, const double[::1] price,
+    def __init__(self, *, const int64_t[::1] time, const double[::1] price,
                  const double[::1] amount, const double[::1] bid_price,
                  const double[::1] bid_amount, const double[::1] ask_price,
                  const double[::1] ask_amount, const int64_t[::1] signal_time,
                  const double[:, ::1] signals, bint inverse, double tick_size,
                  double lot_size, double contract_size, double maker_fee, double taker_fee,
                  double balance, int64_t latency, int64_t cancel_latency,
-                 int64_t feed_latency, double queue_position):
+                 int64_t amend_latency, int64_t feed_latency, double queue_position,
+                 QueueModel queue_model not None, int fill_bound):
         self.t_time = time
         self.t_price = price
         self.t_amount = amount
@@ -200,6 +246,8 @@ cdef class Engine:
         if signals.shape[0] != signal_time.shape[0]:
             raise ValueError(f"signals has {signals.shape[0]} rows, signal_time has "
                              f"{signal_time.shape[0]}")
+        if fill_bound not in (FB_NONE, FB_PRINTS):
+            raise ValueError(f"fill_bound must be one of {FILL_BOUNDS}, got code {fill_bound}")
         self.s_time = signal_time
         self.s_values = signals
         self.n_sig = signal_time.shape[0]
@@ -212,8 +260,11 @@ cdef class Engine:
         self.maker_fee = maker_fee
         self.taker_fee = taker_fee
         self.queue_position = queue_position
+        self.queue_model = queue_model
+        self.fill_bound = fill_bound
         self.latency = latency
         self.cancel_latency = cancel_latency
+        self.amend_latency = amend_latency
         self.feed_latency = feed_latency
         self.acct.balance = balance
         self.now = time[0] if self.n_rows else 0
@@ -224,11 +275,18 @@ cdef class Engine:
         self.orders = Table(ORDER_DTYPE, 1024)
         self.slots = Table(np.dtype(np.int64), 1024)
         self.scratch = Table(np.dtype(np.intp), 64)
-        self.adds = Table(ACTION_DTYPE, 64)
-        self.cancels = Table(ACTION_DTYPE, 64)
+        self.merged = Table(np.dtype(np.intp), 16)
+        self.pending = Table(ACTION_DTYPE, 64)
         self.fills = Table(FILL_DTYPE, 1024)
         self.balances = Table(BALANCE_DTYPE, max(1024, 2 * self.n_sig + 16))
         self.positions = Table(POSITION_DTYPE, 1024)
+
+    def __dealloc__(self):
+        cdef int k
+        for k in range(2):
+            free(self.sides[k].entries)
+            free(self.sides[k].follows)
+        free(self.merge_buf)
 
     # -- queries -----------------------------------------------------------------------
 
@@ -290,12 +348,59 @@ cdef class Engine:
         return self.acct.balance - self.reserve
 
     cdef int64_t next_action_time(self) noexcept nogil:
-        cdef int64_t t = INT64_MAX
-        if self.adds_head < self.adds.n:
-            t = (<Action*>self.adds.data)[self.adds_head].time
-        if self.cancels_head < self.cancels.n:
-            t = min(t, (<Action*>self.cancels.data)[self.cancels_head].time)
-        return t
+        if self.pending.n == 0:
+            return INT64_MAX
+        return (<Action*>self.pending.data)[0].time
+
+    # -- the latency queue: a binary heap of actions by (time, sending order) ------------------
+    # Latencies drawn per action can reorder actions, so the queue is a heap rather than a
+    # FIFO; its size is the number of actions in flight, so memory does not grow with every
+    # action ever sent.
+
+    cdef int push_action(self, int8_t kind, int64_t order_id, int64_t delay, double price,
+                         double amount) except -1:
+        cdef Action* heap
+        cdef Action act
+        cdef Py_ssize_t k, parent
+        act.time = self.now + delay
+        act.seq = self.next_seq
+        act.order_id = order_id
+        act.kind = kind
+        act.price = price
+        act.amount = amount
+        self.next_seq += 1
+        self.pending.push()
+        heap = <Action*>self.pending.data
+        k = self.pending.n - 1
+        while k > 0:
+            parent = (k - 1) // 2
+            if not action_before(&act, &heap[parent]):
+                break
+            heap[k] = heap[parent]
+            k = parent
+        heap[k] = act
+        return 0
+
+    cdef Action pop_action(self) noexcept nogil:
+        cdef Action* heap = <Action*>self.pending.data
+        cdef Action top = heap[0], last
+        cdef Py_ssize_t k = 0, child, n
+        self.pending.n -= 1
+        n = self.pending.n
+        if n > 0:
+            last = heap[n]
+            while True:
+                child = 2 * k + 1
+                if child >= n:
+                    break
+                if child + 1 < n and action_before(&heap[child + 1], &heap[child]):
+                    child += 1
+                if not action_before(&heap[child], &last):
+                    break
+                heap[k] = heap[child]
+                k = child
+            heap[k] = last
+        return top
 
     cdef void sync_feed(self) noexcept nogil:
         # The strategy sees rows with time <= now - feed_latency (rule 1), never beyond
@@ -365,6 +470,105 @@ cdef class Engine:
                 kept += 1
         self.book.n = kept
         self.n_closed = 0
+        self.purge(&self.sides[0])
+        self.purge(&self.sides[1])
+
+    # -- each side's index of resting orders -------------------------------------------------
+    # Fixed-price limits sit in an array sorted by priority, worst first and best last; orders
+    # going live are appended unsorted and settled at the next row. A row walks from the best
+    # end only as far as its quote or print can reach, so orders resting away from the touch
+    # cost nothing per row. Follow orders are kept apart: any move of the quote reaches them.
+
+    cdef bint valid(self, Entry* e) noexcept nogil:
+        # An entry is stale once its order stopped working or rejoined elsewhere (new prio).
+        cdef Order* o = self.find(e.order_id)
+        return o != NULL and o.status == S_LIVE and o.prio == e.prio
+
+    cdef int rest(self, Order* o) except -1 nogil:
+        """Index a live order resting on the book (after join())."""
+        cdef SideBook* s = &self.sides[0 if o.side > 0 else 1]
+        cdef Entry* e
+        cdef Py_ssize_t k
+        if o.type == T_FOLLOW:
+            # Kept in sending order (the order simultaneous re-pegs rejoin in); latency can
+            # make a later-sent order arrive first.
+            reserve(<void**>&s.follows, &s.follow_cap, s.n_follow + 1, sizeof(int64_t))
+            k = s.n_follow
+            while k > 0 and s.follows[k - 1] > o.order_id:
+                s.follows[k] = s.follows[k - 1]
+                k -= 1
+            s.follows[k] = o.order_id
+            s.n_follow += 1
+            return 0
+        reserve(<void**>&s.entries, &s.cap, s.n + 1, sizeof(Entry))
+        e = &s.entries[s.n]
+        e.key = o.price_tick * o.side
+        e.prio = o.prio
+        e.order_id = o.order_id
+        s.n += 1
+        return 0
+
+    cdef int settle(self, SideBook* s) except -1 nogil:
+        """Sort the entries appended since the last row into the index, then drop stale ones
+        from the best end."""
+        cdef Py_ssize_t k, lo, hi, mid, tail = s.n - s.n_sorted, i, j, m
+        cdef Entry e
+        if tail > 8:
+            # Many at once (a ladder sent in one call): sort them and merge, dropping stale
+            # entries on the way: O(n + k log k).
+            qsort(&s.entries[s.n_sorted], tail, sizeof(Entry), by_entry)
+            reserve(<void**>&self.merge_buf, &self.merge_cap, s.n, sizeof(Entry))
+            i, j, m = 0, s.n_sorted, 0
+            while i < s.n_sorted or j < s.n:
+                if j >= s.n or (i < s.n_sorted and by_entry(&s.entries[i], &s.entries[j]) < 0):
+                    e = s.entries[i]
+                    i += 1
+                else:
+                    e = s.entries[j]
+                    j += 1
+                if self.valid(&e):
+                    self.merge_buf[m] = e
+                    m += 1
+            memcpy(s.entries, self.merge_buf, m * sizeof(Entry))
+            s.n = m
+        else:
+            # A few (a requote): insert each by binary search; new orders usually sit near
+            # the touch, so few entries move.
+            for k in range(s.n_sorted, s.n):
+                e = s.entries[k]
+                lo, hi = 0, k
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if by_entry(&s.entries[mid], &e) < 0:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                memmove(&s.entries[lo + 1], &s.entries[lo], (k - lo) * sizeof(Entry))
+                s.entries[lo] = e
+        while s.n > 0 and not self.valid(&s.entries[s.n - 1]):
+            s.n -= 1
+        s.n_sorted = s.n
+        return 0
+
+    cdef void purge(self, SideBook* s) noexcept nogil:
+        # Drop stale entries everywhere (with the book's compaction: amortised O(1) each).
+        cdef Py_ssize_t k, kept = 0, kept_sorted = 0
+        cdef Order* o
+        for k in range(s.n):
+            if self.valid(&s.entries[k]):
+                s.entries[kept] = s.entries[k]
+                kept += 1
+                if k < s.n_sorted:
+                    kept_sorted += 1
+        s.n = kept
+        s.n_sorted = kept_sorted
+        kept = 0
+        for k in range(s.n_follow):
+            o = self.find(s.follows[k])
+            if o != NULL and o.status == S_LIVE:
+                s.follows[kept] = s.follows[k]
+                kept += 1
+        s.n_follow = kept
 
     cdef void maybe_compact(self) noexcept nogil:
         # Closed orders stay in the book (every pass skips them) until they are half of it,
@@ -385,14 +589,31 @@ cdef class Engine:
 
     # -- fills and accounting ----------------------------------------------------------
 
-    cdef int fill(self, Order* o, double qty, double price, int liquidity) except -1 nogil:
-        """Fill ``qty`` (> 0) of order ``o`` at ``price``; update the account and records."""
-        cdef double q = qty * o.side
+    cdef double fill(self, Order* o, double qty, double price, int liquidity, int cause,
+                     double print_volume) except -1.0 nogil:
+        """Fill ``qty`` (> 0) of order ``o`` at ``price``; update the account and records.
+
+        ``cause`` says what filled it (DESIGN "Fill bounds") and ``print_volume`` the volume
+        of the print that did (NaN when no print did). Returns the amount filled: less than
+        ``qty`` for a reduce-only order cut to the position."""
+        cdef double q
         cdef double rate = self.maker_fee if liquidity == MAKER else self.taker_fee
         cdef double fee, realized = 0.0, pos = self.acct.position, e = self.acct.entry_price
-        cdef double closing, new_pos, prev
+        cdef double closing, new_pos, prev, reducible
+        cdef bint cut = False
         cdef Fill* f
         cdef PositionRow* p
+        if o.reduce_only:
+            # DESIGN "reduce-only": a fill never increases |position|; it is cut to the
+            # position at fill time and the rest of the order is cancelled.
+            reducible = fabs(pos) if pos * o.side < 0.0 else 0.0
+            if reducible <= 0.0:
+                self.close(o, S_CANCELLED, R_REDUCE_ONLY)
+                return 0.0
+            if qty > reducible:
+                qty = reducible
+                cut = True
+        q = qty * o.side
         # Rule 8: fees on notional in the settlement currency.
         if self.inverse:
             fee = qty * self.cs / price * rate
@@ -443,6 +664,8 @@ cdef class Engine:
             o.price = o.avg_price
         if fabs(o.filled) >= fabs(o.amount):
             self.close(o, S_FILLED, R_NONE)
+        elif cut:
+            self.close(o, S_CANCELLED, R_REDUCE_ONLY)
         else:
             self.update_reserve(o)
 
@@ -453,6 +676,8 @@ cdef class Engine:
         f.amount = q
         f.fee = fee
         f.liquidity = liquidity
+        f.cause = cause
+        f.print_volume = print_volume
         f.realized = realized
         f.position = new_pos
         f.mid = NAN
@@ -463,16 +688,17 @@ cdef class Engine:
         p.amount = new_pos
         p.weighted_price = e
         self.record_balance()
-        return 0
+        return qty
 
     # -- queue model -------------------------------------------------------------------
 
     cdef void join(self, Order* o, Py_ssize_t r) noexcept nogil:
         # Rule 3, for an order that does not take liquidity: at the best price the queue
-        # ahead is queue_position x the displayed size; better than the best it is 0;
-        # behind the best it is unknown until the best price reaches it. ``amount_q`` keeps
-        # the displayed size at our level when the order first went live (0 at a new best
-        # level, NaN behind the best).
+        # ahead is what the queue model says (queue_position x the displayed size); better
+        # than the best it is 0; behind the best it is unknown until the best price reaches
+        # it. ``amount_q`` keeps the displayed size at our level when the order first went
+        # live (0 at a new best level, NaN behind the best). Joining takes the next time
+        # priority (rule 7).
         cdef double best, size
         cdef int64_t best_t
         cdef bint first = isnan(o.amount_q) and o.prio == 0
@@ -485,7 +711,7 @@ cdef class Engine:
             if not isnan(best):
                 best_t = to_grid(best, self.inv_tick)
                 if best_t == o.price_tick:
-                    o.queue_ahead = self.queue_position * size
+                    o.queue_ahead = self.queue_model.on_join(size, self.queue_position)
                     if first:
                         o.amount_q = size
                 elif (o.price_tick - best_t) * o.side > 0:
@@ -494,10 +720,30 @@ cdef class Engine:
                         o.amount_q = 0.0
         o.volume_req = o.queue_ahead + fabs(o.amount)
 
+    cdef int take(self, Order* o, double opp, double opp_size) except -1 nogil:
+        """A limit reaching the opposite best when it goes live or is amended (rule 3):
+        GTC fills whole at the best opposite price as taker; IOC and FOK at most the
+        displayed size there (DESIGN "time in force")."""
+        cdef double qty, want = self.remaining(o)
+        o.status = S_LIVE
+        if isnan(o.amount_q):
+            o.amount_q = opp_size
+        if o.tif == TIF_GTC:
+            self.fill(o, want, opp, TAKER, C_TAKER, NAN)
+            return 0
+        qty = min(want, floor(opp_size * self.inv_lot + GRID_EPS) / self.inv_lot)
+        if o.tif == TIF_FOK and qty < want:
+            self.close(o, S_REJECTED, R_FOK)
+            return 0
+        if qty > 0.0:
+            self.fill(o, qty, opp, TAKER, C_TAKER, NAN)
+        if o.status == S_LIVE:
+            self.close(o, S_CANCELLED, R_IOC)
+        return 0
+
     cdef int go_live(self, Order* o) except -1 nogil:
         cdef Py_ssize_t r = self.i - 1
         cdef double opp = NAN, own = NAN, opp_size = NAN
-        cdef int64_t opp_t
         if r >= 0:
             opp = self.t_ask[r] if o.side > 0 else self.t_bid[r]
             own = self.t_bid[r] if o.side > 0 else self.t_ask[r]
@@ -510,7 +756,8 @@ cdef class Engine:
                 return 0
             o.status = S_LIVE
             o.amount_q = opp_size
-            return self.fill(o, fabs(o.amount), opp, TAKER)
+            self.fill(o, fabs(o.amount), opp, TAKER, C_TAKER, NAN)
+            return 0
         if o.type == T_FOLLOW:
             # Rule 7: rest price_level ticks behind the best price on our side.
             if isnan(own):
@@ -522,48 +769,112 @@ cdef class Engine:
                 self.close(o, S_REJECTED, R_LEVEL)
                 return 0
             o.price = grid_price(o.price_tick, self.inv_tick)
-        elif not isnan(opp):
-            opp_t = to_grid(opp, self.inv_tick)
-            if (o.price_tick - opp_t) * o.side >= 0:
-                # Rule 3: a limit at or through the opposite best takes liquidity there.
-                if o.post_only:
-                    self.close(o, S_REJECTED, R_POST_ONLY)
-                    return 0
-                o.status = S_LIVE
-                o.amount_q = opp_size
-                return self.fill(o, fabs(o.amount), opp, TAKER)
+        elif not isnan(opp) and (o.price_tick - to_grid(opp, self.inv_tick)) * o.side >= 0:
+            # Rule 3: a limit at or through the opposite best takes liquidity there.
+            if o.post_only:
+                self.close(o, S_REJECTED, R_POST_ONLY)
+                return 0
+            return self.take(o, opp, opp_size)
+        if o.tif != TIF_GTC:
+            # A non-marketable IOC or FOK is cancelled at once.
+            o.status = S_LIVE
+            self.close(o, S_CANCELLED, R_IOC if o.tif == TIF_IOC else R_FOK)
+            return 0
         o.status = S_LIVE
         self.join(o, r)
+        self.rest(o)
         self.update_reserve(o)
         return 0
 
-    cdef int on_row(self, Py_ssize_t r) except -1 nogil:
-        """Apply row r's quote (rule 5, rule 7) and then its trade (rule 4)."""
-        cdef Order* book = <Order*>self.book.data
-        cdef Order* o
-        cdef Py_ssize_t k, n = self.book.n
-        cdef double bid = self.t_bid[r], ask = self.t_ask[r]
-        cdef double bid_size = self.t_bid_amount[r], ask_size = self.t_ask_amount[r]
-        cdef double own_size, size
-        cdef bint has_bid = not isnan(bid), has_ask = not isnan(ask), has_own, has_opp
-        cdef int64_t bid_t = to_grid(bid, self.inv_tick) if has_bid else 0
-        cdef int64_t ask_t = to_grid(ask, self.inv_tick) if has_ask else 0
-        cdef int64_t own_t, opp_t, target
-        # The highest live bid and lowest live ask after the quote: a print that reaches
-        # neither touches none of our orders, and the trade pass is skipped.
-        cdef int64_t top_buy = INT64_MIN, top_sell = INT64_MAX
-        for k in range(n):
-            o = &book[k]
-            if o.status != S_LIVE:
-                continue
-            if o.side > 0:
-                has_own, own_t, own_size = has_bid, bid_t, bid_size
-                has_opp, opp_t = has_ask, ask_t
+    cdef int amend(self, Order* o, Action* act) except -1 nogil:
+        """DESIGN "Amend": a smaller amount at the same price keeps the queue position; a new
+        price or a larger amount rejoins by rule 3 behind everyone; an amount at or below
+        what has filled closes the order."""
+        cdef Py_ssize_t r = self.i - 1
+        cdef double amount = o.amount if isnan(act.amount) else act.amount
+        cdef int64_t tick = o.price_tick if isnan(act.price) else to_grid(act.price, self.inv_tick)
+        cdef double opp = NAN, opp_size = NAN
+        o.amends += 1
+        if fabs(amount) <= fabs(o.filled):
+            self.close(o, S_CANCELLED, R_AMENDED)
+            return 0
+        if tick == o.price_tick and fabs(amount) <= fabs(o.amount):
+            o.amount = amount
+            self.update_reserve(o)
+            return 0
+        o.amount = amount
+        o.price_tick = tick
+        o.price = grid_price(tick, self.inv_tick)
+        if r >= 0:
+            opp = self.t_ask[r] if o.side > 0 else self.t_bid[r]
+            opp_size = self.t_ask_amount[r] if o.side > 0 else self.t_bid_amount[r]
+        if not isnan(opp) and (tick - to_grid(opp, self.inv_tick)) * o.side >= 0:
+            if o.post_only:
+                self.close(o, S_REJECTED, R_POST_ONLY)      # earlier fills stand
+                return 0
+            return self.take(o, opp, opp_size)
+        self.join(o, r)
+        if o.type != T_FOLLOW:
+            self.rest(o)                # the old entry is stale: its prio is not the order's
+        self.update_reserve(o)
+        return 0
+
+    cdef int queue_update(self, Order* o, int64_t own_t, double own_size, double prev_size,
+                          double printed) except -1 nogil:
+        # Rule 5 and "Queue models", for an order at or better than the best on its side.
+        if own_t == o.price_tick:
+            if isnan(o.queue_ahead):
+                # Rule 3, deferred: the best price reached our level.
+                o.queue_ahead = self.queue_model.on_join(own_size, self.queue_position)
+                o.volume_req = o.queue_ahead + fabs(o.amount)
             else:
-                has_own, own_t, own_size = has_ask, ask_t, ask_size
-                has_opp, opp_t = has_bid, bid_t
-            if o.type == T_FOLLOW and has_own:
-                target = own_t - o.side * o.price_level
+                o.queue_ahead = self.queue_model.on_size_change(o.queue_ahead, prev_size,
+                                                                own_size, printed)
+        elif (o.price_tick - own_t) * o.side > 0:
+            # Rule 5: the best price moved away behind us: we are at the front.
+            o.queue_ahead = 0.0
+        return 0
+
+    cdef Py_ssize_t quote_side(self, Py_ssize_t r, int8_t sgn) except -1 nogil:
+        """Row r's quote on one side of our book: follow orders re-peg (rule 7) and the queue
+        ahead of orders at or better than the best moves (rule 5, "Queue models"). The
+        orders the opposite best reached are appended to ``scratch`` in price then time
+        priority; returns how many."""
+        cdef SideBook* s = &self.sides[0 if sgn > 0 else 1]
+        cdef Order* o
+        cdef Order** crossed
+        cdef Py_ssize_t k, kept, start = self.scratch.n, n_follow_crossed, p = r - 1
+        cdef double own = self.t_bid[r] if sgn > 0 else self.t_ask[r]
+        cdef double opp = self.t_ask[r] if sgn > 0 else self.t_bid[r]
+        cdef double own_size = self.t_bid_amount[r] if sgn > 0 else self.t_ask_amount[r]
+        cdef double prev_size = NAN, printed = 0.0, prev, prev_trade
+        cdef bint has_own = not isnan(own), has_opp = not isnan(opp)
+        cdef int64_t own_t = to_grid(own, self.inv_tick) if has_own else 0
+        cdef int64_t opp_t = to_grid(opp, self.inv_tick) if has_opp else 0
+        cdef int64_t target, reach
+        if s.n == 0 and s.n_follow == 0:
+            return 0
+        if has_own and p >= 0:
+            # "Queue models": the size at our price on the previous row, known only if it
+            # was the best then, and the volume printed there since.
+            prev = self.t_bid[p] if sgn > 0 else self.t_ask[p]
+            if not isnan(prev) and to_grid(prev, self.inv_tick) == own_t:
+                prev_size = self.t_bid_amount[p] if sgn > 0 else self.t_ask_amount[p]
+            prev_trade = self.t_amount[p]
+            if prev_trade * sgn < 0.0 and fabs(self.t_price[p] * self.inv_tick - own_t) <= GRID_EPS:
+                printed = fabs(prev_trade)
+        self.settle(s)
+        # Follow orders in sending order: simultaneous re-pegs rejoin in the order the
+        # exchange received them.
+        kept = 0
+        for k in range(s.n_follow):
+            o = self.find(s.follows[k])
+            if o == NULL or o.status != S_LIVE:
+                continue
+            s.follows[kept] = s.follows[k]
+            kept += 1
+            if has_own:
+                target = own_t - sgn * o.price_level
                 if target != o.price_tick:
                     if target < 1:
                         # The peg would fall to zero or below: the order cannot follow.
@@ -574,82 +885,149 @@ cdef class Engine:
                     o.price = grid_price(target, self.inv_tick)
                     self.join(o, r)
                     self.update_reserve(o)
-            if has_opp and (opp_t - o.price_tick) * o.side <= 0:
-                # Rule 5: the opposite best reached our price: filled as maker at our price.
-                self.fill(o, self.remaining(o), o.price, MAKER)
+            if has_opp and (o.price_tick - opp_t) * sgn >= 0:
+                (<Order**>self.scratch.push())[0] = o
+            elif has_own:
+                self.queue_update(o, own_t, own_size, prev_size, printed)
+        s.n_follow = kept
+        n_follow_crossed = self.scratch.n - start
+        if has_own or has_opp:
+            # Walk from the best end only as far as this quote reaches.
+            reach = min(sgn * own_t if has_own else INT64_MAX, sgn * opp_t if has_opp else INT64_MAX)
+            k = s.n - 1
+            while k >= 0 and s.entries[k].key >= reach:
+                if self.valid(&s.entries[k]):
+                    o = self.find(s.entries[k].order_id)
+                    if has_opp and s.entries[k].key >= sgn * opp_t:
+                        (<Order**>self.scratch.push())[0] = o
+                    elif has_own:
+                        self.queue_update(o, own_t, own_size, prev_size, printed)
+                k -= 1
+        # The walk gives the fixed orders in price then time priority already; crossed
+        # follow orders must be merged in.
+        if n_follow_crossed and self.scratch.n - start > 1:
+            qsort(&(<Order**>self.scratch.data)[start], self.scratch.n - start, sizeof(Order*),
+                  by_priority)
+        return self.scratch.n - start
+
+    cdef int cross(self, Py_ssize_t n_buys, Py_ssize_t n_sells) except -1 nogil:
+        """Fill (or, with fill_bound "prints", move to the front) the orders a quote crossed:
+        ``scratch`` holds the buys then the sells, each in priority order. Both sides cross
+        on one row only after orders rested through a time without quotes; the two are then
+        merged in time priority, the earlier (re)joined order first."""
+        cdef Order** buys = <Order**>self.scratch.data
+        cdef Order** sells = buys + n_buys
+        cdef Order** order = buys
+        cdef Order** merged
+        cdef Order* o
+        cdef Py_ssize_t k, i = 0, j = 0
+        if n_buys and n_sells:
+            self.merged.n = 0
+            while i < n_buys or j < n_sells:
+                merged = <Order**>self.merged.push()
+                if j >= n_sells or (i < n_buys and buys[i].prio < sells[j].prio):
+                    merged[0] = buys[i]
+                    i += 1
+                else:
+                    merged[0] = sells[j]
+                    j += 1
+            order = <Order**>self.merged.data
+        for k in range(n_buys + n_sells):
+            o = order[k]
+            if o.status != S_LIVE:
                 continue
-            if has_own:
-                if own_t == o.price_tick:
-                    if isnan(o.queue_ahead):
-                        # Rule 3, deferred: the best price reached our level.
-                        o.queue_ahead = self.queue_position * own_size
-                        o.volume_req = o.queue_ahead + fabs(o.amount)
-                    elif own_size < o.queue_ahead:
-                        # Rule 5: cancellations ahead of us (risk-averse queue model).
-                        o.queue_ahead = own_size
-                elif (o.price_tick - own_t) * o.side > 0:
-                    # Rule 5: the best price moved away behind us: we are at the front.
-                    o.queue_ahead = 0.0
-            if o.side > 0:
-                top_buy = max(top_buy, o.price_tick)
+            if self.fill_bound == FB_NONE:
+                # Rule 5: the opposite best reached our price: filled as maker at our price.
+                self.fill(o, self.remaining(o), o.price, MAKER, C_CROSS, NAN)
             else:
-                top_sell = min(top_sell, o.price_tick)
-        size = self.t_amount[r]
-        if size < 0.0:
-            if top_buy >= self.t_price[r] * self.inv_tick - GRID_EPS:
-                self.on_trade(r, size)
-        elif size > 0.0:
-            if top_sell <= self.t_price[r] * self.inv_tick + GRID_EPS:
-                self.on_trade(r, size)
+                # "Fill bounds", prints: at the front of the queue, filled by prints only.
+                o.queue_ahead = 0.0
+        return 0
+
+    cdef int on_row(self, Py_ssize_t r) except -1 nogil:
+        """Apply row r's quote (rules 5 and 7, both sides) and then its trade (rule 4)."""
+        cdef Py_ssize_t n_buys, n_sells
+        self.scratch.n = 0
+        n_buys = self.quote_side(r, 1)
+        n_sells = self.quote_side(r, -1)
+        if n_buys or n_sells:
+            self.cross(n_buys, n_sells)
+        if self.t_amount[r] != 0.0:
+            self.on_trade(r, self.t_amount[r])
         return 0
 
     cdef int on_trade(self, Py_ssize_t r, double size) except -1 nogil:
         """Rule 4: a print of |size| at t_price[r]; size < 0 hits bids, > 0 lifts asks."""
-        cdef Order* book = <Order*>self.book.data
+        cdef int8_t sgn = -1 if size > 0.0 else 1      # the side of the orders it can fill
+        cdef SideBook* s = &self.sides[0 if sgn > 0 else 1]
         cdef Order* o
         cdef Order** reached
-        cdef Py_ssize_t k, n = self.book.n
-        cdef int8_t side = -1 if size > 0.0 else 1     # the side of the orders it can fill
+        cdef Py_ssize_t k, n_follow
         cdef double volume = fabs(size)
         cdef double x = self.t_price[r] * self.inv_tick   # print price in ticks, maybe off-grid
-        cdef double d, avail, used, excess, qty
+        cdef double d, avail, left, excess, qty
+        cdef bint through
+        if s.n == 0 and s.n_follow == 0:
+            return 0
+        self.settle(s)
         # Pass 1: volume statistics, and the orders the print reaches: those it went through,
         # and those at its price with a known queue (a print is within GRID_EPS of at most
         # one tick).
         self.scratch.n = 0
-        for k in range(n):
-            o = &book[k]
-            if o.status != S_LIVE or o.side != side:
+        for k in range(s.n_follow):
+            o = self.find(s.follows[k])
+            if o == NULL or o.status != S_LIVE:
                 continue
-            d = (o.price_tick - x) * side               # > 0: the print went through our price
+            d = (o.price_tick - x) * sgn                # > 0: the print went through our price
             if d >= -GRID_EPS:
                 o.volume += volume
                 if d > GRID_EPS or not isnan(o.queue_ahead):
                     (<Order**>self.scratch.push())[0] = o
+        n_follow = self.scratch.n
+        k = s.n - 1
+        while k >= 0 and s.entries[k].key - sgn * x >= -GRID_EPS:
+            if self.valid(&s.entries[k]):
+                o = self.find(s.entries[k].order_id)
+                o.volume += volume
+                if s.entries[k].key - sgn * x > GRID_EPS or not isnan(o.queue_ahead):
+                    (<Order**>self.scratch.push())[0] = o
+            k -= 1
         if self.scratch.n == 0:
             return 0
-        # Pass 2, in price then time priority (sorted once: O(k log k) for the k orders
-        # reached): orders the print went through fill completely; at the print's price it
-        # consumes the queue ahead of each order, what reaches an order fills it, and the
-        # print's volume is shared so that all our fills there together never exceed it.
+        # Pass 2, in price then time priority: orders the print went through fill (wholly, or
+        # with fill_bound "prints" out of its volume); at the print's price it consumes the
+        # queue ahead of each order, what reaches an order fills it, and the print's volume
+        # is shared so that all our fills there together never exceed it.
         reached = <Order**>self.scratch.data
-        if self.scratch.n > 1:
+        if n_follow and self.scratch.n > 1:
             qsort(reached, self.scratch.n, sizeof(Order*), by_priority)
         avail = volume
         for k in range(self.scratch.n):
             o = reached[k]
-            if (o.price_tick - x) * side > GRID_EPS:
-                self.fill(o, self.remaining(o), o.price, MAKER)
+            if o.status != S_LIVE:
+                continue
+            through = (o.price_tick - x) * sgn > GRID_EPS
+            if through and self.fill_bound == FB_NONE:
+                self.fill(o, self.remaining(o), o.price, MAKER, C_THROUGH, volume)
                 continue
             if avail <= 0.0:
+                if through:
+                    o.queue_ahead = 0.0
+                    continue
                 break
-            used = min(o.queue_ahead, avail)
-            o.queue_ahead -= used
-            excess = avail - used
+            if through:
+                # The print emptied our price level: whatever is left of the order is at
+                # the front of the queue there.
+                o.queue_ahead = 0.0
+                excess = avail
+            else:
+                left = self.queue_model.on_print(o.queue_ahead, avail)
+                excess = avail - (o.queue_ahead - left)
+                o.queue_ahead = left
             qty = min(self.remaining(o), floor(excess * self.inv_lot + GRID_EPS) / self.inv_lot)
             if qty > 0.0:
-                self.fill(o, qty, o.price, MAKER)
-                avail -= qty
+                avail -= self.fill(o, qty, o.price, MAKER, C_THROUGH if through else C_QUEUE,
+                                   volume)
         return 0
 
     # -- the loop ----------------------------------------------------------------------
@@ -673,44 +1051,39 @@ cdef class Engine:
         return 0
 
     cdef int apply_next_action(self) except -1 nogil:
-        """Rule 2: the earliest pending action takes effect (ties: in sending order)."""
-        cdef Action* a = NULL
-        cdef Action* c = NULL
-        cdef Action act
+        """Rule 2: the earliest pending action takes effect (ties: in sending order). A cancel
+        or amend that arrives before its order is live is rejected as unknown, as an
+        exchange does (DESIGN "Latency models"); the order goes live when its add arrives."""
+        cdef Action act = self.pop_action()
         cdef Order* o
-        if self.adds_head < self.adds.n:
-            a = &(<Action*>self.adds.data)[self.adds_head]
-        if self.cancels_head < self.cancels.n:
-            c = &(<Action*>self.cancels.data)[self.cancels_head]
-        if a != NULL and (c == NULL or a.time < c.time or (a.time == c.time and a.seq < c.seq)):
-            act = a[0]
-            self.adds_head += 1
-            if self.adds_head == self.adds.n:
-                self.adds_head = 0
-                self.adds.n = 0
-        else:
-            act = c[0]
-            self.cancels_head += 1
-            if self.cancels_head == self.cancels.n:
-                self.cancels_head = 0
-                self.cancels.n = 0
         self.now = act.time
         o = self.find(act.order_id)
         if o != NULL:
             if act.kind == A_ADD:
                 if o.status == S_PENDING:
                     self.go_live(o)
-            elif o.status <= S_LIVE:
-                # Fills before the cancel takes effect stand (rule 2).
-                self.close(o, S_CANCELLED, R_CANCELLED)
+            else:
+                if act.kind == A_CANCEL:
+                    o.cancelling = 0
+                if o.status == S_PENDING:
+                    o.rejected += 1
+                elif o.status == S_LIVE:
+                    if act.kind == A_CANCEL:
+                        # Fills before the cancel takes effect stand (rule 2).
+                        self.close(o, S_CANCELLED, R_CANCELLED)
+                    else:
+                        self.amend(o, &act)
+                elif act.kind == A_AMEND:
+                    o.amends += 1                   # on a closed order: nothing, counted
+        elif act.kind == A_AMEND:
+            self.record(act.order_id).amends += 1
         self.maybe_compact()
         return 0
 
     cdef int64_t send(self, int8_t type, double price, int64_t level, double amount,
-                      bint post_only) except -1:
+                      bint post_only, int8_t tif, bint reduce_only) except -1:
         cdef Order* o = <Order*>self.book.push()
         cdef Order* h = <Order*>self.orders.push()
-        cdef Action* a = <Action*>self.adds.push()
         cdef int64_t* slot = <int64_t*>self.slots.push()
         cdef Py_ssize_t fr = self.feed_row - 1
         slot[0] = self.book.n - 1
@@ -732,17 +1105,15 @@ cdef class Engine:
         o.amount_q = NAN
         o.volume_req = NAN
         o.post_only = post_only
+        o.tif = tif
+        o.reduce_only = reduce_only
         o.decision_price = NAN
         if fr >= 0:
             o.decision_price = self.t_ask[fr] if amount > 0 else self.t_bid[fr]
         o.slippage = NAN if type == T_MARKET else 0.0
         self.update_reserve(o)
         h[0] = o[0]
-        a.time = self.now + self.latency
-        a.seq = self.next_seq
-        a.order_id = o.order_id
-        a.kind = A_ADD
-        self.next_seq += 1
+        self.push_action(A_ADD, o.order_id, self.latency, NAN, NAN)
         return o.order_id
 
     def run(self, Context ctx, on_signal, on_fill=None, on_start=None, progress=None):
@@ -1022,7 +1393,28 @@ cdef class Context:
                              f"{lot!r}); the smallest order is one lot")
         return a
 
-    def limit(self, price, amount, post_only=False):
+    cdef double check_price(self, str action, price) except? -1:
+        # A limit price: a positive finite number on the tick grid, at most 2**53 ticks.
+        cdef double p, tick = self.engine.tick
+        try:
+            p = price
+        except TypeError:
+            raise TypeError(f"{action}: price must be a number, got {type(price).__name__}") from None
+        if not isfinite(p) or p <= 0.0:
+            raise ValueError(f"{action}: price must be a positive finite number, got {price!r}")
+        if p * self.engine.inv_tick > MAX_UNITS:
+            raise ValueError(f"{action}: price {p!r} is too large; at most "
+                             f"{MAX_UNITS * tick:.17g} (2**53 ticks of {tick!r})")
+        if not on_grid(p, self.engine.inv_tick):
+            raise ValueError(f"{action}: price {p!r} is off the tick grid (tick_size "
+                             f"{tick!r}); nearest on-grid price is "
+                             f"{to_grid(p, self.engine.inv_tick) * tick!r}")
+        if to_grid(p, self.engine.inv_tick) < 1:
+            raise ValueError(f"{action}: price {p!r} rounds to 0 ticks (tick_size "
+                             f"{tick!r}); the lowest price is one tick")
+        return p
+
+    def limit(self, price, amount, post_only=False, tif="gtc", reduce_only=False):
         """Send a limit order.
 
         Parameters
@@ -1033,6 +1425,14 @@ cdef class Context:
             Signed amount on the lot grid: > 0 buy, < 0 sell.
         post_only : bool, default False
             Reject the order instead of letting it take liquidity when it goes live.
+        tif : {"gtc", "ioc", "fok"}, default "gtc"
+            Time in force. ``"ioc"`` (immediate or cancel) and ``"fok"`` (fill or kill)
+            take at most the displayed size at the best opposite price when the order goes
+            live, as taker; IOC cancels the rest, FOK fills all of it or is rejected. Either
+            is cancelled at once if it cannot take liquidity.
+        reduce_only : bool, default False
+            A fill never increases the absolute position: it is cut to the position at fill
+            time and the rest of the order is cancelled (reason ``reduce_only``).
 
         Returns
         -------
@@ -1042,31 +1442,22 @@ cdef class Context:
         Raises
         ------
         ValueError
-            If the amount is zero, NaN, infinite or off the lot grid, or the price is not a
-            positive finite number on the tick grid.
+            If the amount is zero, NaN, infinite or off the lot grid, the price is not a
+            positive finite number on the tick grid, ``tif`` is not one of the three, or a
+            post-only order is IOC or FOK.
         """
         cdef double a = self.check_amount("limit", amount)
-        cdef double p
-        try:
-            p = price
-        except TypeError:
-            raise TypeError(f"limit: price must be a number, got {type(price).__name__}") from None
-        if not isfinite(p) or p <= 0.0:
-            raise ValueError(f"limit: price must be a positive finite number, got {price!r}")
-        if p * self.engine.inv_tick > MAX_UNITS:
-            raise ValueError(f"limit: price {p!r} is too large; at most "
-                             f"{MAX_UNITS * self.engine.tick:.17g} (2**53 ticks of "
-                             f"{self.engine.tick!r})")
-        if not on_grid(p, self.engine.inv_tick):
-            raise ValueError(f"limit: price {p!r} is off the tick grid (tick_size "
-                             f"{self.engine.tick!r}); nearest on-grid price is "
-                             f"{to_grid(p, self.engine.inv_tick) * self.engine.tick!r}")
-        if to_grid(p, self.engine.inv_tick) < 1:
-            raise ValueError(f"limit: price {p!r} rounds to 0 ticks (tick_size "
-                             f"{self.engine.tick!r}); the lowest price is one tick")
-        return self.engine.send(T_LIMIT, p, 0, a, bool(post_only))
+        cdef double p = self.check_price("limit", price)
+        cdef int8_t t
+        if tif not in TIF_NAMES:
+            raise ValueError(f"limit: tif must be one of {TIF_NAMES}, got {tif!r}")
+        t = TIF_NAMES.index(tif)
+        if post_only and t != TIF_GTC:
+            raise ValueError(f"limit: a post-only order never takes liquidity, so it cannot "
+                             f"be {tif!r}, which only takes; use tif='gtc'")
+        return self.engine.send(T_LIMIT, p, 0, a, bool(post_only), t, bool(reduce_only))
 
-    def market(self, amount):
+    def market(self, amount, reduce_only=False):
         """Send a market order: it fills completely at the best opposite price in force
         when it goes live, as taker.
 
@@ -1074,6 +1465,9 @@ cdef class Context:
         ----------
         amount : float
             Signed amount on the lot grid: > 0 buy, < 0 sell.
+        reduce_only : bool, default False
+            Cut the fill to the position held when it goes live (cancelled when there is
+            nothing to reduce).
 
         Returns
         -------
@@ -1081,7 +1475,7 @@ cdef class Context:
             The order id.
         """
         cdef double a = self.check_amount("market", amount)
-        return self.engine.send(T_MARKET, NAN, 0, a, False)
+        return self.engine.send(T_MARKET, NAN, 0, a, False, TIF_GTC, bool(reduce_only))
 
     def follow(self, level, amount):
         """Send a follow-limit (pegged) order resting ``level`` ticks behind the best price
@@ -1109,14 +1503,29 @@ cdef class Context:
             raise ValueError(f"follow: level must be a whole number of ticks >= 0, got {level!r}")
         if lv > MAX_UNITS:
             raise ValueError(f"follow: level {level!r} is too large; at most 2**53 ticks")
-        return self.engine.send(T_FOLLOW, NAN, <int64_t>lv, a, False)
+        return self.engine.send(T_FOLLOW, NAN, <int64_t>lv, a, False, TIF_GTC, False)
+
+    cdef int64_t check_id(self, str action, order_id) except -1:
+        # An id this run has issued.
+        cdef Engine e = self.engine
+        self.check_acting(action)
+        # type() first: the ABC check costs microseconds, and plain ints are the common case.
+        if type(order_id) is not int and (isinstance(order_id, bool)
+                                          or not isinstance(order_id, numbers.Integral)):
+            raise TypeError(f"{action}: order_id must be an int, got {order_id!r}")
+        if not 1 <= order_id < e.next_id:
+            raise ValueError(f"{action}: unknown order id {order_id!r}; ids sent so far are "
+                             + (f"1..{e.next_id - 1}" if e.next_id > 1 else "none"))
+        return order_id
 
     def cancel(self, order_id):
         """Cancel an order; it takes effect after the cancel latency.
 
         Cancelling an order that is already filled, cancelled or rejected (or whose cancel
-        is already on its way) is a no-op; the orders table shows the request in
-        ``cancel_sent``.
+        is already on its way) is a no-op; the orders table shows the first request in
+        ``cancel_sent``. A cancel that arrives before its order is live is rejected as
+        unknown, as an exchange does (the orders table counts it in ``rejected``); the
+        order then goes live, and may be cancelled again.
 
         Parameters
         ----------
@@ -1129,27 +1538,58 @@ cdef class Context:
             If no order with this id was ever sent.
         """
         cdef Engine e = self.engine
-        cdef int64_t oid
-        cdef Order* o
-        cdef Action* a
-        self.check_acting("cancel")
-        # type() first: the ABC check costs microseconds, and plain ints are the common case.
-        if type(order_id) is not int and (isinstance(order_id, bool)
-                                          or not isinstance(order_id, numbers.Integral)):
-            raise TypeError(f"cancel: order_id must be an int, got {order_id!r}")
-        if not 1 <= order_id < e.next_id:
-            raise ValueError(f"cancel: unknown order id {order_id!r}; ids sent so far are "
-                             + (f"1..{e.next_id - 1}" if e.next_id > 1 else "none"))
-        oid = order_id
-        o = e.record(oid)
-        if o.cancel_sent != NO_TIME:
-            return                                  # already on its way (or recorded)
-        o.cancel_sent = e.now
+        cdef int64_t oid = self.check_id("cancel", order_id)
+        cdef Order* o = e.record(oid)
+        if o.cancelling:
+            return                                  # already on its way
+        if o.cancel_sent == NO_TIME:
+            o.cancel_sent = e.now
         if o.status >= S_FILLED:
             return                                  # closed: a no-op, recorded
-        a = <Action*>e.cancels.push()
-        a.time = e.now + e.cancel_latency
-        a.seq = e.next_seq
-        a.order_id = oid
-        a.kind = A_CANCEL
-        e.next_seq += 1
+        o.cancelling = 1
+        e.push_action(A_CANCEL, oid, e.cancel_latency, NAN, NAN)
+
+    def amend(self, order_id, price=None, amount=None):
+        """Change an order's price or amount; it takes effect after the amend latency.
+
+        A smaller amount at the same price keeps the order's place in the queue; a new price
+        or a larger amount rejoins the queue at the (new) price, behind everyone (rule 3),
+        and a new price at or through the opposite best takes liquidity (a post-only order
+        is rejected instead; earlier fills stand). An amount at or below what has already filled closes the
+        order (status cancelled, reason ``amended``). Amending a closed order does nothing
+        but is counted in the orders table's ``amends``; an amend that arrives before the
+        order is live is rejected as unknown (counted in ``rejected``).
+
+        Parameters
+        ----------
+        order_id : int
+            The order.
+        price : float, optional
+            New limit price on the tick grid; not for follow or market orders.
+        amount : float, optional
+            New signed total amount (filled part included), same side as the order.
+
+        Raises
+        ------
+        ValueError
+            If neither price nor amount is given, the id is unknown, the price is invalid or
+            given for a follow or market order, or the amount is invalid or on the other side.
+        """
+        cdef Engine e = self.engine
+        cdef int64_t oid = self.check_id("amend", order_id)
+        cdef Order* o = e.record(oid)
+        cdef double p = NAN, a = NAN
+        if price is None and amount is None:
+            raise ValueError("amend: give a new price, a new amount or both")
+        if price is not None:
+            if o.type != T_LIMIT:
+                raise ValueError(f"amend: order {oid} is a {TYPE_NAMES[o.type]} order; only a "
+                                 f"limit order's price can be amended")
+            p = self.check_price("amend", price)
+        if amount is not None:
+            a = self.check_amount("amend", amount)
+            if (a > 0) != (o.side > 0):
+                raise ValueError(f"amend: amount {amount!r} is on the other side of order "
+                                 f"{oid} ({'buy' if o.side > 0 else 'sell'}); amounts keep "
+                                 f"their sign")
+        e.push_action(A_AMEND, oid, e.amend_latency, p, a)

@@ -9,6 +9,7 @@ import pandas as pd
 from mmsim.contracts import BITMEX_XBTUSD, Contract
 from mmsim.data.align import Aligned, align, check_aligned, cut
 from mmsim.data.schema import TAQ_COLUMNS, SchemaError
+from mmsim.queue import as_queue_model
 from mmsim.results import Result
 from mmsim.strategy import Strategy
 
@@ -151,6 +152,11 @@ def _orders_frame(o: np.ndarray) -> pd.DataFrame:
             "reason": _labels(o["reason"], _core.REASON_NAMES),
             "cancel_sent": _times(o["cancel_sent"]),
             "queue_ahead": o["queue_ahead"],
+            "tif": _labels(o["tif"], _core.TIF_NAMES),
+            "post_only": o["post_only"].astype(bool),
+            "reduce_only": o["reduce_only"].astype(bool),
+            "amends": o["amends"].astype(np.int64),
+            "rejected": o["rejected"].astype(np.int64),
         },
         index=pd.DatetimeIndex(created, name="time"),
     )
@@ -161,8 +167,10 @@ def _result(tables: dict, contract: Contract, params: dict) -> Result:
     from mmsim import _core
 
     fills = _to_frame(tables["fills"], ["order_id", "price", "amount", "fee", "liquidity",
-                                        "mid", "realized", "position"])
+                                        "mid", "realized", "position", "cause",
+                                        "print_volume"])
     fills["liquidity"] = _labels(tables["fills"]["liquidity"], _core.LIQUIDITY_NAMES)
+    fills["cause"] = _labels(tables["fills"]["cause"], _core.CAUSE_NAMES)
     return Result(
         orders=_orders_frame(tables["orders"]),
         fills=fills,
@@ -187,6 +195,9 @@ def backtest(
     end=None,
     feed_latency: float = 0.0,
     progress=None,
+    queue_model=None,
+    fill_bound: str = "none",
+    amend_latency: float | None = None,
 ) -> Result:
     """Replay tick data and fill a strategy's orders; return what happened.
 
@@ -224,6 +235,18 @@ def backtest(
         Seconds by which the market data the strategy sees lags the engine.
     progress : callable, optional
         ``progress(rows_replayed)``, called about 100 times during the run.
+    queue_model : mmsim.queue.QueueModel or callable, optional
+        How the queue ahead of a resting order moves when the displayed size at its price
+        changes: :class:`~mmsim.queue.RiskAverse` (the default), ``PowerProb(n)``,
+        ``LogProb()``, a Cython subclass of :class:`~mmsim.queue.QueueModel`, or a Python
+        function ``front_share(ahead, behind) -> share`` (slow: it takes the GIL per call).
+    fill_bound : {"none", "prints"}, default "none"
+        ``"none"``: a print through an order's price or the quote crossing it fills the
+        whole order (rules 4-5). ``"prints"``: every maker fill is covered by printed
+        volume; a crossing quote only moves the order to the front of the queue.
+    amend_latency : float, optional
+        Seconds from an amend being sent to it taking effect; defaults to
+        ``cancel_latency``.
 
     Returns
     -------
@@ -257,7 +280,11 @@ def backtest(
     queue_position = _number(queue_position, "queue_position", at_least=0)
     lat = _seconds_to_ns(latency, "latency")
     clat = lat if cancel_latency is None else _seconds_to_ns(cancel_latency, "cancel_latency")
+    alat = clat if amend_latency is None else _seconds_to_ns(amend_latency, "amend_latency")
     flat = _seconds_to_ns(feed_latency, "feed_latency")
+    if fill_bound not in _core.FILL_BOUNDS:
+        raise ValueError(f"fill_bound must be one of {_core.FILL_BOUNDS}, got {fill_bound!r}")
+    queue_model = as_queue_model(queue_model)
 
     if isinstance(taq, Aligned):
         data = cut(check_aligned(taq), start, end)
@@ -265,18 +292,25 @@ def backtest(
         data = align(taq, signals, start, end)
     _check_prices(data, contract)
     for ns, name, value in ((lat, "latency", latency), (clat, "cancel_latency", cancel_latency),
+                            (alat, "amend_latency", amend_latency),
                             (flat, "feed_latency", feed_latency)):
         _check_horizon(ns, name, value, data.time)
     engine = _core.Engine(
-        data.time, data.price, data.amount, data.bid_price, data.bid_amount,
-        data.ask_price, data.ask_amount, data.signal_time, data.signals,
-        contract.inverse, contract.tick_size, contract.lot_size, contract.contract_size,
-        contract.maker_fee, contract.taker_fee, balance, lat, clat, flat, queue_position,
+        time=data.time, price=data.price, amount=data.amount, bid_price=data.bid_price,
+        bid_amount=data.bid_amount, ask_price=data.ask_price, ask_amount=data.ask_amount,
+        signal_time=data.signal_time, signals=data.signals, inverse=contract.inverse,
+        tick_size=contract.tick_size, lot_size=contract.lot_size,
+        contract_size=contract.contract_size, maker_fee=contract.maker_fee,
+        taker_fee=contract.taker_fee, balance=balance, latency=lat, cancel_latency=clat,
+        amend_latency=alat, feed_latency=flat, queue_position=queue_position,
+        queue_model=queue_model, fill_bound=_core.FILL_BOUNDS.index(fill_bound),
     )
     ctx = _core.Context(engine, data.signals, data.columns, contract, np.random.default_rng(seed))
     params = {
         "balance": balance, "latency": latency, "cancel_latency": cancel_latency,
         "feed_latency": feed_latency, "queue_position": queue_position, "seed": seed,
+        "amend_latency": amend_latency, "queue_model": repr(queue_model),
+        "fill_bound": fill_bound,
         "start": None if start is None else str(start), "end": None if end is None else str(end),
         "strategy": type(strategy).__name__,
         "strategy_params": strategy.params() if hasattr(strategy, "params") else {},

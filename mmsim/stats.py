@@ -85,6 +85,11 @@ STAT_NAMES = {
     "volume_usd": "traded notional, USD (quote currency)",
     "turnover": "volume_usd / nav_start",
     "maker_share": "maker volume / volume",
+    "maker_volume_queue": "maker volume filled by prints at the order's price, contracts",
+    "maker_volume_through": "maker volume filled by prints through the order's price, contracts",
+    "maker_volume_cross": "maker volume filled by the opposite quote crossing the order, contracts",
+    "maker_unprinted_share": "share of maker volume no print covered: the part of each fill "
+                             "beyond its print's volume, and every quote-cross fill",
     "fees_paid": "sum of positive fill fees, settlement currency",
     "rebates_earned": "minus the sum of negative fill fees, settlement currency",
     "spread_per_fill": "mean of side x (mid - price) over fills, price units",
@@ -318,6 +323,25 @@ def _inventory(result, size_limit) -> dict:
     }
 
 
+def _fill_causes(fills: pd.DataFrame, maker_volume: float) -> dict:
+    # DESIGN "Fill bounds": maker volume by what filled it, and how much of it no print
+    # covered (results saved before fills recorded a cause read NaN).
+    if "cause" not in fills or "print_volume" not in fills:
+        return {"maker_volume_queue": np.nan, "maker_volume_through": np.nan,
+                "maker_volume_cross": np.nan, "maker_unprinted_share": np.nan}
+    maker = fills[(fills["liquidity"] == "maker").to_numpy()]
+    size = maker["amount"].abs().to_numpy(dtype=float)
+    cause = maker["cause"].astype(str).to_numpy()
+    printed = maker["print_volume"].to_numpy(dtype=float)
+    beyond = np.where(np.isnan(printed), size, np.maximum(size - np.nan_to_num(printed), 0.0))
+    return {
+        "maker_volume_queue": float(size[cause == "queue"].sum()),
+        "maker_volume_through": float(size[cause == "through"].sum()),
+        "maker_volume_cross": float(size[cause == "cross"].sum()),
+        "maker_unprinted_share": float(beyond.sum()) / maker_volume if maker_volume else np.nan,
+    }
+
+
 def _mean(values) -> float:
     values = np.asarray(values, dtype=float)
     values = values[~np.isnan(values)]
@@ -405,6 +429,7 @@ def compute_stats(result, freq="1h", size_limit=None) -> pd.Series:
         notional = np.abs(amount) * cs * price
     volume_usd = float(notional.sum())
     maker = (fills["liquidity"] == "maker").to_numpy()
+    maker_volume = float(np.abs(amount[maker]).sum())
     fee = fills["fee"].to_numpy(dtype=float)
     spread_price = np.sign(amount) * (fills["mid"].to_numpy(dtype=float) - price)
 
@@ -435,7 +460,8 @@ def compute_stats(result, freq="1h", size_limit=None) -> pd.Series:
         "volume": volume,
         "volume_usd": volume_usd,
         "turnover": volume_usd / nav0 if nav0 else np.nan,
-        "maker_share": float(np.abs(amount[maker]).sum()) / volume if volume else np.nan,
+        "maker_share": maker_volume / volume if volume else np.nan,
+        **_fill_causes(fills, maker_volume),
         "fees_paid": float(fee[fee > 0].sum()),
         "rebates_earned": float(0.0 - fee[fee < 0].sum()),
         "spread_per_fill": _mean(spread_price),
@@ -519,6 +545,9 @@ def summary_text(result, stats: pd.Series) -> str:
         ("Volume (USD)", _fmt(stats["volume_usd"], ",.2f")),
         ("Turnover", _num(stats["turnover"])),
         ("Maker share", _pct(stats["maker_share"])),
+        ("  by queue / through / cross", " / ".join(
+            _fmt(stats[f"maker_volume_{c}"], ",.4g") for c in ("queue", "through", "cross"))),
+        ("  not covered by prints", _pct(stats["maker_unprinted_share"])),
         (f"Fees paid ({ccy})", _fmt(stats["fees_paid"], ".8g")),
         (f"Rebates earned ({ccy})", _fmt(stats["rebates_earned"], ".8g")),
         ("Spread per fill (price)", _fmt(stats["spread_per_fill"], ".4f")),

@@ -173,13 +173,36 @@ def test_aligned_types_and_shapes_are_checked(change, message):
         mmsim.backtest(change(data), None, Script(), contract=NOFEE)
 
 
+def engine_arguments(t, x, **changes):
+    """Every keyword of ``_core.Engine`` for columns ``x`` on times ``t``, with ``changes``."""
+    from mmsim import _core
+    from mmsim.queue import RiskAverse
+    kwargs = dict(time=t, price=x, amount=x, bid_price=x, bid_amount=x, ask_price=x,
+                  ask_amount=x, signal_time=t[:1].copy(), signals=np.zeros((1, 1)),
+                  inverse=True, tick_size=0.5, lot_size=1.0, contract_size=1.0,
+                  maker_fee=0.0, taker_fee=0.0, balance=1.0, latency=0, cancel_latency=0,
+                  amend_latency=0, feed_latency=0, queue_position=1.0,
+                  queue_model=RiskAverse(), fill_bound=0)
+    kwargs.update(changes)
+    return kwargs
+
+
 def test_engine_refuses_columns_of_unequal_length():
     from mmsim import _core
     t = np.arange(3, dtype=np.int64)
     x = np.zeros(3)
     with pytest.raises(ValueError, match=r"TAQ column 'ask_amount' has 2 rows, time has 3"):
-        _core.Engine(t, x, x, x, x, x, x[:2].copy(), t[:1].copy(), np.zeros((1, 1)),
-                     True, 0.5, 1.0, 1.0, 0.0, 0.0, 1.0, 0, 0, 0, 1.0)
+        _core.Engine(**engine_arguments(t, x, ask_amount=x[:2].copy()))
+
+
+def test_engine_takes_keywords_only():
+    # Twenty positional numbers invite swapping two latencies silently.
+    from mmsim import _core
+    t = np.arange(3, dtype=np.int64)
+    x = np.zeros(3)
+    with pytest.raises(TypeError, match=r"positional"):
+        _core.Engine(t, x, x, x, x, x, x, t[:1].copy(), np.zeros((1, 1)),
+                     True, 0.5, 1.0, 1.0, 0.0, 0.0, 1.0, 0, 0, 0, 0, 1.0, None, 0)
 
 
 # ---- 8: messages name the real cause --------------------------------------------------------
@@ -302,8 +325,7 @@ def test_engine_refuses_signals_of_another_length():
     t = np.arange(3, dtype=np.int64)
     x = np.zeros(3)
     with pytest.raises(ValueError, match=r"signals has 2 rows, signal_time has 1"):
-        _core.Engine(t, x, x, x, x, x, x, t[:1].copy(), np.zeros((2, 1)),
-                     True, 0.5, 1.0, 1.0, 0.0, 0.0, 1.0, 0, 0, 0, 1.0)
+        _core.Engine(**engine_arguments(t, x, signals=np.zeros((2, 1))))
 
 
 @pytest.mark.parametrize("size", [0.0, -1.0, np.inf, np.nan])

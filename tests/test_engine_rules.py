@@ -113,13 +113,27 @@ def test_add_and_cancel_effective_together_apply_in_sending_order():
     assert order["status"] == "cancelled"
 
 
-def test_cancel_before_going_live_means_it_never_works():
+def test_cancel_overtaking_its_add_is_rejected_and_the_order_goes_live():
+    # DESIGN "Latency models": the cancel (sent 1.2, arrives 1.3) reaches the exchange
+    # before the add (sent 1, live at 2), so it is rejected as unknown; the order goes live
+    # at 2 and the print through its price at 3 fills it.
     rows = [quote(0, 100.0, 10, 100.5, 10), (3, 99.0, -50.0, 100.0, 10, 100.5, 10)]
     res, _ = run(rows, [1, 1.2], lambda c: c.limit(100.0, 1), lambda c: c.cancel(1),
                  latency=1.0, cancel_latency=0.1)
     order = res.orders.iloc[0]
-    assert order["status"] == "cancelled" and order["closed"] == at(1.3)
-    assert order["live"] is pd_nat() and len(res.fills) == 0
+    assert (order["status"], order["live"], order["closed"]) == ("filled", at(2), at(3))
+    assert order["rejected"] == 1 and order["cancel_sent"] == at(1.2)
+    assert res.fills["amount"].tolist() == [1.0]
+
+
+def test_an_order_whose_cancel_was_rejected_can_be_cancelled_again():
+    rows = [quote(0, 100.0, 10, 100.5, 10), (3, 99.0, -50.0, 100.0, 10, 100.5, 10)]
+    res, _ = run(rows, [1, 1.2, 2.5], lambda c: c.limit(100.0, 1), lambda c: c.cancel(1),
+                 lambda c: c.cancel(1), latency=1.0, cancel_latency=0.1)
+    order = res.orders.iloc[0]
+    # The second cancel (sent 2.5) takes effect at 2.6, before the print at 3.
+    assert (order["status"], order["closed"], order["rejected"]) == ("cancelled", at(2.6), 1)
+    assert order["cancel_sent"] == at(1.2) and len(res.fills) == 0
 
 
 def pd_nat():
