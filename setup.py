@@ -1,7 +1,8 @@
 """Build the compiled engine; every Cython directive is set here, once.
 
 ``MMSIM_DEBUG=1 pip install .`` builds a checking engine: bounds, wraparound and
-initialisation checks on, no optimisation, and ``mmsim._core.BUILD == "debug"``.
+initialisation checks on, no optimisation, and ``mmsim._core.BUILD == "debug"`` (and
+``mmsim.latency.BUILD``).
 """
 import os
 
@@ -21,15 +22,27 @@ DIRECTIVES = {
     "embedsignature": True,
 }
 
+COMPILE_ARGS = ["-O0", "-g"] if DEBUG else ["-O3"]
+MACROS = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
+          ("MMSIM_DEBUG", "1" if DEBUG else "0")]
+
 extensions = [
     Extension(
         "mmsim._core",
         ["mmsim/_core.pyx"],
         include_dirs=[np.get_include()],
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
-                       ("MMSIM_DEBUG", "1" if DEBUG else "0")],
-        extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"],
-    )
+        define_macros=MACROS,
+        extra_compile_args=COMPILE_ARGS,
+    ),
+    # Latency draws must be the same bit for bit on every CPU: no fused multiply-add, which
+    # rounds a * b + c once instead of twice (compilers fuse by default where the CPU has it).
+    Extension(
+        "mmsim.latency",
+        ["mmsim/latency.pyx"],
+        include_dirs=[np.get_include()],
+        define_macros=MACROS,
+        extra_compile_args=COMPILE_ARGS + ["-ffp-contract=off"],
+    ),
 ]
 
 # force: a debug and a release build differ only in directives, which Cython's timestamp
