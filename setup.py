@@ -1,7 +1,8 @@
 """Build the compiled engine; every Cython directive is set here, once.
 
 ``MMSIM_DEBUG=1 pip install .`` builds a checking engine: bounds, wraparound and
-initialisation checks on, no optimisation, and ``mmsim._core.BUILD == "debug"``.
+initialisation checks on, no optimisation, and ``mmsim._core.BUILD == "debug"`` (and
+``mmsim.latency.BUILD``).
 """
 import os
 
@@ -22,19 +23,24 @@ DIRECTIVES = {
 }
 
 def extension(name: str) -> Extension:
-    """One compiled module of the package, built with the shared directives."""
+    """One compiled module of the package, built with the shared directives.
+
+    Every module is compiled without fused multiply-add (``-ffp-contract=off``), which
+    rounds a * b + c once instead of twice where the CPU has it: results, and latency draws
+    in particular, are then the same bit for bit on every CPU (DESIGN rule 11).
+    """
     return Extension(
         f"mmsim.{name}",
         [f"mmsim/{name}.pyx"],
         include_dirs=[np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
                        ("MMSIM_DEBUG", "1" if DEBUG else "0")],
-        extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"],
+        extra_compile_args=(["-O0", "-g"] if DEBUG else ["-O3"]) + ["-ffp-contract=off"],
     )
 
 
-# queue: the queue models, cimported by the core and by custom models.
-extensions = [extension("queue"), extension("_core")]
+# queue and latency: the swappable parts, cimported by the core (and by custom models).
+extensions = [extension("queue"), extension("latency"), extension("_core")]
 
 # force: a debug and a release build differ only in directives, which Cython's timestamp
 # check does not see.

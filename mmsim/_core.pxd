@@ -2,6 +2,7 @@
 # them. Records live in growable NumPy arrays (``Table``) so Python sees them without copies.
 from libc.stdint cimport int8_t, int32_t, int64_t
 
+from mmsim.latency cimport LatencyModel
 from mmsim.queue cimport QueueModel
 
 
@@ -164,6 +165,7 @@ cdef class Engine:
     cdef const double[::1] t_bid_amount
     cdef const double[::1] t_ask
     cdef const double[::1] t_ask_amount
+    cdef const int64_t[::1] t_seen      # when each row reached us: local_time, else time
     cdef Py_ssize_t n_rows
     cdef Py_ssize_t i                   # next TAQ row to replay
     cdef const int64_t[::1] s_time
@@ -182,10 +184,10 @@ cdef class Engine:
     cdef double queue_position
     cdef QueueModel queue_model         # how the queue ahead moves ("Queue models")
     cdef int fill_bound                 # FillBound
-    cdef int64_t latency
-    cdef int64_t cancel_latency
-    cdef int64_t amend_latency
-    cdef int64_t feed_latency
+    cdef LatencyModel latency           # adds: one draw per order sent
+    cdef LatencyModel cancel_latency    # one draw per cancel
+    cdef LatencyModel amend_latency     # one draw per amend
+    cdef LatencyModel feed_latency      # one draw per strategy call
     # state
     cdef Account acct
     cdef int64_t now                    # current simulation time (ns)

@@ -13,6 +13,7 @@ from libc.stdint cimport INT64_MAX, INT64_MIN, int8_t, int64_t
 from libc.stdlib cimport free, qsort, realloc
 from libc.string cimport memcpy, memmove, memset
 
+from mmsim.latency cimport LatencyModel
 from mmsim.queue cimport QueueModel
 
 cnp.import_array()
@@ -209,8 +210,13 @@ cdef class Engine:
         The contract.
     balance : float
         Starting balance in the settlement currency.
-    latency, cancel_latency, amend_latency, feed_latency : int
-        Nanoseconds.
+    latency, cancel_latency, amend_latency, feed_latency : mmsim.latency.LatencyModel
+        Latency of adds, cancels and amends (one draw per action) and of the market data the
+        strategy sees (one draw per strategy call). Each is reset here, so that the same
+        model objects give the same run (rule 11).
+    local_time : numpy.ndarray, optional
+        int64 nanoseconds at which each TAQ row reached us; the strategy sees a row once its
+        local time (plus the feed latency) has passed. None: the row's exchange time.
     queue_position : float
         Share of the displayed size queued ahead of an order joining a level.
     queue_model : mmsim.queue.QueueModel
@@ -225,9 +231,11 @@ cdef class Engine:
                  const double[::1] ask_amount, const int64_t[::1] signal_time,
                  const double[:, ::1] signals, bint inverse, double tick_size,
                  double lot_size, double contract_size, double maker_fee, double taker_fee,
-                 double balance, int64_t latency, int64_t cancel_latency,
-                 int64_t amend_latency, int64_t feed_latency, double queue_position,
-                 QueueModel queue_model not None, int fill_bound):
+                 double balance, LatencyModel latency not None,
+                 LatencyModel cancel_latency not None, LatencyModel amend_latency not None,
+                 LatencyModel feed_latency not None, double queue_position,
+                 QueueModel queue_model not None, int fill_bound,
+                 const int64_t[::1] local_time=None):
         self.t_time = time
         self.t_price = price
         self.t_amount = amount
@@ -266,6 +274,17 @@ cdef class Engine:
         self.cancel_latency = cancel_latency
         self.amend_latency = amend_latency
         self.feed_latency = feed_latency
+        latency.reset()
+        cancel_latency.reset()
+        amend_latency.reset()
+        feed_latency.reset()
+        if local_time is None:
+            self.t_seen = time
+        elif local_time.shape[0] != self.n_rows:
+            raise ValueError(f"TAQ column 'local_time' has {local_time.shape[0]} rows, "
+                             f"time has {self.n_rows}")
+        else:
+            self.t_seen = local_time
         self.acct.balance = balance
         self.now = time[0] if self.n_rows else 0
         self.next_id = 1
@@ -405,8 +424,8 @@ cdef class Engine:
     cdef void sync_feed(self) noexcept nogil:
         # The strategy sees rows with time <= now - feed_latency (rule 1), never beyond
         # what the engine has replayed.
-        cdef int64_t horizon = self.now - self.feed_latency
-        while self.feed_row < self.i and self.t_time[self.feed_row] <= horizon:
+        cdef int64_t horizon = self.now - self.feed_latency.draw(self.now)
+        while self.feed_row < self.i and self.t_seen[self.feed_row] <= horizon:
             self.feed_row += 1
 
     # -- recording ---------------------------------------------------------------------
@@ -1113,7 +1132,7 @@ cdef class Engine:
         o.slippage = NAN if type == T_MARKET else 0.0
         self.update_reserve(o)
         h[0] = o[0]
-        self.push_action(A_ADD, o.order_id, self.latency, NAN, NAN)
+        self.push_action(A_ADD, o.order_id, self.latency.draw(self.now), NAN, NAN)
         return o.order_id
 
     def run(self, Context ctx, on_signal, on_fill=None, on_start=None, progress=None):
@@ -1547,7 +1566,7 @@ cdef class Context:
         if o.status >= S_FILLED:
             return                                  # closed: a no-op, recorded
         o.cancelling = 1
-        e.push_action(A_CANCEL, oid, e.cancel_latency, NAN, NAN)
+        e.push_action(A_CANCEL, oid, e.cancel_latency.draw(e.now), NAN, NAN)
 
     def amend(self, order_id, price=None, amount=None):
         """Change an order's price or amount; it takes effect after the amend latency.
@@ -1592,4 +1611,4 @@ cdef class Context:
                 raise ValueError(f"amend: amount {amount!r} is on the other side of order "
                                  f"{oid} ({'buy' if o.side > 0 else 'sell'}); amounts keep "
                                  f"their sign")
-        e.push_action(A_AMEND, oid, e.amend_latency, p, a)
+        e.push_action(A_AMEND, oid, e.amend_latency.draw(e.now), p, a)

@@ -9,6 +9,7 @@ import pandas as pd
 from mmsim.contracts import BITMEX_XBTUSD, Contract
 from mmsim.data.align import Aligned, align, check_aligned, cut
 from mmsim.data.schema import TAQ_COLUMNS, SchemaError
+from mmsim.latency import as_model
 from mmsim.queue import as_queue_model
 from mmsim.results import Result
 from mmsim.strategy import Strategy
@@ -76,20 +77,18 @@ def _number(value, name: str, *, at_least=None, what: str = "a number") -> float
     return number
 
 
-def _seconds_to_ns(value, name: str) -> int:
-    if isinstance(value, pd.Timedelta):
-        value = value.total_seconds()
-    seconds = _number(value, name, at_least=0, what="a number of seconds")
-    if seconds * 1e9 >= _LAST_NS:
-        raise ValueError(f"{name} must be under {_LAST_NS / 1e9:.0f} seconds, got {value!r}")
-    return int(round(seconds * 1e9))
+def _plain(value):
+    # A run parameter as the result's metadata keeps it: numbers and None as they are, a
+    # model (latency or queue) by its repr, which names it exactly.
+    return value if value is None or isinstance(value, (int, float, str)) else repr(value)
 
 
 def _check_horizon(ns: int, name: str, value, time: np.ndarray) -> None:
     # An action sent at the last row takes effect at last + latency: that time must still be
     # a pandas Timestamp, or the result cannot be built.
     if len(time) and int(time[-1]) + ns > _LAST_NS:
-        raise ValueError(f"{name} of {value!r} s puts actions sent at the end of the data "
+        what = f"{value!r} s" if isinstance(value, (int, float)) else f"up to {ns / 1e9:g} s"
+        raise ValueError(f"{name} of {what} puts actions sent at the end of the data "
                          f"({pd.Timestamp(int(time[-1]), tz='UTC')}) past "
                          f"{pd.Timestamp(_LAST_NS, tz='UTC')}, the last time pandas can hold")
 
@@ -220,10 +219,14 @@ def backtest(
     contract : Contract, default BITMEX_XBTUSD
     balance : float, default 1.0
         Starting balance in the settlement currency (BTC for inverse contracts).
-    latency : float, default 0.5
-        Seconds from an add being sent to it going live.
-    cancel_latency : float, optional
-        Seconds from a cancel being sent to it taking effect; defaults to ``latency``.
+    latency : float, str or mmsim.latency.LatencyModel, default 0.5
+        Seconds (or a duration such as ``"5ms"``) from an add being sent to it going live,
+        or a model drawn once per order: ``Constant``, ``Sampled(values, seed)``,
+        ``Lognormal(median, sigma, seed)``, ``Series(times, values)``. Latency can reorder
+        actions: a cancel or amend that arrives before its order is live is rejected.
+    cancel_latency : float, str or LatencyModel, optional
+        From a cancel being sent to it taking effect; defaults to ``latency`` (the same
+        model, drawing from one stream).
     queue_position : float, default 1.0
         Share of the displayed size ahead of an order joining a level (1.0: the back of
         the queue, 0.0: the front). Plays the role of the notebook's volume threshold.
@@ -231,8 +234,10 @@ def backtest(
         Seeds ``ctx.rng``; the same inputs and seed give identical results.
     start, end : timestamp-like, optional
         Replay only ``[start, end)`` (of a DataFrame or of an :class:`Aligned`, without copying).
-    feed_latency : float, default 0.0
-        Seconds by which the market data the strategy sees lags the engine.
+    feed_latency : float, str or LatencyModel, default 0.0
+        By how much the market data the strategy sees lags the engine (one draw per
+        strategy call; what the strategy has seen is never taken back). With a
+        ``local_time`` column in ``taq``, the lag is counted from each row's local time.
     progress : callable, optional
         ``progress(rows_replayed)``, called about 100 times during the run.
     queue_model : mmsim.queue.QueueModel or callable, optional
@@ -244,9 +249,8 @@ def backtest(
         ``"none"``: a print through an order's price or the quote crossing it fills the
         whole order (rules 4-5). ``"prints"``: every maker fill is covered by printed
         volume; a crossing quote only moves the order to the front of the queue.
-    amend_latency : float, optional
-        Seconds from an amend being sent to it taking effect; defaults to
-        ``cancel_latency``.
+    amend_latency : float, str or LatencyModel, optional
+        From an amend being sent to it taking effect; defaults to ``cancel_latency``.
 
     Returns
     -------
@@ -278,10 +282,10 @@ def backtest(
         raise TypeError(f"progress must be callable as progress(rows_done), got {progress!r}")
     balance = _number(balance, "balance")
     queue_position = _number(queue_position, "queue_position", at_least=0)
-    lat = _seconds_to_ns(latency, "latency")
-    clat = lat if cancel_latency is None else _seconds_to_ns(cancel_latency, "cancel_latency")
-    alat = clat if amend_latency is None else _seconds_to_ns(amend_latency, "amend_latency")
-    flat = _seconds_to_ns(feed_latency, "feed_latency")
+    lat = as_model(latency, "latency")
+    clat = lat if cancel_latency is None else as_model(cancel_latency, "cancel_latency")
+    alat = clat if amend_latency is None else as_model(amend_latency, "amend_latency")
+    flat = as_model(feed_latency, "feed_latency")
     if fill_bound not in _core.FILL_BOUNDS:
         raise ValueError(f"fill_bound must be one of {_core.FILL_BOUNDS}, got {fill_bound!r}")
     queue_model = as_queue_model(queue_model)
@@ -291,10 +295,11 @@ def backtest(
     else:
         data = align(taq, signals, start, end)
     _check_prices(data, contract)
-    for ns, name, value in ((lat, "latency", latency), (clat, "cancel_latency", cancel_latency),
-                            (alat, "amend_latency", amend_latency),
-                            (flat, "feed_latency", feed_latency)):
-        _check_horizon(ns, name, value, data.time)
+    for model, name, value in ((lat, "latency", latency),
+                               (clat, "cancel_latency", cancel_latency),
+                               (alat, "amend_latency", amend_latency),
+                               (flat, "feed_latency", feed_latency)):
+        _check_horizon(model.max_ns, name, value, data.time)
     engine = _core.Engine(
         time=data.time, price=data.price, amount=data.amount, bid_price=data.bid_price,
         bid_amount=data.bid_amount, ask_price=data.ask_price, ask_amount=data.ask_amount,
@@ -304,12 +309,14 @@ def backtest(
         taker_fee=contract.taker_fee, balance=balance, latency=lat, cancel_latency=clat,
         amend_latency=alat, feed_latency=flat, queue_position=queue_position,
         queue_model=queue_model, fill_bound=_core.FILL_BOUNDS.index(fill_bound),
+        local_time=data.local_time,
     )
     ctx = _core.Context(engine, data.signals, data.columns, contract, np.random.default_rng(seed))
     params = {
-        "balance": balance, "latency": latency, "cancel_latency": cancel_latency,
-        "feed_latency": feed_latency, "queue_position": queue_position, "seed": seed,
-        "amend_latency": amend_latency, "queue_model": repr(queue_model),
+        "balance": balance, "latency": _plain(latency),
+        "cancel_latency": _plain(cancel_latency), "feed_latency": _plain(feed_latency),
+        "queue_position": queue_position, "seed": seed,
+        "amend_latency": _plain(amend_latency), "queue_model": repr(queue_model),
         "fill_bound": fill_bound,
         "start": None if start is None else str(start), "end": None if end is None else str(end),
         "strategy": type(strategy).__name__,

@@ -90,8 +90,8 @@ def test_signals_with_nan_name_the_column():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"latency": -1}, "latency must be a finite number of seconds >= 0"),
-    ({"cancel_latency": math.nan}, "cancel_latency must be a finite number of seconds >= 0"),
+    ({"latency": -1}, r"^latency must be >= 0, got -1.0"),
+    ({"cancel_latency": math.nan}, r"^cancel_latency must be finite, got nan"),
     ({"queue_position": -0.5}, "queue_position must be a finite number >= 0"),
     ({"balance": math.inf}, "balance must be a finite number, got inf"),
 ])
@@ -101,8 +101,12 @@ def test_bad_parameters(kwargs, message):
 
 
 def test_non_numeric_parameters_name_themselves():
-    with pytest.raises(TypeError, match="latency must be a number of seconds, got 'fast'"):
+    with pytest.raises(ValueError, match=r"^latency must be a time span such as '1D' or '90min' "
+                                         r"\(a bare number is seconds\), got 'fast'"):
         mmsim.backtest(taq(ROWS), signals(1), Script(), contract=NOFEE, latency="fast")
+    with pytest.raises(TypeError, match=r"^feed_latency must be a number of seconds, a duration "
+                                        r"such as '5ms' or a latency model"):
+        mmsim.backtest(taq(ROWS), signals(1), Script(), contract=NOFEE, feed_latency=[1])
 
 
 def test_start_and_end_cut_aligned_data_as_they_cut_frames():

@@ -446,3 +446,128 @@ def test_stats_split_maker_volume_by_cause_and_count_what_no_print_covered():
             stats["maker_volume_cross"]) == (20.0, 1000.0, 50.0)
     assert stats["maker_unprinted_share"] == (844.0 + 50.0) / 1070.0
     assert "not covered by prints" in res.summary()
+
+
+# -- latency models -----------------------------------------------------------------------
+
+from mmsim.latency import Constant, Lognormal, Sampled, Series  # noqa: E402
+
+
+def quiet_market():
+    return [quote(0, 100.0, 10, 100.5, 10), quote(10, 100.0, 10, 100.5, 10)]
+
+
+def three_bids(c):
+    return c.limit(99.0, 1)
+
+
+def test_series_latency_is_piecewise_constant_in_time():
+    # 0.5 s until 2 s, then 0.1 s: orders sent at 1 and 3 go live at 1.5 and 3.1.
+    model = Series([at(0), at(2)], [0.5, 0.1])
+    res, _ = run(quiet_market(), [1, 3], three_bids, three_bids, latency=model)
+    assert res.orders["live"].tolist() == [at(1.5), at(3.1)]
+
+
+@pytest.mark.parametrize("model", [Sampled([0.05, 0.2, 0.7], seed=7),
+                                   Lognormal(0.1, 0.8, seed=3)])
+def test_random_latencies_are_one_draw_per_order_and_repeat_with_the_seed(model):
+    res, _ = run(quiet_market(), [1, 2, 3], three_bids, three_bids, three_bids, latency=model)
+    draws = model.sample(3)                       # the stream the run used, from its start
+    sent = [at(1), at(2), at(3)]
+    assert res.orders["live"].tolist() == [t + pd.Timedelta(int(d), unit="ns")
+                                           for t, d in zip(sent, draws)]
+    again, _ = run(quiet_market(), [1, 2, 3], three_bids, three_bids, three_bids,
+                   latency=model)
+    pd.testing.assert_frame_equal(res.orders, again.orders, check_exact=True)
+
+
+def test_a_latency_model_can_reorder_orders():
+    # The first draw is 0.9 s, the second 0.1 s: the order sent second is live first, so
+    # it is ahead in time priority and takes the print's one lot beyond the queue.
+    model = Series([at(0), at(1.05)], [0.9, 0.1])
+    rows = [quote(0, 100.0, 0, 100.5, 10), (3, 100.0, -1.0, 100.0, 0, 100.5, 10)]
+    res, _ = run(rows, [1, 1.1], lambda c: c.limit(100.0, 1), lambda c: c.limit(100.0, 1),
+                 latency=model)
+    assert res.orders["live"].tolist() == [at(1.9), at(1.2)]
+    assert res.fills["order_id"].tolist() == [2]
+
+
+def test_a_constant_model_is_a_bare_number():
+    rows = [quote(0, 100.0, 10, 100.5, 10), (2, 99.5, -5.0, 100.0, 10, 100.5, 10)]
+    bare, _ = run(rows, [1], lambda c: c.limit(100.0, 3), latency=0.3, cancel_latency=0.1,
+                  feed_latency=0.2)
+    model, _ = run(rows, [1], lambda c: c.limit(100.0, 3), latency=Constant(0.3),
+                   cancel_latency=Constant(0.1), feed_latency=Constant(0.2))
+    pd.testing.assert_frame_equal(bare.orders, model.orders, check_exact=True)
+    pd.testing.assert_frame_equal(bare.fills, model.fills, check_exact=True)
+    assert model.params["latency"] == "Constant(0.3)"
+
+
+def test_feed_latency_model_draws_once_per_call():
+    # Feed lag 1.5 s then 0.1 s (a Series on the call time): the call at 2 sees the row at
+    # 0 only; the call at 4 sees the row at 3.
+    rows = [quote(0, 100.0, 10, 100.5, 10), quote(3, 101.0, 10, 101.5, 10),
+            quote(5, 101.0, 10, 101.5, 10)]
+    seen = []
+    run(rows, [2, 4], lambda c: seen.append(c.bid_price), lambda c: seen.append(c.bid_price),
+        feed_latency=Series([at(0), at(3)], [1.5, 0.1]))
+    assert seen == [100.0, 101.0]
+
+
+def with_local_time(rows, received):
+    from helpers import taq
+    frame = taq(rows)
+    frame["local_time"] = [at(s) for s in received]
+    return frame
+
+
+def test_local_time_column_sets_when_the_strategy_sees_each_row():
+    from helpers import Script, signals
+    rows = [quote(0, 100.0, 10, 100.5, 10), quote(1, 101.0, 10, 101.5, 10),
+            quote(2, 102.0, 10, 102.5, 10), quote(4, 102.0, 10, 102.5, 10)]
+    # Row 1 arrives at 3.0, after row 2 (2.5): row 2 counts as received with it, at 3.0.
+    frame = with_local_time(rows, [0.5, 3.0, 2.5, 4.0])
+    seen = []
+    look = lambda c: seen.append(c.bid_price)  # noqa: E731
+    mmsim.backtest(frame, signals(0.4, 2.6, 3.5), Script(look, look, look), contract=NOFEE)
+    assert seen[1:] == [100.0, 102.0] and math.isnan(seen[0])
+    # On top of it, a feed latency of 0.6 s: at 3.5 only row 0 (0.5 + 0.6 <= 3.5) is in.
+    seen.clear()
+    mmsim.backtest(frame, signals(0.4, 2.6, 3.5), Script(look, look, look), contract=NOFEE,
+                   feed_latency=0.6)
+    assert seen[1:] == [100.0, 100.0]
+
+
+def test_aligned_data_carries_local_time_through_a_cut():
+    rows = [quote(0, 100.0, 10, 100.5, 10), quote(1, 101.0, 10, 101.5, 10),
+            quote(2, 102.0, 10, 102.5, 10)]
+    from helpers import signals
+    data = mmsim.align(with_local_time(rows, [0.5, 3.0, 2.5]), signals(1), start=at(1))
+    assert data.local_time.tolist() == [at(3).value, at(3).value]
+
+
+@pytest.mark.parametrize("received, message", [
+    ([0.5, None, 2.5], r"taq column 'local_time' is NaT at row 1 \(2019-04-01 00:00:01\+00:00\)"),
+    ([1, 2, 3], r"taq column 'local_time' must hold datetimes \(when each row was received\), "
+                r"got dtype int64"),
+])
+def test_bad_local_time_is_named(received, message):
+    from helpers import signals, taq
+    rows = [quote(0, 100.0, 10, 100.5, 10), quote(1, 101.0, 10, 101.5, 10),
+            quote(2, 102.0, 10, 102.5, 10)]
+    frame = taq(rows)
+    frame["local_time"] = [None if s is None else at(s) for s in received] \
+        if received[0] == 0.5 else received
+    with pytest.raises(mmsim.SchemaError, match=message):
+        mmsim.align(frame, signals(1))
+
+
+def test_aligned_local_time_must_cover_every_row():
+    import numpy as np
+    rows = [quote(0, 100.0, 10, 100.5, 10), quote(1, 101.0, 10, 101.5, 10)]
+    from helpers import signals, taq
+    data = mmsim.align(taq(rows), signals(1))
+    short = data._replace(local_time=np.zeros(1, dtype=np.int64))
+    with pytest.raises(mmsim.SchemaError, match=r"Aligned.local_time has 1 rows, Aligned.time "
+                                                r"has 2; it needs one value per row"):
+        mmsim.backtest(short, None, mmsim.Strategy(), contract=NOFEE)

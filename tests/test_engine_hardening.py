@@ -107,17 +107,21 @@ def test_amount_too_large_is_not_called_off_grid():
                                         "9007199254740.9922 (2**53 lots of 0.001)")
 
 
-@pytest.mark.parametrize("name", ["latency", "cancel_latency", "feed_latency"])
+@pytest.mark.parametrize("name", ["latency", "cancel_latency", "amend_latency", "feed_latency"])
 def test_latency_past_the_last_representable_time_is_refused(name):
-    # 2019-04-01 + 9e9 s is past 2262-04-11, where int64 nanoseconds end.
-    with pytest.raises(ValueError, match=rf"^{name} of 9000000000.0 s puts actions sent at the "
-                                         r"end of the data \(2019-04-01 00:00:03\+00:00\) past "
+    # Data in 2200 + 2e9 s (63 years) is past 2262-04-11, where int64 nanoseconds end.
+    late = [(r[0],) + tuple(r[1:]) for r in ROWS]
+    frame = taq(late)
+    frame.index = frame.index + (pd.Timestamp("2200-01-01", tz="UTC") - frame.index[0])
+    sig = pd.DataFrame({"x": [0.0]}, index=frame.index[:1])
+    with pytest.raises(ValueError, match=rf"^{name} of 2000000000.0 s puts actions sent at the "
+                                         r"end of the data \(2200-01-01 00:00:03\+00:00\) past "
                                          r"2262-04-11"):
-        run(ROWS, [1], None, **{name: 9e9})
+        mmsim.backtest(frame, sig, Script(), contract=NOFEE, **{name: 2e9})
 
 
-def test_latency_beyond_int64_nanoseconds_is_refused():
-    with pytest.raises(ValueError, match=r"latency must be under 9223372037 seconds, got 10000000000.0"):
+def test_latency_beyond_a_century_is_refused():
+    with pytest.raises(ValueError, match=r"^latency must be at most 3155760000 seconds \(100 years\), got 10000000000.0"):
         run(ROWS, [1], None, latency=1e10)
 
 
@@ -175,13 +179,15 @@ def test_aligned_types_and_shapes_are_checked(change, message):
 
 def engine_arguments(t, x, **changes):
     """Every keyword of ``_core.Engine`` for columns ``x`` on times ``t``, with ``changes``."""
-    from mmsim import _core
+    from mmsim.latency import Constant
     from mmsim.queue import RiskAverse
+    none = Constant(0)
     kwargs = dict(time=t, price=x, amount=x, bid_price=x, bid_amount=x, ask_price=x,
                   ask_amount=x, signal_time=t[:1].copy(), signals=np.zeros((1, 1)),
                   inverse=True, tick_size=0.5, lot_size=1.0, contract_size=1.0,
-                  maker_fee=0.0, taker_fee=0.0, balance=1.0, latency=0, cancel_latency=0,
-                  amend_latency=0, feed_latency=0, queue_position=1.0,
+                  maker_fee=0.0, taker_fee=0.0, balance=1.0, latency=none,
+                  cancel_latency=none, amend_latency=none, feed_latency=none,
+                  queue_position=1.0,
                   queue_model=RiskAverse(), fill_bound=0)
     kwargs.update(changes)
     return kwargs
@@ -313,6 +319,7 @@ def test_infinite_signal_values_are_refused_like_nan(value):
     ({"contract": "XBTUSD"}, TypeError, r"contract must be a mmsim.Contract, got str"),
     ({"strategy": object()}, TypeError, r"strategy must have an on_signal\(ctx\) method, got object"),
     ({"progress": 5}, TypeError, r"progress must be callable as progress\(rows_done\), got 5"),
+    ({"balance": "lots"}, TypeError, r"^balance must be a number, got 'lots'"),
 ])
 def test_backtest_arguments_of_the_wrong_kind_are_named(kwargs, kind, message):
     args = {"strategy": Script(), "contract": NOFEE, **kwargs}

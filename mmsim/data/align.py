@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from mmsim.data.schema import (
-    TAQ_COLUMNS, SchemaError, bound_ns, index_ns, validate_signals, validate_taq,
+    TAQ_COLUMNS, SchemaError, bound_ns, index_ns, local_time_ns, validate_signals, validate_taq,
 )
 
 __all__ = ["Aligned", "align", "check_aligned", "cut"]
@@ -28,6 +28,9 @@ class Aligned(NamedTuple):
         float64 array of shape (calls, columns).
     columns : tuple of str
         The signal column names.
+    local_time : numpy.ndarray or None
+        int64 UTC nanoseconds at which each TAQ row was received, from an optional
+        ``local_time`` column; None when the data has none.
     """
 
     time: np.ndarray
@@ -40,6 +43,7 @@ class Aligned(NamedTuple):
     signal_time: np.ndarray
     signals: np.ndarray
     columns: tuple
+    local_time: np.ndarray | None = None
 
     @property
     def nbytes(self) -> int:
@@ -107,6 +111,11 @@ def check_aligned(data: Aligned) -> Aligned:
         raise SchemaError(f"Aligned.columns has duplicate names {list(columns)}")
     _sorted(time, "time")
     _sorted(signal_time, "signal_time")
+    if data.local_time is not None:
+        if len(_array(data, "local_time", np.int64, 1)) != len(time):
+            raise SchemaError(f"Aligned.local_time has {len(data.local_time)} rows, "
+                              f"Aligned.time has {len(time)}; it needs one value per row")
+        _sorted(data.local_time, "local_time")
     bad = np.flatnonzero(~np.isfinite(signals).all(axis=1))
     if len(bad):
         row = int(bad[0])
@@ -142,10 +151,11 @@ def align(taq: pd.DataFrame, signals: pd.DataFrame, start=None, end=None) -> Ali
     SchemaError
         If either frame breaks its schema, or ``end`` is not after ``start``.
     """
+    local_time = local_time_ns(taq)
     taq = validate_taq(taq)
     signals = validate_signals(signals)
     full = Aligned(
-        time=index_ns(taq.index), signal_time=index_ns(signals.index),
+        time=index_ns(taq.index), signal_time=index_ns(signals.index), local_time=local_time,
         signals=np.ascontiguousarray(signals.to_numpy(dtype=np.float64)),
         columns=tuple(str(c) for c in signals.columns),
         **{c: np.ascontiguousarray(taq[c].to_numpy(dtype=np.float64)) for c in TAQ_COLUMNS},
@@ -190,5 +200,6 @@ def cut(data: Aligned, start=None, end=None) -> Aligned:
     sb = max(sa, sb)
     return Aligned(
         time=time, signal_time=st[sa:sb], signals=data.signals[sa:sb], columns=data.columns,
+        local_time=None if data.local_time is None else data.local_time[a:b],
         **{c: getattr(data, c)[a:b] for c in TAQ_COLUMNS},
     )

@@ -24,6 +24,7 @@ import pandas as pd
 __all__ = [
     "index_ns",
     "bound_ns",
+    "local_time_ns",
     "TAQ_COLUMNS",
     "QUOTE_COLUMNS",
     "ROW_PROBLEMS",
@@ -77,6 +78,46 @@ def index_ns(index: pd.DatetimeIndex) -> np.ndarray:
     if index.tz is not None:
         index = index.tz_convert("UTC").tz_localize(None)
     return np.ascontiguousarray(index.as_unit("ns").asi8, dtype=np.int64)
+
+
+def local_time_ns(taq: pd.DataFrame) -> np.ndarray | None:
+    """The optional ``local_time`` column of a TAQ frame as int64 UTC nanoseconds.
+
+    ``local_time`` is when each row reached the recorder (a receive time, as the Binance
+    converter keeps with ``--clock local``); the engine shows a row to the strategy only
+    once its local time has passed. Naive times are UTC.
+
+    Parameters
+    ----------
+    taq : pandas.DataFrame
+
+    Returns
+    -------
+    numpy.ndarray or None
+        When each row counts as received: the running maximum of the column (a row is seen
+        once it and every earlier row are in). None when the frame has no ``local_time``
+        column.
+
+    Raises
+    ------
+    SchemaError
+        If the column is not datetimes or holds NaT (naming the row).
+    """
+    if not isinstance(taq, pd.DataFrame) or "local_time" not in taq.columns:
+        return None
+    column = taq["local_time"]
+    if not pd.api.types.is_datetime64_any_dtype(column):
+        raise SchemaError(f"taq column 'local_time' must hold datetimes (when each row was "
+                          f"received), got dtype {column.dtype}")
+    values = pd.DatetimeIndex(column)
+    if values.hasnans:
+        row = int(np.flatnonzero(values.isna())[0])
+        raise SchemaError(f"taq column 'local_time' is NaT at {_row_label(taq, row)}; every "
+                          f"row needs its receive time")
+    # The strategy sees a prefix of the rows (the last row it has seen stands for the state
+    # of the market), so a row counts as received once it and every row before it are: a
+    # row received before an earlier one waits for it (the running maximum).
+    return np.maximum.accumulate(index_ns(values))
 
 
 def bound_ns(value, what: str) -> int | None:

@@ -56,7 +56,7 @@ def fingerprint(data: Aligned) -> str:
         if isinstance(value, np.ndarray):
             h.update(f"{name}:{value.dtype.str}:{value.shape};".encode())
             h.update(np.ascontiguousarray(value).data)
-        else:
+        elif value is not None:               # an absent optional column adds nothing
             h.update(f"{name}:{json.dumps(list(value))};".encode())
     return h.hexdigest()
 
