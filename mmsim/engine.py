@@ -20,6 +20,8 @@ __all__ = ["backtest", "RunError", "StrategyError", "ProgressError"]
 _LAST_NS = pd.Timestamp.max.value
 # Prices in ticks must stay exact integers in float64 and int64 (see the core's MAX_UNITS).
 _MAX_TICKS = 2.0**53
+# Within this share of a tick a price counts as on the grid (the core's GRID_EPS).
+_GRID_EPS = 1e-6
 
 
 class RunError(RuntimeError):
@@ -102,6 +104,20 @@ def _check_prices(data: Aligned, contract: Contract) -> None:
             row = int(np.flatnonzero(column >= limit)[0])
             raise SchemaError(f"taq column {name!r} is {float(column[row])!r} at row {row}, more than "
                               f"2**53 ticks of {contract.tick_size!r} ({contract.name or 'the contract'})")
+    # Quotes are book levels, so on the tick grid (rule 4 compares them as whole ticks); a
+    # print may be an off-grid VWAP of fills aggregated at one timestamp.
+    inverse_tick = 1.0 / contract.tick_size
+    for name in ("bid_price", "ask_price"):
+        ticks = getattr(data, name) * inverse_tick
+        off = np.abs(ticks - np.round(ticks)) > _GRID_EPS          # NaN compares False
+        if off.any():
+            row = int(np.flatnonzero(off)[0])
+            value = float(getattr(data, name)[row])
+            raise SchemaError(
+                f"taq column {name!r} is {value!r} at row {row}, off the tick grid of "
+                f"{contract.tick_size!r} ({contract.name or 'the contract'}); the nearest price on "
+                f"the grid is {round(value * inverse_tick) / inverse_tick!r}: check the contract "
+                f"matches the data")
 
 
 def _overrides(strategy, name: str) -> bool:

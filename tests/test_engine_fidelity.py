@@ -571,3 +571,14 @@ def test_aligned_local_time_must_cover_every_row():
     with pytest.raises(mmsim.SchemaError, match=r"Aligned.local_time has 1 rows, Aligned.time "
                                                 r"has 2; it needs one value per row"):
         mmsim.backtest(short, None, mmsim.Strategy(), contract=NOFEE)
+
+
+def test_quotes_off_the_tick_grid_are_refused_before_the_run():
+    rows = [quote(0, 100.0, 10, 100.5, 10), quote(1, 100.2, 10, 100.5, 10)]
+    with pytest.raises(mmsim.SchemaError, match=r"taq column 'bid_price' is 100.2 at row 1, off "
+                                                r"the tick grid of 0.5 \(the contract\); the "
+                                                r"nearest price on the grid is 100.0"):
+        run(rows, [1], lambda c: None)
+    # A print off the grid is a VWAP, and fine.
+    vwap = [quote(0, 100.0, 10, 100.5, 10), (1, 100.2, 5.0, 100.0, 10, 100.5, 10)]
+    assert len(run(vwap, [1], lambda c: None)[0].orders) == 0
