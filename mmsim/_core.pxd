@@ -154,6 +154,7 @@ cdef struct SideBook:
     int64_t* follows        # ids of live follow orders, in sending order
     Py_ssize_t n_follow
     Py_ssize_t follow_cap
+    bint dirty              # an order of this side closed or rejoined since the last settle
 
 
 cdef class Engine:

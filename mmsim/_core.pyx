@@ -88,6 +88,15 @@ cdef inline bint action_before(Action* a, Action* b) noexcept nogil:
     return a.time < b.time or (a.time == b.time and a.seq < b.seq)
 
 
+cdef inline bint may_reach(SideBook* s, int64_t reach) noexcept nogil:
+    # Whether a row's quote may reach an order of this side, from the best entry of its index
+    # alone (a stale best only means quote_side settles the index and looks again). Follow
+    # orders and orders not yet sorted in always may.
+    if s.n_follow or s.n != s.n_sorted:
+        return True
+    return s.n > 0 and s.entries[s.n - 1].key >= reach
+
+
 cdef inline double snap(double x, double step, double inv_step) noexcept nogil:
     # Amounts live on the lot grid; snapping keeps sums of lots exact, so a closed
     # position is exactly 0 and an order filled lot by lot is exactly complete. Dividing by
@@ -470,6 +479,7 @@ cdef class Engine:
         o.closed = self.now
         self.n_closed += 1
         self.update_reserve(o)
+        self.sides[0 if o.side > 0 else 1].dirty = 1    # its index entry may be stale
 
     cdef void compact(self) noexcept nogil:
         # Move closed orders out of the book into their row of the orders table, keeping
@@ -532,6 +542,8 @@ cdef class Engine:
         from the best end."""
         cdef Py_ssize_t k, lo, hi, mid, tail = s.n - s.n_sorted, i, j, m
         cdef Entry e
+        if tail == 0 and not s.dirty:
+            return 0                    # nothing went live, closed or rejoined since
         if tail > 8:
             # Many at once (a ladder sent in one call): sort them and merge, dropping stale
             # entries on the way: O(n + k log k).
@@ -567,6 +579,7 @@ cdef class Engine:
         while s.n > 0 and not self.valid(&s.entries[s.n - 1]):
             s.n -= 1
         s.n_sorted = s.n
+        s.dirty = 0
         return 0
 
     cdef void purge(self, SideBook* s) noexcept nogil:
@@ -724,6 +737,7 @@ cdef class Engine:
         o.queue_ahead = NAN
         self.next_prio += 1
         o.prio = self.next_prio
+        self.sides[0 if o.side > 0 else 1].dirty = 1    # a rejoin leaves a stale entry
         if r >= 0:
             best = self.t_bid[r] if o.side > 0 else self.t_ask[r]
             size = self.t_bid_amount[r] if o.side > 0 else self.t_ask_amount[r]
@@ -873,6 +887,16 @@ cdef class Engine:
         cdef int64_t target, reach
         if s.n == 0 and s.n_follow == 0:
             return 0
+        self.settle(s)
+        if s.n_follow == 0:
+            # The common case: no follow order, and the quote reaches none of ours (the
+            # best of them, at the end of the index, is below both touches).
+            if s.n == 0 or not (has_own or has_opp):
+                return 0
+            reach = min(sgn * own_t if has_own else INT64_MAX,
+                        sgn * opp_t if has_opp else INT64_MAX)
+            if s.entries[s.n - 1].key < reach:
+                return 0
         if has_own and p >= 0:
             # "Queue models": the size at our price on the previous row, known only if it
             # was the best then, and the volume printed there since.
@@ -882,7 +906,6 @@ cdef class Engine:
             prev_trade = self.t_amount[p]
             if prev_trade * sgn < 0.0 and fabs(self.t_price[p] * self.inv_tick - own_t) <= GRID_EPS:
                 printed = fabs(prev_trade)
-        self.settle(s)
         # Follow orders in sending order: simultaneous re-pegs rejoin in the order the
         # exchange received them.
         kept = 0
@@ -965,10 +988,23 @@ cdef class Engine:
 
     cdef int on_row(self, Py_ssize_t r) except -1 nogil:
         """Apply row r's quote (rules 5 and 7, both sides) and then its trade (rule 4)."""
-        cdef Py_ssize_t n_buys, n_sells
+        cdef Py_ssize_t n_buys = 0, n_sells = 0
+        cdef double bid = self.t_bid[r], ask = self.t_ask[r]
+        cdef bint has_bid = not isnan(bid), has_ask = not isnan(ask)
+        # Orders at or better than a side's touch, or at or through the opposite one, are
+        # what a quote can reach: in price terms key >= sgn x min over the two touches.
+        cdef int64_t buy_reach = INT64_MAX, sell_reach = INT64_MAX
+        if has_bid:
+            buy_reach = to_grid(bid, self.inv_tick)
+            sell_reach = -buy_reach
+        if has_ask:
+            buy_reach = min(buy_reach, to_grid(ask, self.inv_tick))
+            sell_reach = min(sell_reach, -to_grid(ask, self.inv_tick))
         self.scratch.n = 0
-        n_buys = self.quote_side(r, 1)
-        n_sells = self.quote_side(r, -1)
+        if may_reach(&self.sides[0], buy_reach):
+            n_buys = self.quote_side(r, 1)
+        if may_reach(&self.sides[1], sell_reach):
+            n_sells = self.quote_side(r, -1)
         if n_buys or n_sells:
             self.cross(n_buys, n_sells)
         if self.t_amount[r] != 0.0:
@@ -989,6 +1025,8 @@ cdef class Engine:
         if s.n == 0 and s.n_follow == 0:
             return 0
         self.settle(s)
+        if s.n_follow == 0 and (s.n == 0 or s.entries[s.n - 1].key - sgn * x < -GRID_EPS):
+            return 0                    # the print reaches none of our orders
         # Pass 1: volume statistics, and the orders the print reaches: those it went through,
         # and those at its price with a known queue (a print is within GRID_EPS of at most
         # one tick).
@@ -1219,6 +1257,35 @@ cdef class Engine:
             "balances": self.balances.view().copy(),
             "positions": self.positions.view().copy(),
         }
+
+
+def first_off_grid(const double[::1] column, double tick_size):
+    """The first row whose value is not a whole number of ticks (NaN counts as on the grid).
+
+    One pass in C, so that checking the quotes of a long replay costs little next to it.
+
+    Parameters
+    ----------
+    column : numpy.ndarray
+        float64 prices.
+    tick_size : float
+
+    Returns
+    -------
+    int
+        The row, or -1 when every value is on the grid (within 1e-6 of a tick).
+    """
+    cdef Py_ssize_t k, n = column.shape[0], bad = -1
+    cdef double inv = 1.0 / tick_size, x
+    with nogil:
+        for k in range(n):
+            x = column[k] * inv
+            # Quote prices are positive (schema), so truncating x + 0.5 rounds it, without
+            # a libm call; NaN (no quote) is skipped.
+            if x == x and fabs(x - <double>to_grid(column[k], inv)) > GRID_EPS:
+                bad = k
+                break
+    return bad
 
 
 cdef inline bint on_grid(double x, double inv_step) noexcept nogil:
@@ -1467,10 +1534,11 @@ cdef class Context:
         """
         cdef double a = self.check_amount("limit", amount)
         cdef double p = self.check_price("limit", price)
-        cdef int8_t t
-        if tif not in TIF_NAMES:
-            raise ValueError(f"limit: tif must be one of {TIF_NAMES}, got {tif!r}")
-        t = TIF_NAMES.index(tif)
+        cdef int8_t t = TIF_GTC
+        if tif != "gtc":
+            if tif not in TIF_NAMES:
+                raise ValueError(f"limit: tif must be one of {TIF_NAMES}, got {tif!r}")
+            t = TIF_NAMES.index(tif)
         if post_only and t != TIF_GTC:
             raise ValueError(f"limit: a post-only order never takes liquidity, so it cannot "
                              f"be {tif!r}, which only takes; use tif='gtc'")

@@ -20,8 +20,6 @@ __all__ = ["backtest", "RunError", "StrategyError", "ProgressError"]
 _LAST_NS = pd.Timestamp.max.value
 # Prices in ticks must stay exact integers in float64 and int64 (see the core's MAX_UNITS).
 _MAX_TICKS = 2.0**53
-# Within this share of a tick a price counts as on the grid (the core's GRID_EPS).
-_GRID_EPS = 1e-6
 
 
 class RunError(RuntimeError):
@@ -106,12 +104,12 @@ def _check_prices(data: Aligned, contract: Contract) -> None:
                               f"2**53 ticks of {contract.tick_size!r} ({contract.name or 'the contract'})")
     # Quotes are book levels, so on the tick grid (rule 4 compares them as whole ticks); a
     # print may be an off-grid VWAP of fills aggregated at one timestamp.
+    from mmsim._core import first_off_grid
+
     inverse_tick = 1.0 / contract.tick_size
     for name in ("bid_price", "ask_price"):
-        ticks = getattr(data, name) * inverse_tick
-        off = np.abs(ticks - np.round(ticks)) > _GRID_EPS          # NaN compares False
-        if off.any():
-            row = int(np.flatnonzero(off)[0])
+        row = first_off_grid(getattr(data, name), contract.tick_size)
+        if row >= 0:
             value = float(getattr(data, name)[row])
             raise SchemaError(
                 f"taq column {name!r} is {value!r} at row {row}, off the tick grid of "

@@ -217,6 +217,7 @@ class ModelOrder:
     cancel_sent: int | None = None
     amends: int = 0              # amends that reached it after it arrived (closed ones too)
     rejected_actions: int = 0    # cancels and amends that arrived before it: unknown there
+    cancelling: bool = False     # a cancel is on its way
     decision_bid: float = math.nan   # touch the strategy saw when sending (rule 6)
     decision_ask: float = math.nan
     slippage: float = math.nan
@@ -635,6 +636,7 @@ class _Book:
         unknown (counted in ``rejected_actions``); the order goes live when its add arrives.
         A cancel of a closed order does nothing.
         """
+        o.cancelling = False
         if o.status == "pending":
             o.rejected_actions += 1
         elif o.status == "live":
@@ -786,8 +788,15 @@ def simulate(taq: pd.DataFrame, signal_times, script, contract, *, latency: floa
                     continue
                 seq += 1
                 if kind == "cancel":
-                    book.orders[oid].cancel_sent = now
-                    pending.append((now + clat, seq, "cancel", book.orders[oid], ()))
+                    o = book.orders[oid]
+                    if o.cancel_sent is None:
+                        o.cancel_sent = now               # the first request is recorded
+                    # DECISION (the README's ctx.cancel): one cancel on its way per order;
+                    # another sent meanwhile, or one for a closed order, does nothing.
+                    if o.cancelling or o.status not in ("pending", "live"):
+                        continue
+                    o.cancelling = True
+                    pending.append((now + clat, seq, "cancel", o, ()))
                 else:
                     _, _, price, amount = action
                     args = (None if price is None else book.ticks(price),
