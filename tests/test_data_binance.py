@@ -113,3 +113,63 @@ def test_a_backtest_runs_on_each(name):
     assert len(idle.balances) == len(signals)
     quoting = mmsim.backtest(taq, signals, Quoter(), contract=contract, latency=0.05)
     assert len(quoting.fills) > 0
+
+
+def small_capture():
+    """Two fills at one timestamp (received at 0.30 and 0.25 s) and two quotes."""
+    trades = pd.DataFrame({
+        "timestamp": ["2024-08-08D00:00:00.100000000", "2024-08-08D00:00:00.100000000"],
+        "symbol": "BTCUSDT", "side": ["Buy", "Buy"], "size": [1.0, 3.0],
+        "price": [100.5, 101.0], "trade_id": [1, 2],
+        "local_timestamp_ns": [pd.Timestamp("2024-08-08 00:00:00.30", tz="UTC").value,
+                               pd.Timestamp("2024-08-08 00:00:00.25", tz="UTC").value]})
+    quotes = pd.DataFrame({
+        "timestamp": ["2024-08-08D00:00:00.000000000", "2024-08-08D00:00:00.200000000"],
+        "symbol": "BTCUSDT", "bidSize": [5.0, 6.0], "bidPrice": [100.0, 100.0],
+        "askPrice": [100.5, 100.5], "askSize": [2.0, 2.0], "update_id": [1, 2],
+        "local_timestamp_ns": [pd.Timestamp("2024-08-08 00:00:00.05", tz="UTC").value,
+                               pd.Timestamp("2024-08-08 00:00:00.21", tz="UTC").value]})
+    return trades, quotes
+
+
+def test_local_time_keeps_receive_times_beside_exchange_times():
+    trades, quotes = small_capture()
+    taq = binance.to_taq(trades, quotes, local_time=True)
+    day = pd.Timestamp("2024-08-08", tz="UTC")
+    ms = lambda v: day + pd.Timedelta(milliseconds=v)  # noqa: E731
+    # Exchange order: quote at 0, the aggregated buy at 100 ms (4 at the VWAP 100.875), the
+    # quote at 200 ms. The trade row is received with its last fill, at 300 ms.
+    assert taq.index.tolist() == [ms(0), ms(100), ms(200)]
+    assert taq["amount"].tolist() == [0.0, 4.0, 0.0]
+    assert taq["local_time"].tolist() == [ms(50), ms(300), ms(210)]
+    # Without the option the frame is as before.
+    assert "local_time" not in binance.to_taq(trades, quotes).columns
+    with pytest.raises(ValueError, match=r"with clock='local' the index already is the receive"):
+        binance.to_taq(trades, quotes, clock="local", local_time=True)
+
+
+def test_local_time_survives_parquet_and_csv(tmp_path):
+    from mmsim.data.io import read_taq, write_taq
+    trades, quotes = small_capture()
+    taq = binance.to_taq(trades, quotes, local_time=True)
+    for name in ("taq.parquet", "taq.csv"):
+        path = write_taq(taq, tmp_path / name, by_day=False)
+        back = read_taq(path)
+        assert back["local_time"].tolist() == taq["local_time"].tolist(), name
+
+
+def test_local_time_on_the_real_capture():
+    trades, quotes = _files("btcusdt")
+    taq = binance.to_taq(trades, quotes, local_time=True)
+    raw_q, raw_t = pd.read_csv(quotes), pd.read_csv(trades)
+    received = pd.DatetimeIndex(taq["local_time"]).as_unit("ns").asi8
+    # Every quote-only row carries the receive time of a bookTicker message ...
+    assert set(received[(taq["amount"] == 0).to_numpy()]) <= set(raw_q["local_timestamp_ns"])
+    # ... and an aggregated trade row the latest receive time of its fills.
+    groups = raw_t.groupby(["timestamp", "side"], sort=False)
+    key = next(k for k, g in groups if len(g) > 2)
+    fills = groups.get_group(key)
+    when = pd.Timestamp(key[0].replace("D", " "), tz="UTC")
+    sign = 1 if key[1] == "Buy" else -1
+    at_when = (taq.index == when) & (np.sign(taq["amount"]) == sign).to_numpy()
+    assert received[at_when].tolist() == [fills["local_timestamp_ns"].max()]

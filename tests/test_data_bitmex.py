@@ -433,3 +433,12 @@ def test_convert_days_carries_the_last_quote_into_the_next_day(tmp_path):
     whole = bitmex.to_taq(sorted((tmp_path / "dumps" / "trade").iterdir()),
                           sorted((tmp_path / "dumps" / "quote").iterdir()))
     pd.testing.assert_frame_equal(taq, whole)
+
+
+def test_build_taq_receive_times_go_together():
+    import numpy as np
+    from mmsim.data.bitmex import build_taq
+    one = np.array([0], dtype=np.int64)
+    with pytest.raises(ValueError, match=r"^trade_local and quote_local go together: give both "
+                                         r"or neither"):
+        build_taq(one, [1], [1.0], [100.0], one, [99.5], [1.0], [100.0], [1.0], trade_local=one)

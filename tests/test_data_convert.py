@@ -32,6 +32,16 @@ def test_convert_binance(tmp_path, capsys):
     pd.testing.assert_frame_equal(read_taq(out), binance.to_taq(trades, quotes))
 
 
+def test_convert_binance_keeping_receive_times(tmp_path, capsys):
+    trades, quotes = BINANCE / "btcusd_perp_trades.csv.gz", BINANCE / "btcusd_perp_quotes.csv.gz"
+    _need(trades, quotes)
+    out = tmp_path / "perp.parquet"
+    assert main(["convert", "binance", "--trades", str(trades), "--quotes", str(quotes),
+                 "--out", str(out), "--local-time"]) == 0
+    pd.testing.assert_frame_equal(read_taq(out), binance.to_taq(trades, quotes, local_time=True))
+    assert list(read_taq(out).columns)[-1] == "local_time"
+
+
 def test_convert_bitmex_capture_to_csv(tmp_path, capsys):
     trades, quotes = BITMEX / "xbtusd_trades.csv", BITMEX / "xbtusd_quotes.csv"
     _need(trades, quotes)

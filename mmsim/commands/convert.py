@@ -50,6 +50,9 @@ def register(subparsers) -> None:
                                          "only one present)")
     parser.add_argument("--clock", choices=("exchange", "local"), default="exchange",
                         help="binance/tardis: exchange timestamps (default) or receive times")
+    parser.add_argument("--local-time", action="store_true",
+                        help="binance: keep receive times beside exchange times as a "
+                             "local_time column (the strategy sees each row once received)")
     parser.add_argument("--unknown", choices=("infer", "drop", "raise"), default="infer",
                         help="tardis: trades whose side is 'unknown' "
                              "(default: infer from the quote)")
@@ -116,7 +119,7 @@ def run(args) -> int:
             taq = bitmex.to_taq(args.trades, args.quotes, symbol=bitmex_symbol, clean=args.clean)
         elif args.format == "binance":
             taq = binance.to_taq(args.trades, args.quotes, symbol=args.symbol, clock=args.clock,
-                                 clean=args.clean)
+                                 clean=args.clean, local_time=args.local_time)
         else:
             taq = tardis.to_taq(args.trades, args.quotes, symbol=args.symbol, clock=args.clock,
                                 unknown=args.unknown, clean=args.clean)

@@ -42,7 +42,7 @@ def _times(frame: pd.DataFrame, clock: str) -> np.ndarray:
 
 
 def to_taq(trades, quotes, symbol: str | None = None, *, clock: str = "exchange",
-           clean: bool = False) -> pd.DataFrame:
+           clean: bool = False, local_time: bool = False) -> pd.DataFrame:
     """Convert Binance trades and bookTicker CSVs to a TAQ frame.
 
     Parameters
@@ -55,6 +55,13 @@ def to_taq(trades, quotes, symbol: str | None = None, *, clock: str = "exchange"
         ``"exchange"``: the exchange's timestamps (trade time, bookTicker event time, ms).
         ``"local"``: the capture's receive times (``local_timestamp_ns``), i.e. the order in
         which a client saw the messages.
+    local_time : bool, default False
+        With ``clock="exchange"``, keep the capture's receive times as a ``local_time``
+        column (the latest fill's for an aggregated trade): a backtest then shows each row to
+        the strategy only once it was received, as the feed lag really was. Receive times
+        are on the recorder's clock: in the captures of ``shared/data`` it runs about 1.27 s
+        behind the exchange's, so shift the column by the clock offset first (a row received
+        "before" it happened is shown when it is replayed, with no lag).
     clean : bool
         Drop bad quotes (crossed, NaN, negative size) before merging, so that trades carry the
         last good quote, and then any row that still breaks the TAQ schema, instead of
@@ -71,7 +78,11 @@ def to_taq(trades, quotes, symbol: str | None = None, *, clock: str = "exchange"
     """
     if clock not in ("exchange", "local"):
         raise ValueError(f"clock must be 'exchange' or 'local', got {clock!r}")
-    extra = (LOCAL,) if clock == "local" else ()
+    if local_time and clock == "local":
+        raise ValueError("local_time=True keeps receive times beside exchange times; with "
+                         "clock='local' the index already is the receive time")
+    extra = (LOCAL,) if clock == "local" or local_time else ()
     t = _load(trades, TRADE_COLUMNS + extra, symbol, "trades")
     q = _load(quotes, QUOTE_COLUMNS + extra, symbol, "quotes")
-    return _merge(_trades(t, _times(t, clock)), _quotes(q, _times(q, clock)), clean)
+    received = (_times(t, "local"), _times(q, "local")) if local_time else (None, None)
+    return _merge(_trades(t, _times(t, clock)), _quotes(q, _times(q, clock)), clean, *received)

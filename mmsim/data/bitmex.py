@@ -69,6 +69,8 @@ def build_taq(
     *,
     tz: str | None = "UTC",
     drop_bad_quotes: bool = False,
+    trade_local: np.ndarray | None = None,
+    quote_local: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Merge trades and top-of-book quotes into a TAQ frame.
 
@@ -90,6 +92,10 @@ def build_taq(
         Drop crossed quotes (bid >= ask), quotes with a NaN or infinite value and quotes with
         a negative size before merging, so that trades carry the last good quote (the count
         is logged on the ``mmsim.data`` logger).
+    trade_local, quote_local : numpy.ndarray, optional
+        int64 UTC nanoseconds at which each fill and each quote was received. Given both,
+        the frame gets a ``local_time`` column: a quote row's receive time, and for a trade
+        row the latest receive time of the fills aggregated into it.
 
     Returns
     -------
@@ -99,6 +105,11 @@ def build_taq(
     """
     if tz not in ("UTC", None):
         raise ValueError(f"tz must be 'UTC' or None (a naive UTC index), got {tz!r}")
+    if (trade_local is None) != (quote_local is None):
+        raise ValueError("trade_local and quote_local go together: give both or neither")
+    local = trade_local is not None
+    trade_local = np.asarray(trade_local if local else trade_time, dtype=np.int64)
+    quote_local = np.asarray(quote_local if local else quote_time, dtype=np.int64)
     trade_time = np.asarray(trade_time, dtype=np.int64)
     side = np.asarray(side, dtype=np.int64)
     size = np.asarray(size, dtype=np.float64)
@@ -109,9 +120,10 @@ def build_taq(
     if np.any(np.diff(trade_time) < 0):
         order = np.argsort(trade_time, kind="stable")
         trade_time, side, size, price = trade_time[order], side[order], size[order], price[order]
+        trade_local = trade_local[order]
     if np.any(np.diff(quote_time) < 0):
         order = np.argsort(quote_time, kind="stable")
-        quote_time, quotes = quote_time[order], quotes[order]
+        quote_time, quotes, quote_local = quote_time[order], quotes[order], quote_local[order]
 
     if drop_bad_quotes and len(quote_time):
         with np.errstate(invalid="ignore"):
@@ -120,7 +132,7 @@ def build_taq(
         if bad.any():
             log.warning("dropped %d bad quote(s) of %d (crossed, NaN or negative size)",
                         int(bad.sum()), len(quote_time))
-            quote_time, quotes = quote_time[~bad], quotes[~bad]
+            quote_time, quotes, quote_local = quote_time[~bad], quotes[~bad], quote_local[~bad]
 
     # 1. One row per (timestamp, side), in order of first appearance: summed size, VWAP.
     if len(trade_time):
@@ -133,7 +145,7 @@ def build_taq(
         if np.any(key[1:] < key[:-1]):  # both sides interleaved at some timestamp
             order = np.argsort(key, kind="stable")
             key, trade_time, side = key[order], trade_time[order], side[order]
-            size, price = size[order], price[order]
+            size, price, trade_local = size[order], price[order], trade_local[order]
         starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
         volume = np.add.reduceat(size, starts)
         notional = np.add.reduceat(size * price, starts)
@@ -141,8 +153,9 @@ def build_taq(
         with np.errstate(invalid="ignore", divide="ignore"):
             t_price = notional / volume
         t_amount = t_side * volume
+        t_local = np.maximum.reduceat(trade_local, starts)   # known once its last fill is in
     else:
-        t_time = np.empty(0, np.int64)
+        t_time = t_local = np.empty(0, np.int64)
         t_price = t_amount = np.empty(0)
 
     # 3. Quote changes only: drop a quote equal to the one before it.
@@ -150,7 +163,7 @@ def build_taq(
         same = np.zeros(len(quote_time), bool)
         equal = (quotes[1:] == quotes[:-1]) | (np.isnan(quotes[1:]) & np.isnan(quotes[:-1]))
         same[1:] = equal.all(axis=1)
-        quote_time, quotes = quote_time[~same], quotes[~same]
+        quote_time, quotes, quote_local = quote_time[~same], quotes[~same], quote_local[~same]
 
     # 2. The quote in force before each trade: the last one stamped strictly earlier.
     before = np.searchsorted(quote_time, t_time, side="left") - 1
@@ -170,7 +183,11 @@ def build_taq(
     index = pd.DatetimeIndex(times[order].view("M8[ns]"), name="time")
     if tz is not None:
         index = index.tz_localize("UTC")
-    return pd.DataFrame(columns, index=index, columns=list(TAQ_COLUMNS))
+    frame = pd.DataFrame(columns, index=index, columns=list(TAQ_COLUMNS))
+    if local:
+        received = pd.DatetimeIndex(np.concatenate([t_local, quote_local])[order].view("M8[ns]"))
+        frame["local_time"] = received.tz_localize("UTC") if tz is not None else received
+    return frame
 
 
 # ---- reading dumps ---------------------------------------------------------------------
@@ -324,11 +341,14 @@ def read_quotes(source, symbol: str | None = "XBTUSD") -> pd.DataFrame:
     return _quotes(frame, parse_time(frame["timestamp"]))
 
 
-def _merge(trades: pd.DataFrame, quotes: pd.DataFrame, clean: bool) -> pd.DataFrame:
-    """Frames from :func:`_trades` and :func:`_quotes` to a validated TAQ frame."""
+def _merge(trades: pd.DataFrame, quotes: pd.DataFrame, clean: bool,
+           trade_local=None, quote_local=None) -> pd.DataFrame:
+    """Frames from :func:`_trades` and :func:`_quotes` to a validated TAQ frame (with the
+    receive times of each, a ``local_time`` column)."""
     taq = build_taq(trades["time"], trades["side"], trades["size"], trades["price"],
                     quotes["time"], quotes["bid_price"], quotes["bid_amount"],
-                    quotes["ask_price"], quotes["ask_amount"], drop_bad_quotes=clean)
+                    quotes["ask_price"], quotes["ask_amount"], drop_bad_quotes=clean,
+                    trade_local=trade_local, quote_local=quote_local)
     return validate_taq(taq, clean=clean)
 
 

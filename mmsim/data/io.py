@@ -147,7 +147,12 @@ def _to_arrow(df: pd.DataFrame):
     tz = "UTC" if df.index.tz is not None else None
     arrays = [pa.array(index_ns(df.index), type=pa.timestamp("ns", tz=tz))]
     arrays += [pa.array(df[c].to_numpy(), type=pa.float64()) for c in TAQ_COLUMNS]
-    return pa.Table.from_arrays(arrays, names=["time", *TAQ_COLUMNS])
+    names = ["time", *TAQ_COLUMNS]
+    if "local_time" in df.columns:
+        arrays.append(pa.array(index_ns(pd.DatetimeIndex(df["local_time"])),
+                               type=pa.timestamp("ns", tz=tz)))
+        names.append("local_time")
+    return pa.Table.from_arrays(arrays, names=names)
 
 
 def _time_type(schema, where: str):
@@ -172,6 +177,8 @@ def _from_arrow(table) -> pd.DataFrame:
     if time_type.tz is not None:
         index = index.tz_localize("UTC")
     data = {c: table.column(c).to_numpy() for c in table.column_names if c != "time"}
+    if "local_time" in data and table.schema.field("local_time").type.tz is not None:
+        data["local_time"] = pd.DatetimeIndex(data["local_time"]).tz_localize("UTC")
     df = pd.DataFrame(data, index=index)
     if not df.index.is_monotonic_increasing:  # several files with overlapping times
         df = df.sort_index(kind="stable")
@@ -300,4 +307,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
                               f"{row}") from exc
         raise SchemaError(f"{path}: column 'time' must hold ISO 8601 times ({exc})") from exc
     df.index = pd.DatetimeIndex(times, name="time")
+    if "local_time" in df.columns:
+        try:
+            df["local_time"] = pd.to_datetime(df["local_time"], format="ISO8601", utc=True)
+        except (TypeError, ValueError) as exc:
+            raise SchemaError(f"{path}: column 'local_time' must hold ISO 8601 times ({exc})") from exc
     return df

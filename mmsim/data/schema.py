@@ -380,7 +380,11 @@ def _assemble(df: pd.DataFrame, cols: dict) -> pd.DataFrame:
     if (index is df.index and list(df.columns) == list(TAQ_COLUMNS)
             and all(dtype == np.float64 for dtype in df.dtypes)):
         return df
-    return pd.DataFrame({c: cols[c].to_numpy() for c in TAQ_COLUMNS}, index=index)
+    out = pd.DataFrame({c: cols[c].to_numpy() for c in TAQ_COLUMNS}, index=index)
+    if "local_time" in df.columns:
+        # The optional receive time travels with its rows (see local_time_ns).
+        out["local_time"] = df["local_time"].to_numpy()
+    return out
 
 
 def validate_taq(df: pd.DataFrame, clean: bool = False) -> pd.DataFrame:
@@ -402,7 +406,8 @@ def validate_taq(df: pd.DataFrame, clean: bool = False) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        The rows with exactly the TAQ columns, as float64 (``df`` itself when it already is).
+        The rows with exactly the TAQ columns, as float64 (``df`` itself when it already is),
+        and the optional ``local_time`` column when ``df`` has one.
 
     Raises
     ------
