@@ -9,8 +9,6 @@ import pandas as pd
 from mmsim.contracts import BITMEX_XBTUSD, Contract
 from mmsim.data.align import Aligned, align, check_aligned, cut
 from mmsim.data.schema import TAQ_COLUMNS, SchemaError
-from mmsim.latency import as_model
-from mmsim.queue import as_queue_model
 from mmsim.results import Result
 from mmsim.strategy import Strategy
 
@@ -283,7 +281,10 @@ def backtest(
         If a parameter is of the wrong type or out of range (the message names it), or
         ``strategy`` is a class rather than an instance.
     """
+    # The compiled modules load on first use, so that importing mmsim needs no build.
     from mmsim import _core
+    from mmsim.latency import as_model
+    from mmsim.queue import as_queue_model
 
     if not isinstance(contract, Contract):
         raise TypeError(f"contract must be a mmsim.Contract, got {type(contract).__name__}")

@@ -3,7 +3,6 @@ import math
 import pickle
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,7 +11,6 @@ import pytest
 from mmsim import latency
 from mmsim.latency import Constant, LatencyModel, Lognormal, Sampled, Series, as_model
 
-ROOT = Path(__file__).resolve().parent.parent
 MASK = 2**64 - 1
 GAMMA = 0x9E3779B97F4A7C15
 MAX_NS = latency.MAX_SECONDS * 10**9
@@ -475,7 +473,7 @@ def test_pickling_keeps_the_stream(model):
     assert str(model.__reduce__()[2]) == str(copy.__reduce__()[2])
 
 
-def test_draws_are_the_same_in_another_process():
+def test_draws_are_the_same_in_another_process(tmp_path):
     code = ("import pickle, sys\n"
             "from mmsim.latency import Lognormal, Sampled\n"
             "out = [Lognormal(0.003, 0.8, seed=12345).sample(1000).tolist(),\n"
@@ -484,7 +482,7 @@ def test_draws_are_the_same_in_another_process():
             "print(repr(out))\n")
     shipped = Lognormal(0.01, 0.3, seed=77)
     run = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(shipped),
-                         capture_output=True, check=True, cwd=ROOT)
+                         capture_output=True, check=True, cwd=tmp_path)
     assert eval(run.stdout) == [Lognormal(0.003, 0.8, seed=12345).sample(1000).tolist(),
                                 Sampled([0.001, 0.002, 0.0035], seed=8).sample(1000).tolist(),
                                 shipped.sample(1000).tolist()]
@@ -510,11 +508,11 @@ def test_reprs_are_exact_and_tell_models_apart():
                               "'2024-01-01T00:00:09+00:00', values 0.001 to 0.001 s, digest ")
 
 
-def test_importing_the_module_does_not_import_the_engine():
+def test_importing_the_module_does_not_import_the_engine(tmp_path):
     # The engine imports mmsim.latency; the reverse would be an import cycle.
     code = "import sys, mmsim.latency; print(sorted(m for m in sys.modules if m in " \
            "('mmsim.engine', 'mmsim.sweep', 'mmsim._core')))"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=ROOT)
+                         cwd=tmp_path)     # the installed package, not the unbuilt sources
     assert run.stdout.strip() == "[]"
     assert latency.BUILD in ("release", "debug")
