@@ -897,7 +897,7 @@ cdef class Engine:
                         sgn * opp_t if has_opp else INT64_MAX)
             if s.entries[s.n - 1].key < reach:
                 return 0
-        if has_own and p >= 0:
+        if has_own and p >= 0 and self.queue_model.uses_history:
             # "Queue models": the size at our price on the previous row, known only if it
             # was the best then, and the volume printed there since.
             prev = self.t_bid[p] if sgn > 0 else self.t_ask[p]
@@ -1277,14 +1277,18 @@ def first_off_grid(const double[::1] column, double tick_size):
     """
     cdef Py_ssize_t k, n = column.shape[0], bad = -1
     cdef double inv = 1.0 / tick_size, x
+    # Adding and taking away 1.5 x 2**52 rounds |x| < 2**51 to the nearest whole number in
+    # plain arithmetic, with no libm call or conversion in the loop; larger tick counts are
+    # whole numbers or halves of them in float64 and take the floor() path. NaN (no quote)
+    # compares False and passes.
+    cdef double magic = 6755399441055744.0, big = 2251799813685248.0
     with nogil:
         for k in range(n):
             x = column[k] * inv
-            # Quote prices are positive (schema), so truncating x + 0.5 rounds it, without
-            # a libm call; NaN (no quote) is skipped.
-            if x == x and fabs(x - <double>to_grid(column[k], inv)) > GRID_EPS:
-                bad = k
-                break
+            if fabs(x - ((x + magic) - magic)) > GRID_EPS:
+                if fabs(x) < big or fabs(x - floor(x + 0.5)) > GRID_EPS:
+                    bad = k
+                    break
     return bad
 
 

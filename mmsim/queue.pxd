@@ -5,6 +5,9 @@
 
 
 cdef class QueueModel:
+    # False when on_size_change needs neither prev_size nor printed (the engine then passes
+    # NaN and 0 without looking them up).
+    cdef readonly bint uses_history
     # Share s in [0, 1] of a decrease in displayed size that is taken from in front of the
     # order, given the volume ahead A and behind B. -1.0 signals a raised exception.
     cdef double front_share(self, double ahead, double behind) except -1.0 nogil

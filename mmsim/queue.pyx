@@ -21,6 +21,9 @@ cdef class QueueModel:
     pass a Python function to :class:`FrontShare` (slower: it takes the GIL on every call).
     """
 
+    def __cinit__(self, *args, **kwargs):
+        self.uses_history = True
+
     cdef double front_share(self, double ahead, double behind) except -1.0 nogil:
         with gil:
             raise NotImplementedError(f"{type(self).__name__} does not define front_share")
@@ -139,6 +142,9 @@ cdef class RiskAverse(QueueModel):
     The queue ahead only shrinks by prints at our price and by the displayed size falling
     below it (A = min(A, size)); DESIGN.md rule 5.
     """
+
+    def __cinit__(self):
+        self.uses_history = False       # A = min(A, S_new) needs only the size shown now
 
     cdef double front_share(self, double ahead, double behind) except -1.0 nogil:
         return 0.0
