@@ -29,6 +29,7 @@ cdef enum Reason:
     R_IOC = 7               # immediate-or-cancel: the unfilled rest
     R_FOK = 8               # fill-or-kill: not fillable in full at once
     R_REDUCE_ONLY = 9       # reduce-only: nothing (left) to reduce
+    R_MARGIN = 10           # its margin exceeds the available balance
 
 cdef enum TimeInForce:
     TIF_GTC = 0             # good till cancelled
@@ -69,7 +70,7 @@ cdef struct Order:
     double fee              # fees paid, settlement currency (negative: rebate)
     double slippage         # taker fills: fill price vs decision price, worse positive
     double decision_price   # best opposite price when sent, for slippage
-    double reserve          # what this order adds to Engine.reserve (0 once closed)
+    double counted          # remaining amount counted in Engine.work_buy/work_sell (0 unless live)
     int64_t created         # time the strategy sent it (ns)
     int64_t live            # time it went live (ns); NO_TIME before
     int64_t closed          # time it filled, was cancelled or rejected (ns); NO_TIME while working
@@ -118,7 +119,9 @@ cdef struct Account:
 cdef struct BalanceRow:
     int64_t time
     double total            # balance, settlement currency
-    double available        # balance less what working orders reserve at 1x
+    double available        # balance + unrealised - initial margin of the exposure
+    double mark             # mark price the row was valued at (NaN before any quote or trade)
+    double position         # position held
     double nav              # (balance + unrealised) in quote currency (USD)
 
 cdef struct Entry:
@@ -198,7 +201,9 @@ cdef class Engine:
     cdef Py_ssize_t trade_cache_row     # last-trade lookup cache: rows < this were scanned
     cdef Py_ssize_t trade_cache_hit     # ... and this is the last trade among them (-1: none)
     cdef Py_ssize_t n_closed            # closed orders still in the book (compacted lazily)
-    cdef double reserve                 # sum of Order.reserve over working orders
+    cdef double work_buy                # B: remaining amount of live buys
+    cdef double work_sell               # S: remaining amount of live sells
+    cdef double initial_margin          # rate on the exposure's value; 0: margin off
     cdef bint acting                    # a strategy callback is running: actions allowed
     cdef int64_t next_seq               # sequence number of the next action sent
     cdef Py_ssize_t cur_signal          # signal row the strategy was last called with (-1: none)
@@ -232,7 +237,10 @@ cdef class Engine:
     cdef int record_balance(self) except -1 nogil
     cdef double remaining(self, Order* o) noexcept nogil
     cdef void close(self, Order* o, int status, int reason) noexcept nogil
-    cdef void update_reserve(self, Order* o) noexcept nogil
+    cdef void update_working(self, Order* o) noexcept nogil
+    cdef double value(self, double amount, double mark) noexcept nogil
+    cdef double exposure(self, double buys, double sells) noexcept nogil
+    cdef bint margin_refuses(self, Order* o, double more) noexcept nogil
     cdef void compact(self) noexcept nogil
     cdef void maybe_compact(self) noexcept nogil
     cdef bint valid(self, Entry* e) noexcept nogil

@@ -41,7 +41,7 @@ REJECTED = S_REJECTED
 TYPE_NAMES = ("limit", "market", "follow_limit")
 STATUS_NAMES = ("pending", "live", "filled", "cancelled", "rejected")
 REASON_NAMES = ("", "cancelled", "post_only", "no_quote", "end", "level", "amended", "ioc",
-                "fok", "reduce_only")
+                "fok", "reduce_only", "margin")
 LIQUIDITY_NAMES = ("maker", "taker")
 CAUSE_NAMES = ("queue", "through", "cross", "taker")
 TIF_NAMES = ("gtc", "ioc", "fok")
@@ -181,7 +181,7 @@ cdef class Table:
         return self.n
 
 
-cdef int reserve(void** buf, Py_ssize_t* cap, Py_ssize_t need, size_t itemsize) except -1 nogil:
+cdef int ensure(void** buf, Py_ssize_t* cap, Py_ssize_t need, size_t itemsize) except -1 nogil:
     # Room for ``need`` items in a malloc'd buffer (amortised doubling): a side's index
     # entries, its follow ids, the merge scratch.
     cdef Py_ssize_t grown
@@ -232,6 +232,8 @@ cdef class Engine:
         How the queue ahead of a resting order moves.
     fill_bound : int
         ``FILL_BOUNDS`` index: 0 "none", 1 "prints".
+    initial_margin : float, default 0.0
+        Margin rate on the value of the exposure (1 / leverage); 0 turns margin off.
     """
 
     def __init__(self, *, const int64_t[::1] time, const double[::1] price,
@@ -244,7 +246,7 @@ cdef class Engine:
                  LatencyModel cancel_latency not None, LatencyModel amend_latency not None,
                  LatencyModel feed_latency not None, double queue_position,
                  QueueModel queue_model not None, int fill_bound,
-                 const int64_t[::1] local_time=None):
+                 double initial_margin=0.0, const int64_t[::1] local_time=None):
         self.t_time = time
         self.t_price = price
         self.t_amount = amount
@@ -279,6 +281,9 @@ cdef class Engine:
         self.queue_position = queue_position
         self.queue_model = queue_model
         self.fill_bound = fill_bound
+        if not 0.0 <= initial_margin <= 1.0:
+            raise ValueError(f"initial_margin must be a rate in [0, 1], got {initial_margin!r}")
+        self.initial_margin = initial_margin
         self.latency = latency
         self.cancel_latency = cancel_latency
         self.amend_latency = amend_latency
@@ -371,9 +376,42 @@ cdef class Engine:
             return q * self.cs * (1.0 / e - 1.0 / mark)
         return q * self.cs * (mark - e)
 
+    cdef double value(self, double amount, double mark) noexcept nogil:
+        # DESIGN "Account": an amount valued at the mark in the settlement currency.
+        return amount * self.cs / mark if self.inverse else amount * self.cs * mark
+
+    cdef double exposure(self, double buys, double sells) noexcept nogil:
+        # DESIGN "Account": the largest position the working orders could leave,
+        # max(|q + B|, |q - S|).
+        cdef double q = self.acct.position
+        return max(fabs(q + buys), fabs(q - sells))
+
     cdef double available(self) noexcept nogil:
-        # Balance less the margin working orders reserve at 1x (see update_reserve).
-        return self.acct.balance - self.reserve
+        # DESIGN "Account": balance + unrealised - initial margin on the exposure, at the
+        # mark (before any mark, the balance).
+        cdef double m = self.mark(self.i - 1)
+        if isnan(m):
+            return self.acct.balance
+        return (self.acct.balance + self.unrealized(m)
+                - self.initial_margin * self.value(self.exposure(self.work_buy, self.work_sell), m))
+
+    cdef bint margin_refuses(self, Order* o, double more) noexcept nogil:
+        """Whether adding ``more`` to the working amount of ``o``'s side raises the exposure
+        while leaving the available balance below 0 (DESIGN "Account"); reducing orders
+        always pass."""
+        cdef double m = self.mark(self.i - 1)
+        cdef double before, after
+        if self.initial_margin == 0.0 or isnan(m):
+            return False
+        before = self.exposure(self.work_buy, self.work_sell)
+        if o.side > 0:
+            after = self.exposure(self.work_buy + more, self.work_sell)
+        else:
+            after = self.exposure(self.work_buy, self.work_sell + more)
+        if after <= before:
+            return False
+        return (self.acct.balance + self.unrealized(m)
+                - self.initial_margin * self.value(after, m)) < 0.0
 
     cdef int64_t next_action_time(self) noexcept nogil:
         if self.pending.n == 0:
@@ -445,27 +483,28 @@ cdef class Engine:
         b.time = self.now
         b.total = self.acct.balance
         b.available = self.available()
+        b.mark = m
+        b.position = self.acct.position
         if self.inverse:
             b.nav = (self.acct.balance + self.unrealized(m)) * m
         else:
             b.nav = self.acct.balance + self.unrealized(m)
         return 0
 
-    cdef void update_reserve(self, Order* o) noexcept nogil:
-        # Each working order reserves its remaining amount valued at its price at 1x
-        # (inverse: |q|*cs/price; linear: |q|*cs*price; a market order at its decision
-        # price). Keeping each order's share lets a fill, a close or a re-peg adjust the
-        # sum in O(1) instead of rescanning the book at every balance row.
-        cdef double rem, px, share = 0.0
-        if o.status <= S_LIVE:
-            rem = fabs(o.amount) - fabs(o.filled)
-            px = o.price if not isnan(o.price) else o.decision_price
-            if not isnan(px) and px > 0.0:
-                share = rem * self.cs / px if self.inverse else rem * self.cs * px
-        self.reserve += share - o.reserve
-        o.reserve = share
+    cdef void update_working(self, Order* o) noexcept nogil:
+        # Live orders count their remaining amount in their side's working total (B or S of
+        # DESIGN "Account"); keeping each order's share lets a fill, a close or an amend
+        # adjust the totals in O(1) instead of rescanning the book at every balance row.
+        cdef double share = 0.0
+        if o.status == S_LIVE:
+            share = fabs(o.amount) - fabs(o.filled)
+        if o.side > 0:
+            self.work_buy += share - o.counted
+        else:
+            self.work_sell += share - o.counted
+        o.counted = share
         if self.n_closed == self.book.n:
-            self.reserve = 0.0                      # nothing works: no rounding residue
+            self.work_buy = self.work_sell = 0.0    # nothing works: no rounding residue
 
     cdef double remaining(self, Order* o) noexcept nogil:
         # What is left to fill, in whole lots (rule 4): 0.012 - 0.011 is 0.0010000000000000009
@@ -478,7 +517,7 @@ cdef class Engine:
         o.reason = reason
         o.closed = self.now
         self.n_closed += 1
-        self.update_reserve(o)
+        self.update_working(o)
         self.sides[0 if o.side > 0 else 1].dirty = 1    # its index entry may be stale
 
     cdef void compact(self) noexcept nogil:
@@ -521,7 +560,7 @@ cdef class Engine:
         if o.type == T_FOLLOW:
             # Kept in sending order (the order simultaneous re-pegs rejoin in); latency can
             # make a later-sent order arrive first.
-            reserve(<void**>&s.follows, &s.follow_cap, s.n_follow + 1, sizeof(int64_t))
+            ensure(<void**>&s.follows, &s.follow_cap, s.n_follow + 1, sizeof(int64_t))
             k = s.n_follow
             while k > 0 and s.follows[k - 1] > o.order_id:
                 s.follows[k] = s.follows[k - 1]
@@ -529,7 +568,7 @@ cdef class Engine:
             s.follows[k] = o.order_id
             s.n_follow += 1
             return 0
-        reserve(<void**>&s.entries, &s.cap, s.n + 1, sizeof(Entry))
+        ensure(<void**>&s.entries, &s.cap, s.n + 1, sizeof(Entry))
         e = &s.entries[s.n]
         e.key = o.price_tick * o.side
         e.prio = o.prio
@@ -548,7 +587,7 @@ cdef class Engine:
             # Many at once (a ladder sent in one call): sort them and merge, dropping stale
             # entries on the way: O(n + k log k).
             qsort(&s.entries[s.n_sorted], tail, sizeof(Entry), by_entry)
-            reserve(<void**>&self.merge_buf, &self.merge_cap, s.n, sizeof(Entry))
+            ensure(<void**>&self.merge_buf, &self.merge_cap, s.n, sizeof(Entry))
             i, j, m = 0, s.n_sorted, 0
             while i < s.n_sorted or j < s.n:
                 if j >= s.n or (i < s.n_sorted and by_entry(&s.entries[i], &s.entries[j]) < 0):
@@ -699,7 +738,7 @@ cdef class Engine:
         elif cut:
             self.close(o, S_CANCELLED, R_REDUCE_ONLY)
         else:
-            self.update_reserve(o)
+            self.update_working(o)
 
         f = <Fill*>self.fills.push()
         f.time = self.now
@@ -782,6 +821,10 @@ cdef class Engine:
             own = self.t_bid[r] if o.side > 0 else self.t_ask[r]
             opp_size = self.t_ask_amount[r] if o.side > 0 else self.t_bid_amount[r]
         o.live = self.now
+        if self.margin_refuses(o, fabs(o.amount)):
+            # DESIGN "Account": its margin exceeds the available balance.
+            self.close(o, S_REJECTED, R_MARGIN)
+            return 0
         if o.type == T_MARKET:
             # Rule 6: all of it at the best opposite price in force now, as taker.
             if isnan(opp):
@@ -816,7 +859,7 @@ cdef class Engine:
         o.status = S_LIVE
         self.join(o, r)
         self.rest(o)
-        self.update_reserve(o)
+        self.update_working(o)
         return 0
 
     cdef int amend(self, Order* o, Action* act) except -1 nogil:
@@ -828,12 +871,17 @@ cdef class Engine:
         cdef int64_t tick = o.price_tick if isnan(act.price) else to_grid(act.price, self.inv_tick)
         cdef double opp = NAN, opp_size = NAN
         o.amends += 1
+        if fabs(amount) > fabs(o.amount) and self.margin_refuses(o, fabs(amount) - fabs(o.amount)):
+            # A larger amount beyond the margin: the exchange refuses the amend; the order
+            # stays as it was.
+            o.rejected += 1
+            return 0
         if fabs(amount) <= fabs(o.filled):
             self.close(o, S_CANCELLED, R_AMENDED)
             return 0
         if tick == o.price_tick and fabs(amount) <= fabs(o.amount):
             o.amount = amount
-            self.update_reserve(o)
+            self.update_working(o)
             return 0
         o.amount = amount
         o.price_tick = tick
@@ -849,7 +897,7 @@ cdef class Engine:
         self.join(o, r)
         if o.type != T_FOLLOW:
             self.rest(o)                # the old entry is stale: its prio is not the order's
-        self.update_reserve(o)
+        self.update_working(o)
         return 0
 
     cdef int queue_update(self, Order* o, int64_t own_t, double own_size, double prev_size,
@@ -926,7 +974,7 @@ cdef class Engine:
                     o.price_tick = target
                     o.price = grid_price(target, self.inv_tick)
                     self.join(o, r)
-                    self.update_reserve(o)
+                    self.update_working(o)
             if has_opp and (o.price_tick - opp_t) * sgn >= 0:
                 (<Order**>self.scratch.push())[0] = o
             elif has_own:
@@ -1168,7 +1216,7 @@ cdef class Engine:
         if fr >= 0:
             o.decision_price = self.t_ask[fr] if amount > 0 else self.t_bid[fr]
         o.slippage = NAN if type == T_MARKET else 0.0
-        self.update_reserve(o)
+        self.update_working(o)
         h[0] = o[0]
         self.push_action(A_ADD, o.order_id, self.latency.draw(self.now), NAN, NAN)
         return o.order_id
@@ -1419,7 +1467,8 @@ cdef class Context:
 
     @property
     def available(self):
-        """Balance less what working orders reserve at 1x leverage."""
+        """Balance + unrealised PnL - the initial margin of the exposure (DESIGN "Account"):
+        what an order may still commit. Equal to balance + unrealised with margin off."""
         return self.engine.available()
 
     @property

@@ -196,14 +196,20 @@ def _contract(value) -> Contract:
                               f"Contract fields, got {value!r}")
         return getattr(contracts, value)
     spec = _mapping(value, "contract")
-    fields = list(inspect.signature(Contract).parameters)
+    parameters = inspect.signature(Contract).parameters
+    fields = list(parameters)
     _only(spec, "contract", fields)
-    missing = [f for f in fields if f != "name" and f not in spec]
+    required = [f for f, p in parameters.items() if p.default is inspect.Parameter.empty]
+    missing = [f for f in required if f not in spec]
     if missing:
-        raise ConfigError(f"contract.{missing[0]}: missing; a contract mapping needs {fields[:-1]}")
+        raise ConfigError(f"contract.{missing[0]}: missing; a contract mapping needs {required}")
     if not isinstance(spec["inverse"], bool):
         raise ConfigError(f"contract.inverse: expected true or false, got {spec['inverse']!r}")
-    numbers = {f: _number(spec[f], f"contract.{f}") for f in fields[1:-1]}
+    numbers = {f: _number(spec[f], f"contract.{f}") for f in required[1:]}
+    # Margin rates are optional: a contract without them has margin off unless the run
+    # sets a leverage.
+    numbers.update({f: _number(spec[f], f"contract.{f}") for f in
+                    ("initial_margin", "maintenance_margin") if spec.get(f) is not None})
     try:
         return Contract(inverse=spec["inverse"], name=str(spec.get("name", "")), **numbers)
     except ValueError as exc:  # e.g. a non-positive tick size

@@ -33,6 +33,13 @@ class Contract:
         Fee rates on notional in the settlement currency; a negative rate is a rebate.
     name : str, optional
         A label for reports.
+    initial_margin : float, optional
+        Margin rate on the value of the exposure for an order to go live (DESIGN "Account");
+        ``1 / initial_margin`` is the highest leverage. None: the contract states none, and
+        margin is off unless ``backtest(leverage=...)`` sets it.
+    maintenance_margin : float, optional
+        Margin rate on the value of the position below which it is liquidated; at most
+        ``initial_margin``.
 
     Raises
     ------
@@ -40,7 +47,8 @@ class Contract:
         If a size or fee is not a real number.
     ValueError
         If a grid step is outside [1e-12, 1e12], the contract size is not a positive finite
-        number, or a fee rate is not strictly between -1 and 1.
+        number, a fee rate is not strictly between -1 and 1, or a margin rate is not in
+        (0, 1] (the maintenance rate at most the initial one).
     """
 
     inverse: bool
@@ -50,6 +58,8 @@ class Contract:
     maker_fee: float
     taker_fee: float
     name: str = ""
+    initial_margin: float | None = None
+    maintenance_margin: float | None = None
 
     def __post_init__(self):
         for field in ("tick_size", "lot_size", "contract_size", "maker_fee", "taker_fee"):
@@ -73,6 +83,21 @@ class Contract:
                 raise ValueError(f"Contract.{field} must be a rate strictly between -1 and 1 "
                                  f"(e.g. -0.00025 for a 0.025 % rebate), got {value!r}")
         object.__setattr__(self, "inverse", bool(self.inverse))
+        for field in ("initial_margin", "maintenance_margin"):
+            value = getattr(self, field)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"Contract.{field} must be a number or None, got {value!r} "
+                                f"({type(value).__name__})")
+            if not 0.0 < value <= 1.0:
+                raise ValueError(f"Contract.{field} must be a rate in (0, 1] (e.g. 0.01 for "
+                                 f"100x leverage), got {value!r}")
+            object.__setattr__(self, field, float(value))
+        if (self.maintenance_margin is not None and self.initial_margin is not None
+                and self.maintenance_margin > self.initial_margin):
+            raise ValueError(f"Contract.maintenance_margin ({self.maintenance_margin!r}) must "
+                             f"not exceed initial_margin ({self.initial_margin!r})")
 
     @property
     def settlement(self) -> str:
@@ -85,22 +110,29 @@ class Contract:
 
 
 #: BitMEX XBTUSD perpetual with the 2019 fee schedule: 1 USD inverse contracts,
-#: 0.5 USD tick, maker rebate 0.025 %, taker fee 0.075 %.
+#: 0.5 USD tick, maker rebate 0.025 %, taker fee 0.075 %; margin at the base risk limit
+#: (200 XBT) of BitMEX's published contract specification of the time: initial 1.00 %
+#: (100x), maintenance 0.50 %.
 BITMEX_XBTUSD = Contract(
     inverse=True, tick_size=0.5, lot_size=1.0, contract_size=1.0,
     maker_fee=-0.00025, taker_fee=0.00075, name="BitMEX XBTUSD",
+    initial_margin=0.01, maintenance_margin=0.005,
 )
 
 #: Binance COIN-M BTCUSD_PERP: 100 USD inverse contracts on a 0.1 tick,
-#: regular-tier fees 0.02 % maker, 0.05 % taker.
+#: regular-tier fees 0.02 % maker, 0.05 % taker; first leverage bracket of Binance's
+#: published margin tiers: 125x (initial 0.8 %), maintenance 0.4 %.
 BINANCE_BTCUSD_PERP = Contract(
     inverse=True, tick_size=0.1, lot_size=1.0, contract_size=100.0,
     maker_fee=0.0002, taker_fee=0.0005, name="Binance BTCUSD_PERP",
+    initial_margin=0.008, maintenance_margin=0.004,
 )
 
 #: Binance USD-M BTCUSDT: linear, amounts in BTC on a 0.001 step, 0.1 tick,
-#: regular-tier fees 0.02 % maker, 0.05 % taker, PnL in USDT.
+#: regular-tier fees 0.02 % maker, 0.05 % taker, PnL in USDT; first leverage bracket:
+#: 125x (initial 0.8 %), maintenance 0.4 %.
 BINANCE_BTCUSDT = Contract(
     inverse=False, tick_size=0.1, lot_size=0.001, contract_size=1.0,
     maker_fee=0.0002, taker_fee=0.0005, name="Binance BTCUSDT",
+    initial_margin=0.008, maintenance_margin=0.004,
 )

@@ -75,6 +75,20 @@ def _number(value, name: str, *, at_least=None, what: str = "a number") -> float
     return number
 
 
+def _initial_margin(leverage, contract: Contract) -> float:
+    # The margin rate a run uses: 1 / leverage, at most the contract's highest leverage.
+    top = contract.initial_margin
+    if leverage is None:
+        return 0.0
+    if isinstance(leverage, str) and leverage == "max":
+        return 0.0 if top is None else top
+    value = _number(leverage, "leverage", at_least=1, what="a number")
+    if top is not None and 1.0 / value < top:
+        raise ValueError(f"leverage {value:g} is above {contract.name or 'the contract'}'s "
+                         f"highest, {1.0 / top:g} (initial_margin {top!r})")
+    return 1.0 / value
+
+
 def _plain(value):
     # A run parameter as the result's metadata keeps it: numbers and None as they are, a
     # model (latency or queue) by its repr, which names it exactly.
@@ -185,7 +199,7 @@ def _result(tables: dict, contract: Contract, params: dict) -> Result:
     return Result(
         orders=_orders_frame(tables["orders"]),
         fills=fills,
-        balances=_to_frame(tables["balances"], ["total", "available", "nav"]),
+        balances=_to_frame(tables["balances"], ["total", "available", "nav", "mark", "position"]),
         positions=_to_frame(tables["positions"], ["amount", "weighted_price"]),
         contract=contract,
         params=params,
@@ -209,6 +223,7 @@ def backtest(
     queue_model=None,
     fill_bound: str = "none",
     amend_latency: float | None = None,
+    leverage="max",
 ) -> Result:
     """Replay tick data and fill a strategy's orders; return what happened.
 
@@ -263,6 +278,12 @@ def backtest(
         volume; a crossing quote only moves the order to the front of the queue.
     amend_latency : float, str or LatencyModel, optional
         From an amend being sent to it taking effect; defaults to ``cancel_latency``.
+    leverage : float, "max" or None, default "max"
+        Cross margin on the whole balance at this leverage (initial margin rate
+        1 / leverage, DESIGN "Account"): an order going live that raises the exposure
+        beyond what the available balance covers is rejected (reason ``margin``).
+        ``"max"``: the contract's highest, 1 / ``contract.initial_margin`` (margin off for a
+        contract without one). None: margin off.
 
     Returns
     -------
@@ -304,6 +325,7 @@ def backtest(
     if fill_bound not in _core.FILL_BOUNDS:
         raise ValueError(f"fill_bound must be one of {_core.FILL_BOUNDS}, got {fill_bound!r}")
     queue_model = as_queue_model(queue_model)
+    initial_margin = _initial_margin(leverage, contract)
 
     if isinstance(taq, Aligned):
         data = cut(check_aligned(taq), start, end)
@@ -324,7 +346,7 @@ def backtest(
         taker_fee=contract.taker_fee, balance=balance, latency=lat, cancel_latency=clat,
         amend_latency=alat, feed_latency=flat, queue_position=queue_position,
         queue_model=queue_model, fill_bound=_core.FILL_BOUNDS.index(fill_bound),
-        local_time=data.local_time,
+        initial_margin=initial_margin, local_time=data.local_time,
     )
     ctx = _core.Context(engine, data.signals, data.columns, contract, np.random.default_rng(seed))
     params = {
@@ -332,7 +354,7 @@ def backtest(
         "cancel_latency": _plain(cancel_latency), "feed_latency": _plain(feed_latency),
         "queue_position": queue_position, "seed": seed,
         "amend_latency": _plain(amend_latency), "queue_model": repr(queue_model),
-        "fill_bound": fill_bound,
+        "fill_bound": fill_bound, "leverage": leverage,
         "start": None if start is None else str(start), "end": None if end is None else str(end),
         "strategy": type(strategy).__name__,
         "strategy_params": strategy.params() if hasattr(strategy, "params") else {},

@@ -95,7 +95,7 @@ class Result:
         One row per fill: ``order_id, price, amount, fee, liquidity ("maker"/"taker"),
         mid, realized, position``.
     balances : pandas.DataFrame
-        ``total, available, nav`` at every fill and every signal.
+        ``total, available, nav, mark, position`` at every fill and every signal.
     positions : pandas.DataFrame
         ``amount, weighted_price`` after every fill.
     contract : Contract

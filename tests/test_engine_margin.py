@@ -1,0 +1,118 @@
+"""Margin and leverage (DESIGN.md "Account"), each rule on a hand-worked scenario."""
+import pytest
+
+import mmsim
+from helpers import quote, run
+
+#: Margined contracts on the XBTUSD grid, no fees: inverse at 100x, linear at 10x.
+INV = mmsim.Contract(inverse=True, tick_size=0.5, lot_size=1.0, contract_size=1.0,
+                     maker_fee=0.0, taker_fee=0.0, initial_margin=0.01,
+                     maintenance_margin=0.005)
+LIN = mmsim.Contract(inverse=False, tick_size=0.5, lot_size=1.0, contract_size=1.0,
+                     maker_fee=0.0, taker_fee=0.0, initial_margin=0.1,
+                     maintenance_margin=0.05)
+# A quiet market: mark = mid = 100.25 throughout.
+ROWS = [quote(0, 100.0, 10, 100.5, 10), quote(9, 100.0, 10, 100.5, 10)]
+MARK = 100.25
+
+
+def available_after(first, contract, balance):
+    """Run ``first`` at 1, then read ctx.available at 2 (and the balances row there)."""
+    seen = []
+    res, _ = run(ROWS, [1, 2], first, lambda c: seen.append(c.available), contract=contract,
+                 balance=balance)
+    return seen[0], res
+
+
+def test_margin_of_a_working_order_inverse():
+    available, res = available_after(lambda c: c.limit(99.0, 1000), INV, 1.0)
+    # The bid may leave a position of 1000: 1% of 1000 / 100.25 BTC is held.
+    assert available == 1.0 - 0.01 * 1000 / MARK
+    row = res.balances.iloc[-1]
+    assert (row["available"], row["mark"], row["position"]) == (available, MARK, 0.0)
+
+
+def test_margin_of_a_position_inverse():
+    available, res = available_after(lambda c: c.market(1000), INV, 1.0)
+    # Long 1000 from 100.5, marked at 100.25: unrealised 1000 (1/100.5 - 1/100.25).
+    assert available == pytest.approx(
+        1.0 + 1000 * (1 / 100.5 - 1 / MARK) - 0.01 * 1000 / MARK, rel=1e-15)
+    assert res.balances["position"].iloc[-1] == 1000.0
+
+
+def test_margin_of_a_working_order_and_a_position_linear():
+    available, _ = available_after(lambda c: c.limit(99.0, 50), LIN, 10_000.0)
+    assert available == 10_000.0 - 0.1 * 50 * MARK              # 9498.75
+    available, _ = available_after(lambda c: c.market(50), LIN, 10_000.0)
+    assert available == 10_000.0 + 50 * (MARK - 100.5) - 0.1 * 50 * MARK   # 9486.25
+
+
+def test_orders_beyond_the_margin_are_rejected_and_reducing_ones_pass():
+    # 1 BTC at 100x covers 100 BTC of exposure: 10,025 contracts at 100.25.
+    res, _ = run(ROWS, [1], lambda c: [c.limit(99.0, 20_000), c.limit(99.0, 10_000),
+                                       c.limit(99.0, 100), c.limit(101.0, -5_000)],
+                 contract=INV, balance=1.0)
+    orders = res.orders.set_index("order_id")
+    assert orders["status"].astype(str).tolist() == ["rejected", "live", "rejected", "live"]
+    assert orders["reason"].astype(str).tolist() == ["margin", "end", "margin", "end"]
+    # The ask leaves the largest possible position at 10,000: it adds no margin.
+    assert res.stats()["margin_rejections"] == 2
+
+
+def test_a_reducing_order_passes_even_when_nothing_is_available():
+    # Long 9,000 from 100.5: unrealised -0.2233 and margin 0.8978 leave -0.121 available.
+    # A buy is refused; the sell that closes the position passes.
+    res, _ = run(ROWS, [1, 2], lambda c: c.market(9_000),
+                 lambda c: [c.limit(99.0, 1), c.market(-9_000)], contract=INV, balance=1.0)
+    orders = res.orders.set_index("order_id")
+    assert orders.loc[2, "reason"] == "margin"
+    assert orders.loc[3, "status"] == "filled"
+    assert res.balances["position"].iloc[-1] == 0.0
+
+
+def test_an_amend_beyond_the_margin_is_refused_and_the_order_stays():
+    res, _ = run(ROWS, [1, 2], lambda c: c.limit(99.0, 10_000),
+                 lambda c: c.amend(1, amount=11_000), contract=INV, balance=1.0)
+    order = res.orders.iloc[0]
+    assert (order["amount"], order["status"], order["rejected"]) == (10_000.0, "live", 1)
+
+
+@pytest.mark.parametrize("leverage, size, status", [
+    (10, 1_000, "live"),          # 10% of 1000 / 100.25 = 0.9975 BTC: covered
+    (10, 1_100, "rejected"),      # 1.0973 BTC: not
+    (None, 10**9, "live"),        # margin off
+])
+def test_leverage_sets_the_margin_rate(leverage, size, status):
+    res, _ = run(ROWS, [1], lambda c: c.limit(99.0, size), contract=INV, balance=1.0,
+                 leverage=leverage)
+    assert res.orders["status"].astype(str).tolist() == [status]
+
+
+def test_presets_carry_their_exchange_margin():
+    assert (mmsim.BITMEX_XBTUSD.initial_margin, mmsim.BITMEX_XBTUSD.maintenance_margin) == (
+        0.01, 0.005)
+    # A contract without margin rates has margin off by default.
+    plain = mmsim.Contract(True, 0.5, 1.0, 1.0, 0.0, 0.0)
+    res, _ = run(ROWS, [1], lambda c: c.limit(99.0, 10**9), contract=plain, balance=1.0)
+    assert res.orders["status"].astype(str).tolist() == ["live"]
+
+
+@pytest.mark.parametrize("leverage, error, message", [
+    (200, ValueError, r"^leverage 200 is above BitMEX XBTUSD's highest, 100 \(initial_margin 0.01\)"),
+    (0.5, ValueError, r"^leverage must be a finite number >= 1, got 0.5"),
+    ("high", TypeError, r"^leverage must be a number, got 'high'"),
+])
+def test_bad_leverage_is_named(leverage, error, message):
+    with pytest.raises(error, match=message):
+        run(ROWS, [1], lambda c: None, contract=mmsim.BITMEX_XBTUSD, leverage=leverage)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(initial_margin=0.0), ValueError, r"Contract.initial_margin must be a rate in \(0, 1\]"),
+    (dict(initial_margin="1%"), TypeError, r"Contract.initial_margin must be a number or None"),
+    (dict(initial_margin=0.01, maintenance_margin=0.02), ValueError,
+     r"Contract.maintenance_margin \(0.02\) must not exceed initial_margin \(0.01\)"),
+])
+def test_bad_margin_rates_are_named(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        mmsim.Contract(True, 0.5, 1.0, 1.0, 0.0, 0.0, **kwargs)
