@@ -30,6 +30,8 @@ cdef enum Reason:
     R_FOK = 8               # fill-or-kill: not fillable in full at once
     R_REDUCE_ONLY = 9       # reduce-only: nothing (left) to reduce
     R_MARGIN = 10           # its margin exceeds the available balance
+    R_LIQUIDATION = 11      # cancelled by the liquidation of the account
+    R_LIQUIDATED = 12       # arrived after the account was liquidated
 
 cdef enum TimeInForce:
     TIF_GTC = 0             # good till cancelled
@@ -45,6 +47,7 @@ cdef enum Cause:
     C_THROUGH = 1           # a print through our price
     C_CROSS = 2             # the opposite quote crossed our price
     C_TAKER = 3             # we took liquidity
+    C_LIQUIDATION = 4       # the account was liquidated at the bankruptcy price
 
 cdef enum ActionKind:
     A_ADD = 0               # the order goes live
@@ -204,6 +207,8 @@ cdef class Engine:
     cdef double work_buy                # B: remaining amount of live buys
     cdef double work_sell               # S: remaining amount of live sells
     cdef double initial_margin          # rate on the exposure's value; 0: margin off
+    cdef double maintenance_margin      # rate on the position's value below which it is liquidated
+    cdef bint liquidated                # the account was liquidated: every later order is rejected
     cdef bint acting                    # a strategy callback is running: actions allowed
     cdef int64_t next_seq               # sequence number of the next action sent
     cdef Py_ssize_t cur_signal          # signal row the strategy was last called with (-1: none)
@@ -241,6 +246,9 @@ cdef class Engine:
     cdef double value(self, double amount, double mark) noexcept nogil
     cdef double exposure(self, double buys, double sells) noexcept nogil
     cdef bint margin_refuses(self, Order* o, double more) noexcept nogil
+    cdef bint check_liquidation(self) except -1 nogil
+    cdef Order* new_order(self, int8_t type, double price, int64_t level, double amount,
+                          bint post_only, int8_t tif, bint reduce_only) except NULL nogil
     cdef void compact(self) noexcept nogil
     cdef void maybe_compact(self) noexcept nogil
     cdef bint valid(self, Entry* e) noexcept nogil

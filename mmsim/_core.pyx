@@ -41,9 +41,9 @@ REJECTED = S_REJECTED
 TYPE_NAMES = ("limit", "market", "follow_limit")
 STATUS_NAMES = ("pending", "live", "filled", "cancelled", "rejected")
 REASON_NAMES = ("", "cancelled", "post_only", "no_quote", "end", "level", "amended", "ioc",
-                "fok", "reduce_only", "margin")
+                "fok", "reduce_only", "margin", "liquidation", "liquidated")
 LIQUIDITY_NAMES = ("maker", "taker")
-CAUSE_NAMES = ("queue", "through", "cross", "taker")
+CAUSE_NAMES = ("queue", "through", "cross", "taker", "liquidation")
 TIF_NAMES = ("gtc", "ioc", "fok")
 FILL_BOUNDS = ("none", "prints")
 
@@ -233,7 +233,11 @@ cdef class Engine:
     fill_bound : int
         ``FILL_BOUNDS`` index: 0 "none", 1 "prints".
     initial_margin : float, default 0.0
-        Margin rate on the value of the exposure (1 / leverage); 0 turns margin off.
+        Margin rate on the value of the exposure (1 / leverage); 0 turns margin, and
+        liquidation, off.
+    maintenance_margin : float, default 0.0
+        Margin rate on the value of the position below which it is liquidated (0: only
+        when equity goes negative).
     """
 
     def __init__(self, *, const int64_t[::1] time, const double[::1] price,
@@ -246,7 +250,8 @@ cdef class Engine:
                  LatencyModel cancel_latency not None, LatencyModel amend_latency not None,
                  LatencyModel feed_latency not None, double queue_position,
                  QueueModel queue_model not None, int fill_bound,
-                 double initial_margin=0.0, const int64_t[::1] local_time=None):
+                 double initial_margin=0.0, double maintenance_margin=0.0,
+                 const int64_t[::1] local_time=None):
         self.t_time = time
         self.t_price = price
         self.t_amount = amount
@@ -283,7 +288,11 @@ cdef class Engine:
         self.fill_bound = fill_bound
         if not 0.0 <= initial_margin <= 1.0:
             raise ValueError(f"initial_margin must be a rate in [0, 1], got {initial_margin!r}")
+        if not 0.0 <= maintenance_margin <= max(initial_margin, 0.0):
+            raise ValueError(f"maintenance_margin must be a rate in [0, initial_margin], got "
+                             f"{maintenance_margin!r}")
         self.initial_margin = initial_margin
+        self.maintenance_margin = maintenance_margin
         self.latency = latency
         self.cancel_latency = cancel_latency
         self.amend_latency = amend_latency
@@ -394,6 +403,36 @@ cdef class Engine:
             return self.acct.balance
         return (self.acct.balance + self.unrealized(m)
                 - self.initial_margin * self.value(self.exposure(self.work_buy, self.work_sell), m))
+
+    cdef bint check_liquidation(self) except -1 nogil:
+        """DESIGN "Account": when equity (balance + unrealised at the mark) falls below the
+        maintenance margin of the position, cancel every working order and close the
+        position at the bankruptcy price, where equity is zero. Returns True if it did."""
+        cdef double q = self.acct.position, e = self.acct.entry_price, m, x
+        cdef Order* book
+        cdef Order* o
+        cdef Py_ssize_t k
+        if q == 0.0 or self.initial_margin == 0.0 or self.liquidated:
+            return False
+        m = self.mark(self.i - 1)
+        if isnan(m) or (self.acct.balance + self.unrealized(m)
+                        >= self.maintenance_margin * self.value(fabs(q), m)):
+            return False
+        self.liquidated = True
+        book = <Order*>self.book.data
+        for k in range(self.book.n):
+            if book[k].status == S_LIVE:
+                self.close(&book[k], S_CANCELLED, R_LIQUIDATION)
+        # Bankruptcy price: inverse 1/X = 1/E + balance/(q cs); linear X = E - balance/(q cs).
+        if self.inverse:
+            x = 1.0 / (1.0 / e + self.acct.balance / (q * self.cs))
+        else:
+            x = e - self.acct.balance / (q * self.cs)
+        o = self.new_order(T_MARKET, NAN, 0, -q, False, TIF_GTC, False)
+        o.live = self.now
+        o.status = S_LIVE
+        self.fill(o, fabs(q), x, TAKER, C_LIQUIDATION, NAN)
+        return True
 
     cdef bint margin_refuses(self, Order* o, double more) noexcept nogil:
         """Whether adding ``more`` to the working amount of ``o``'s side raises the exposure
@@ -685,7 +724,9 @@ cdef class Engine:
                 qty = reducible
                 cut = True
         q = qty * o.side
-        # Rule 8: fees on notional in the settlement currency.
+        # Rule 8: fees on notional in the settlement currency (none on a liquidation).
+        if cause == C_LIQUIDATION:
+            rate = 0.0
         if self.inverse:
             fee = qty * self.cs / price * rate
         else:
@@ -708,6 +749,10 @@ cdef class Engine:
                 realized = closing * self.cs * (price - e)
             if pos < 0.0:
                 realized = -realized
+            if cause == C_LIQUIDATION:
+                # At the bankruptcy price the position loses exactly the balance; taken as
+                # such, the balance ends at exactly 0 (DESIGN "Account").
+                realized = -self.acct.balance
             new_pos = snap(pos + q, self.lot, self.inv_lot)
             if new_pos == 0.0:
                 e = 0.0
@@ -821,6 +866,10 @@ cdef class Engine:
             own = self.t_bid[r] if o.side > 0 else self.t_ask[r]
             opp_size = self.t_ask_amount[r] if o.side > 0 else self.t_bid_amount[r]
         o.live = self.now
+        if self.liquidated:
+            # DESIGN "Account": after a liquidation every order is rejected.
+            self.close(o, S_REJECTED, R_LIQUIDATED)
+            return 0
         if self.margin_refuses(o, fabs(o.amount)):
             # DESIGN "Account": its margin exceeds the available balance.
             self.close(o, S_REJECTED, R_MARGIN)
@@ -1055,8 +1104,11 @@ cdef class Engine:
             n_sells = self.quote_side(r, -1)
         if n_buys or n_sells:
             self.cross(n_buys, n_sells)
+        # DESIGN "Account": margin is checked after the row's quote and after its trade.
+        self.check_liquidation()
         if self.t_amount[r] != 0.0:
             self.on_trade(r, self.t_amount[r])
+            self.check_liquidation()
         return 0
 
     cdef int on_trade(self, Py_ssize_t r, double size) except -1 nogil:
@@ -1151,6 +1203,11 @@ cdef class Engine:
                 self.maybe_compact()
                 if stop_on_fill and self.fills.n != n_fills:
                     return 1
+            elif self.acct.position != 0.0 and self.initial_margin > 0.0:
+                # No order works, but the position can still fall below its maintenance.
+                self.now = self.t_time[r]
+                if self.check_liquidation() and stop_on_fill:
+                    return 1
         if self.i > 0 and self.t_time[self.i - 1] > self.now:
             self.now = self.t_time[self.i - 1]
         return 0
@@ -1182,11 +1239,19 @@ cdef class Engine:
                     o.amends += 1                   # on a closed order: nothing, counted
         elif act.kind == A_AMEND:
             self.record(act.order_id).amends += 1
+        self.check_liquidation()
         self.maybe_compact()
         return 0
 
     cdef int64_t send(self, int8_t type, double price, int64_t level, double amount,
                       bint post_only, int8_t tif, bint reduce_only) except -1:
+        cdef Order* o = self.new_order(type, price, level, amount, post_only, tif, reduce_only)
+        self.push_action(A_ADD, o.order_id, self.latency.draw(self.now), NAN, NAN)
+        return o.order_id
+
+    cdef Order* new_order(self, int8_t type, double price, int64_t level, double amount,
+                          bint post_only, int8_t tif, bint reduce_only) except NULL nogil:
+        """Record a new order, pending, in the book and the orders table."""
         cdef Order* o = <Order*>self.book.push()
         cdef Order* h = <Order*>self.orders.push()
         cdef int64_t* slot = <int64_t*>self.slots.push()
@@ -1218,8 +1283,7 @@ cdef class Engine:
         o.slippage = NAN if type == T_MARKET else 0.0
         self.update_working(o)
         h[0] = o[0]
-        self.push_action(A_ADD, o.order_id, self.latency.draw(self.now), NAN, NAN)
-        return o.order_id
+        return o
 
     def run(self, Context ctx, on_signal, on_fill=None, on_start=None, progress=None):
         """Replay everything, calling the strategy at each signal time (rules 1 and 2).

@@ -326,6 +326,9 @@ def backtest(
         raise ValueError(f"fill_bound must be one of {_core.FILL_BOUNDS}, got {fill_bound!r}")
     queue_model = as_queue_model(queue_model)
     initial_margin = _initial_margin(leverage, contract)
+    # Liquidation goes with margin: at the contract's maintenance rate (no higher than the
+    # initial rate the leverage sets), or when equity goes negative for a contract without one.
+    maintenance_margin = min(contract.maintenance_margin or 0.0, initial_margin)
 
     if isinstance(taq, Aligned):
         data = cut(check_aligned(taq), start, end)
@@ -346,7 +349,8 @@ def backtest(
         taker_fee=contract.taker_fee, balance=balance, latency=lat, cancel_latency=clat,
         amend_latency=alat, feed_latency=flat, queue_position=queue_position,
         queue_model=queue_model, fill_bound=_core.FILL_BOUNDS.index(fill_bound),
-        initial_margin=initial_margin, local_time=data.local_time,
+        initial_margin=initial_margin, maintenance_margin=maintenance_margin,
+        local_time=data.local_time,
     )
     ctx = _core.Context(engine, data.signals, data.columns, contract, np.random.default_rng(seed))
     params = {

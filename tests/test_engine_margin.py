@@ -1,4 +1,5 @@
 """Margin and leverage (DESIGN.md "Account"), each rule on a hand-worked scenario."""
+import pandas as pd
 import pytest
 
 import mmsim
@@ -116,3 +117,50 @@ def test_bad_leverage_is_named(leverage, error, message):
 def test_bad_margin_rates_are_named(kwargs, error, message):
     with pytest.raises(error, match=message):
         mmsim.Contract(True, 0.5, 1.0, 1.0, 0.0, 0.0, **kwargs)
+
+
+# -- liquidation --------------------------------------------------------------------------
+
+def test_liquidation_inverse_closes_at_the_bankruptcy_price():
+    # 0.1 BTC, long 1000 from 100.5 (an ask at 110 rests: it adds no exposure). At 3 the
+    # mid falls to 99.75: equity 0.1 + 1000 (1/100.5 - 1/99.75) = 0.0252 is below the
+    # maintenance 0.5% x 1000 / 99.75 = 0.0501, so the account is liquidated there.
+    rows = [quote(0, 100.0, 10, 100.5, 10), quote(2, 100.0, 10, 100.5, 10),
+            quote(3, 99.5, 10, 100.0, 10), quote(6, 101.0, 10, 101.5, 10)]
+    res, _ = run(rows, [1, 4], lambda c: [c.limit(110.0, -10), c.market(1000)],
+                 lambda c: c.limit(99.0, 1), contract=INV, balance=0.1)
+    bankruptcy = 1 / (1 / 100.5 + 0.1 / 1000)                # 1/X = 1/E + balance/(q cs)
+    fills = res.fills
+    assert fills["amount"].tolist() == [1000.0, -1000.0]
+    assert fills["cause"].astype(str).tolist() == ["taker", "liquidation"]
+    assert fills["price"].iloc[1] == bankruptcy and fills["fee"].iloc[1] == 0.0
+    assert fills.index[1] == pd.Timestamp("2019-04-01 00:00:03", tz="UTC")
+    assert res.balances["total"].iloc[-1] == 0.0              # exactly, and never below
+    orders = res.orders.set_index("order_id")
+    assert (orders.loc[1, "status"], orders.loc[1, "reason"]) == ("cancelled", "liquidation")
+    assert (orders.loc[4, "status"], orders.loc[4, "reason"]) == ("rejected", "liquidated")
+    # The run replays to the end: the last balance row is the call at 4 or later.
+    assert res.balances.index[-1] >= pd.Timestamp("2019-04-01 00:00:04", tz="UTC")
+
+
+def test_liquidation_linear_closes_at_the_bankruptcy_price():
+    # 1000 USDT, long 50 from 100.5 at 10x. At 3 the mid is 84.25: equity
+    # 1000 + 50 (84.25 - 100.5) = 187.5 < 5% x 50 x 84.25 = 210.6: liquidated at
+    # X = E - balance / (q cs) = 100.5 - 1000 / 50 = 80.5.
+    rows = [quote(0, 100.0, 10, 100.5, 10), quote(2, 85.0, 10, 85.5, 10),
+            quote(3, 84.0, 10, 84.5, 10), quote(6, 90.0, 10, 90.5, 10)]
+    res, _ = run(rows, [1], lambda c: c.market(50), contract=LIN, balance=1000.0)
+    assert res.fills["price"].tolist() == [100.5, 80.5]
+    assert res.fills["realized"].tolist() == [0.0, -1000.0]
+    assert res.balances["total"].iloc[-1] == 0.0
+
+
+def test_no_liquidation_within_the_maintenance_margin_or_with_margin_off():
+    # At 2 the mid of 85.25 leaves equity 1000 - 762.5 = 237.5 above 5% x 50 x 85.25 = 213.1.
+    rows = [quote(0, 100.0, 10, 100.5, 10), quote(2, 85.0, 10, 85.5, 10)]
+    res, _ = run(rows, [1], lambda c: c.market(50), contract=LIN, balance=1000.0)
+    assert res.fills["cause"].astype(str).tolist() == ["taker"]
+    deep = [quote(0, 100.0, 10, 100.5, 10), quote(2, 10.0, 10, 10.5, 10)]
+    res, _ = run(deep, [1], lambda c: c.market(50), contract=LIN, balance=1000.0,
+                 leverage=None)
+    assert len(res.fills) == 1 and res.balances["total"].iloc[-1] == 1000.0
