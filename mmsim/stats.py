@@ -37,8 +37,10 @@ sampled every ``freq`` from the first balance row (the last row closes the final
     drawdown_t = peak_t - nav_t,   peak_t = max(nav_0..t)
     calmar = annual_return / max(drawdown_t / peak_t)
 
-The balances table holds ``total`` (``B``) and ``nav`` but not the mark; :func:`equity_curve`
-recovers it from the NAV equation and the position in force at each row::
+The balances table holds ``total`` (``B``), ``nav``, the ``mark`` and the ``position`` at
+each row, and :func:`equity_curve` values the equity at that mark. Results saved before it
+recorded the mark have it recovered from the NAV equation and the position in force at each
+row (undefined for a hedged inverse account, whose denominator is 0)::
 
     inverse:  M = (nav + q cs) / (B + q cs / E)         (M = nav / B when flat)
     linear:   M = E + (nav - B) / (q cs)                (undefined when flat)
@@ -143,8 +145,9 @@ def equity_curve(result) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Indexed like ``result.balances``, columns ``position`` (contracts), ``mark`` (price
-        recovered from the NAV equation, see the module notes; NaN for a flat linear account),
+        Indexed like ``result.balances``, columns ``position`` (contracts), ``mark`` (as the
+        engine recorded it; for results saved before it did, recovered from the NAV
+        equation, see the module notes, NaN for a flat linear account),
         ``equity`` (balance plus unrealised PnL, settlement currency) and ``nav``.
     """
     balances = _check_balances(result)
@@ -153,6 +156,21 @@ def equity_curve(result) -> pd.DataFrame:
     balance = balances["total"].to_numpy(dtype=float)
     nav = balances["nav"].to_numpy(dtype=float)
     flat = q == 0
+    if "mark" in balances and "position" in balances:
+        # The engine records the mark and the position: equity is balance + unrealised at
+        # that mark (DESIGN rule 9), with no division that a hedged account would make 0/0.
+        mark = balances["mark"].to_numpy(dtype=float)
+        q = balances["position"].to_numpy(dtype=float)
+        flat = q == 0
+        safe_entry = np.where(flat, 1.0, entry)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if result.contract.inverse:
+                unrealised = np.where(flat, 0.0, q * cs * (1.0 / safe_entry - 1.0 / mark))
+            else:
+                unrealised = np.where(flat, 0.0, q * cs * (mark - safe_entry))
+        return pd.DataFrame({"position": q, "mark": mark, "equity": balance + unrealised,
+                             "nav": nav}, index=balances.index)
+    # Results saved before balances recorded the mark: recover it from the NAV equation.
     with np.errstate(divide="ignore", invalid="ignore"):
         if result.contract.inverse:
             # nav = (B + q cs (1/E - 1/M)) M  =>  M = (nav + q cs) / (B + q cs / E)

@@ -164,3 +164,20 @@ def test_no_liquidation_within_the_maintenance_margin_or_with_margin_off():
     res, _ = run(deep, [1], lambda c: c.market(50), contract=LIN, balance=1000.0,
                  leverage=None)
     assert len(res.fills) == 1 and res.balances["total"].iloc[-1] == 1000.0
+
+
+def test_a_hedged_inverse_account_has_finite_equity_and_pnl():
+    # 1 BTC and short 100 contracts from 100.0: the USD value is fixed at 100. The equity
+    # in BTC at the mark 110.25 is 1 - 100 (1/100 - 1/110.25) = 0.907029...
+    rows = [quote(0, 100.0, 10, 100.5, 10), quote(3, 110.0, 10, 110.5, 10),
+            quote(5, 110.0, 10, 110.5, 10)]
+    res, _ = run(rows, [1, 4], lambda c: c.market(-100), contract=INV, balance=1.0)
+    from mmsim.stats import equity_curve
+    curve = equity_curve(res)
+    expected = 1.0 - 100 * (1 / 100.0 - 1 / 110.25)
+    assert curve["equity"].iloc[-1] == pytest.approx(expected, rel=1e-15)
+    assert curve["mark"].tolist() == [100.25, 100.25, 110.25]
+    stats = res.stats()
+    assert stats["pnl"] == pytest.approx(expected - 1.0, rel=1e-12)
+    # NAV: 100.25 USD at the start (1 BTC at the mid), 100 USD hedged from the fill on.
+    assert stats["pnl_usd"] == pytest.approx(100.0 - 100.25, rel=1e-12)
