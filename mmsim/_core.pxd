@@ -118,6 +118,7 @@ cdef struct Account:
     double entry_price      # weighted entry price (harmonic mean for inverse); 0 when flat
     double realized         # cumulative realised PnL, settlement currency
     double fees             # cumulative fees, settlement currency
+    double funding          # cumulative funding received (negative: paid), settlement currency
 
 cdef struct BalanceRow:
     int64_t time
@@ -132,6 +133,13 @@ cdef struct Entry:
     int64_t key             # price priority: price in ticks x side (higher is better)
     int64_t prio            # time priority: lower is ahead; stale once the order rejoins
     int64_t order_id
+
+cdef struct FundingRow:
+    int64_t time
+    double rate             # funding rate of the interval (positive: longs pay shorts)
+    double mark             # mark price the position was valued at
+    double position         # position held
+    double payment          # paid by the account, settlement currency (negative: received)
 
 cdef struct PositionRow:
     int64_t time
@@ -224,6 +232,11 @@ cdef class Engine:
     cdef Table fills
     cdef Table balances
     cdef Table positions
+    cdef Table funding                  # FundingRow per funding time
+    cdef const int64_t[::1] f_time      # funding times (ns), increasing
+    cdef const double[::1] f_rate       # funding rate at each
+    cdef Py_ssize_t n_fund
+    cdef Py_ssize_t k_fund              # next funding time
 
     cdef int replay(self, int64_t until, bint stop_on_fill) except -1 nogil
     cdef int on_row(self, Py_ssize_t r) except -1 nogil
@@ -247,6 +260,7 @@ cdef class Engine:
     cdef double exposure(self, double buys, double sells) noexcept nogil
     cdef bint margin_refuses(self, Order* o, double more) noexcept nogil
     cdef bint check_liquidation(self) except -1 nogil
+    cdef int apply_funding(self) except -1 nogil
     cdef Order* new_order(self, int8_t type, double price, int64_t level, double amount,
                           bint post_only, int8_t tif, bint reduce_only) except NULL nogil
     cdef void compact(self) noexcept nogil

@@ -25,6 +25,7 @@ FILL_DTYPE: np.dtype
 ACTION_DTYPE: np.dtype
 BALANCE_DTYPE: np.dtype
 POSITION_DTYPE: np.dtype
+FUNDING_DTYPE: np.dtype
 BUILD: str
 
 class Table:
@@ -109,6 +110,8 @@ class Context:
     def realized(self) -> float: ...
     @property
     def fees(self) -> float: ...
+    @property
+    def funding(self) -> float: ...
     @property
     def nav(self) -> float: ...
     @property

@@ -120,6 +120,7 @@ cdef Action _a
 cdef Entry _e
 cdef BalanceRow _b
 cdef PositionRow _p
+cdef FundingRow _fr
 
 ORDER_DTYPE = np.asarray(<Order[:1]> &_o).dtype
 FILL_DTYPE = np.asarray(<Fill[:1]> &_f).dtype
@@ -127,6 +128,7 @@ ACTION_DTYPE = np.asarray(<Action[:1]> &_a).dtype
 ENTRY_DTYPE = np.asarray(<Entry[:1]> &_e).dtype
 BALANCE_DTYPE = np.asarray(<BalanceRow[:1]> &_b).dtype
 POSITION_DTYPE = np.asarray(<PositionRow[:1]> &_p).dtype
+FUNDING_DTYPE = np.asarray(<FundingRow[:1]> &_fr).dtype
 
 
 @cython.final
@@ -238,6 +240,8 @@ cdef class Engine:
     maintenance_margin : float, default 0.0
         Margin rate on the value of the position below which it is liquidated (0: only
         when equity goes negative).
+    funding_time, funding_rate : numpy.ndarray, optional
+        int64 nanoseconds (increasing) and the funding rate paid at each (DESIGN "Account").
     """
 
     def __init__(self, *, const int64_t[::1] time, const double[::1] price,
@@ -251,7 +255,8 @@ cdef class Engine:
                  LatencyModel feed_latency not None, double queue_position,
                  QueueModel queue_model not None, int fill_bound,
                  double initial_margin=0.0, double maintenance_margin=0.0,
-                 const int64_t[::1] local_time=None):
+                 const int64_t[::1] local_time=None, const int64_t[::1] funding_time=None,
+                 const double[::1] funding_rate=None):
         self.t_time = time
         self.t_price = price
         self.t_amount = amount
@@ -301,6 +306,16 @@ cdef class Engine:
         cancel_latency.reset()
         amend_latency.reset()
         feed_latency.reset()
+        if (funding_time is None) != (funding_rate is None) or (
+                funding_time is not None and funding_time.shape[0] != funding_rate.shape[0]):
+            raise ValueError("funding_time and funding_rate go together, one rate per time")
+        if funding_time is None:
+            funding_time = np.zeros(0, dtype=np.int64)
+            funding_rate = np.zeros(0)
+        self.f_time = funding_time
+        self.f_rate = funding_rate
+        self.n_fund = funding_time.shape[0]
+        self.funding = Table(FUNDING_DTYPE, max(16, self.n_fund))
         if local_time is None:
             self.t_seen = time
         elif local_time.shape[0] != self.n_rows:
@@ -403,6 +418,29 @@ cdef class Engine:
             return self.acct.balance
         return (self.acct.balance + self.unrealized(m)
                 - self.initial_margin * self.value(self.exposure(self.work_buy, self.work_sell), m))
+
+    cdef int apply_funding(self) except -1 nogil:
+        """DESIGN "Account": at a funding time the position pays rate x its signed value at
+        the mark (longs pay a positive rate), then margin is checked."""
+        cdef double rate = self.f_rate[self.k_fund], q = self.acct.position
+        cdef double m = self.mark(self.i - 1), payment = 0.0
+        cdef FundingRow* row
+        self.now = self.f_time[self.k_fund]
+        self.k_fund += 1
+        if q != 0.0 and not isnan(m):
+            payment = rate * q * self.cs / m if self.inverse else rate * q * self.cs * m
+            self.acct.balance -= payment
+            self.acct.funding -= payment
+        row = <FundingRow*>self.funding.push()
+        row.time = self.now
+        row.rate = rate
+        row.mark = m
+        row.position = q
+        row.payment = payment
+        self.record_balance()
+        self.check_liquidation()
+        self.maybe_compact()
+        return 0
 
     cdef bint check_liquidation(self) except -1 nogil:
         """DESIGN "Account": when equity (balance + unrealised at the mark) falls below the
@@ -1301,7 +1339,7 @@ cdef class Engine:
         progress : callable, optional
             ``progress(rows_done)`` every ~1 % of the signals.
         """
-        cdef int64_t t_act, t_sig, t_next
+        cdef int64_t t_act, t_sig, t_fund, t_next
         cdef int64_t last = self.t_time[self.n_rows - 1] if self.n_rows else INT64_MIN
         cdef bint stop = on_fill is not None
         cdef Py_ssize_t n_fills, step = max(self.n_sig // 100, 1)
@@ -1310,16 +1348,22 @@ cdef class Engine:
             while True:
                 t_act = self.next_action_time()
                 t_sig = self.s_time[self.j] if self.j < self.n_sig else INT64_MAX
-                t_next = t_act if t_act <= t_sig else t_sig
+                t_fund = self.f_time[self.k_fund] if self.k_fund < self.n_fund else INT64_MAX
+                t_next = min(t_act, t_fund, t_sig)
                 n_fills = self.fills.n
                 with nogil:
                     rc = self.replay(t_next, stop)
                 if rc == 0:
                     if t_next > last:
                         break
-                    if t_act <= t_sig:
+                    # At one timestamp: actions, then funding, then the strategy (DESIGN
+                    # "Account").
+                    if t_act == t_next:
                         with nogil:
                             self.apply_next_action()
+                    elif t_fund == t_next:
+                        with nogil:
+                            self.apply_funding()
                     else:
                         self.now = t_sig
                         self.sync_feed()
@@ -1359,7 +1403,8 @@ cdef class Engine:
         Returns
         -------
         dict
-            ``orders, fills, balances, positions`` (copies, independent of the engine).
+            ``orders, fills, balances, positions, funding`` (copies, independent of the
+            engine).
         """
         if self.book.n:
             self.finish()
@@ -1368,6 +1413,7 @@ cdef class Engine:
             "fills": self.fills.view().copy(),
             "balances": self.balances.view().copy(),
             "positions": self.positions.view().copy(),
+            "funding": self.funding.view().copy(),
         }
 
 
@@ -1544,6 +1590,11 @@ cdef class Context:
     def fees(self):
         """Cumulative fees paid, settlement currency (negative: net rebate)."""
         return self.engine.acct.fees
+
+    @property
+    def funding(self):
+        """Cumulative funding received, settlement currency (negative: net paid)."""
+        return self.engine.acct.funding
 
     @property
     def nav(self):

@@ -8,7 +8,7 @@ import pandas as pd
 
 from mmsim.contracts import BITMEX_XBTUSD, Contract
 from mmsim.data.align import Aligned, align, check_aligned, cut
-from mmsim.data.schema import TAQ_COLUMNS, SchemaError
+from mmsim.data.schema import TAQ_COLUMNS, SchemaError, time_index_ns
 from mmsim.results import Result
 from mmsim.strategy import Strategy
 
@@ -73,6 +73,24 @@ def _number(value, name: str, *, at_least=None, what: str = "a number") -> float
         bound = "" if at_least is None else f" >= {at_least:g}"
         raise ValueError(f"{name} must be {what.replace('a ', 'a finite ', 1)}{bound}, got {value!r}")
     return number
+
+
+def _funding(frame):
+    # A funding frame as the engine's arrays: times in ns (increasing), finite rates.
+    if frame is None:
+        return None, None
+    if not isinstance(frame, pd.DataFrame) or "rate" not in frame.columns:
+        raise TypeError(f"funding must be a DataFrame with a time index and a 'rate' column, "
+                        f"got {type(frame).__name__}"
+                        + (f" with columns {list(frame.columns)}" if isinstance(frame, pd.DataFrame) else ""))
+    times = time_index_ns(frame, "funding")
+    rate = pd.to_numeric(frame["rate"], errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(rate))
+    if len(bad):
+        row = int(bad[0])
+        raise SchemaError(f"funding column 'rate' is {frame['rate'].iloc[row]} at row {row} "
+                          f"({frame.index[row]}); every rate must be a finite number")
+    return np.ascontiguousarray(times), np.ascontiguousarray(rate)
 
 
 def _initial_margin(leverage, contract: Contract) -> float:
@@ -197,6 +215,7 @@ def _result(tables: dict, contract: Contract, params: dict) -> Result:
     fills["liquidity"] = _labels(tables["fills"]["liquidity"], _core.LIQUIDITY_NAMES)
     fills["cause"] = _labels(tables["fills"]["cause"], _core.CAUSE_NAMES)
     return Result(
+        funding=_to_frame(tables["funding"], ["rate", "mark", "position", "payment"]),
         orders=_orders_frame(tables["orders"]),
         fills=fills,
         balances=_to_frame(tables["balances"], ["total", "available", "nav", "mark", "position"]),
@@ -224,6 +243,7 @@ def backtest(
     fill_bound: str = "none",
     amend_latency: float | None = None,
     leverage="max",
+    funding=None,
 ) -> Result:
     """Replay tick data and fill a strategy's orders; return what happened.
 
@@ -284,6 +304,11 @@ def backtest(
         beyond what the available balance covers is rejected (reason ``margin``).
         ``"max"``: the contract's highest, 1 / ``contract.initial_margin`` (margin off for a
         contract without one). None: margin off.
+    funding : pandas.DataFrame, optional
+        Funding of a perpetual: a ``time`` index and a ``rate`` column (per interval,
+        positive: longs pay shorts). At each time the position pays rate x its signed value
+        at the mark, in the settlement currency (after that time's rows and actions, before
+        the strategy call); recorded in ``result.funding`` and the balances.
 
     Returns
     -------
@@ -326,6 +351,7 @@ def backtest(
         raise ValueError(f"fill_bound must be one of {_core.FILL_BOUNDS}, got {fill_bound!r}")
     queue_model = as_queue_model(queue_model)
     initial_margin = _initial_margin(leverage, contract)
+    funding_time, funding_rate = _funding(funding)
     # Liquidation goes with margin: at the contract's maintenance rate (no higher than the
     # initial rate the leverage sets), or when equity goes negative for a contract without one.
     maintenance_margin = min(contract.maintenance_margin or 0.0, initial_margin)
@@ -350,7 +376,7 @@ def backtest(
         amend_latency=alat, feed_latency=flat, queue_position=queue_position,
         queue_model=queue_model, fill_bound=_core.FILL_BOUNDS.index(fill_bound),
         initial_margin=initial_margin, maintenance_margin=maintenance_margin,
-        local_time=data.local_time,
+        local_time=data.local_time, funding_time=funding_time, funding_rate=funding_rate,
     )
     ctx = _core.Context(engine, data.signals, data.columns, contract, np.random.default_rng(seed))
     params = {

@@ -7,7 +7,7 @@ The first four are the research notebook's charts; the last two are new:
 ``position``   position and its entry price
 ``orders``     daily mean slippage and open duration of orders (hourly for runs under 2 days)
 ``inventory``  histogram of the position, weighted by the time it was held
-``pnl``        cumulative PnL split into spread capture, inventory and fees
+``pnl``        cumulative PnL split into spread capture, inventory, fees (and funding)
 
 :func:`chart_data` prepares each chart as plain pandas data, shared with the interactive HTML
 report (:mod:`mmsim.report`); :func:`plot` draws it with matplotlib, imported only when called.
@@ -142,7 +142,10 @@ def chart_data(result, kind: str, max_points: int = 2000, price: pd.Series | Non
         return Chart(kind, "Inventory Distribution (time-weighted)",
                      pd.DataFrame({"hours": hours}, index=centres), "hours held",
                      style="bar", x_label="position (contracts)")
-    decomposition = _thin(pnl_decomposition(result), max_points)
+    decomposition = pnl_decomposition(result)
+    if not len(result.funding):
+        decomposition = decomposition.drop(columns="funding")   # a run without funding
+    decomposition = _thin(decomposition, max_points)
     return Chart(kind, "Cumulative PnL Decomposition", decomposition, f"PnL ({ccy})")
 
 

@@ -14,11 +14,19 @@ from mmsim.contracts import Contract
 __all__ = ["Result"]
 
 #: Tables written by :meth:`Result.save`, one Parquet file each.
-TABLES = ("orders", "fills", "balances", "positions")
+TABLES = ("orders", "fills", "balances", "positions", "funding")
+#: Tables a result saved by an earlier version may lack; they load empty.
+_OPTIONAL = {"funding": ("rate", "mark", "position", "payment")}
 #: The JSON file beside them: format version, contract, run parameters, library versions.
 META_FILE = "result.json"
 #: Bumped whenever the saved layout changes.
 FORMAT_VERSION = 1
+
+
+def _empty(name: str) -> pd.DataFrame:
+    """An optional table with no rows."""
+    index = pd.DatetimeIndex([], tz="UTC", name="time").as_unit("ns")
+    return pd.DataFrame({c: pd.Series(dtype=float) for c in _OPTIONAL[name]}, index=index)
 
 
 def _encode(value):
@@ -98,6 +106,9 @@ class Result:
         ``total, available, nav, mark, position`` at every fill and every signal.
     positions : pandas.DataFrame
         ``amount, weighted_price`` after every fill.
+    funding : pandas.DataFrame
+        ``rate, mark, position, payment`` at every funding time (payment: paid by the
+        account, settlement currency; negative when received). Empty without funding.
     contract : Contract
         The contract traded.
     params : dict
@@ -110,6 +121,7 @@ class Result:
     positions: pd.DataFrame
     contract: Contract
     params: dict = field(default_factory=dict)
+    funding: pd.DataFrame = field(default_factory=lambda: _empty("funding"))
 
     def stats(self, freq="1h", size_limit=None) -> pd.Series:
         """Statistics of the run: returns, risk, activity and the PnL decomposition.
@@ -240,6 +252,8 @@ class Result:
         for name in TABLES:
             path = directory / f"{name}.parquet"
             if not path.is_file():
+                if name in _OPTIONAL:
+                    continue
                 raise FileNotFoundError(f"{path} not found: the saved result is incomplete")
             tables[name] = pd.read_parquet(path, engine="pyarrow")
         return cls(contract=Contract(**meta["contract"]), params=_decode(meta["params"]), **tables)

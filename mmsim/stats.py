@@ -8,7 +8,7 @@ balance ``B``; mark price ``M``)::
               nav    = equity x M                    (USD)
     linear:   equity = nav = B + q cs (M - E)        (quote currency)
 
-The PnL over the run, ``equity_end - equity_start``, splits exactly into three parts:
+The PnL over the run, ``equity_end - equity_start``, splits exactly into four parts:
 
 * spread capture, what each fill earns against the mid at fill time::
 
@@ -16,16 +16,18 @@ The PnL over the run, ``equity_end - equity_start``, splits exactly into three p
 
   (a buy below the mid or a sell above it is positive);
 * fees, ``F = -sum_fills fee`` (a rebate is a positive contribution);
+* funding, ``G = -sum_funding payment`` (what the position received at funding times);
 * inventory, the mark-to-market change of the position held between events::
 
-      I = total - S - F = sum_intervals q cs (1/M_prev - 1/M_next)   (inverse)
+      I = total - S - F - G = sum_intervals q cs (1/M_prev - 1/M_next)   (inverse)
                         = sum_intervals q cs (M_next - M_prev)       (linear)
 
   The second form follows because a fill changes the equity, valued at the mid, by exactly its
   spread capture minus its fee (the harmonic entry price keeps ``q/E`` additive for inverse
   contracts), so everything else is revaluation of the inventory.
 
-``I`` is computed as the remainder, so ``S + I + F`` equals the total PnL up to float rounding.
+``I`` is computed as the remainder, so ``S + I + F + G`` equals the total PnL up to float
+rounding.
 
 Risk and return use the NAV (USD, or the quote currency), with ``r_i`` the returns of the NAV
 sampled every ``freq`` from the first balance row (the last row closes the final period) and
@@ -99,6 +101,7 @@ STAT_NAMES = {
     "spread_pnl": "spread capture S, settlement currency",
     "inventory_pnl": "inventory (mark-to-market) PnL I, settlement currency",
     "fee_pnl": "F = rebates_earned - fees_paid, settlement currency",
+    "funding_pnl": "funding received minus funding paid, settlement currency",
     "inventory_mean": "time-weighted mean position, contracts",
     "inventory_abs_mean": "time-weighted mean |position|, contracts",
     "inventory_max_abs": "largest |position|, contracts",
@@ -221,9 +224,10 @@ def pnl_decomposition(result) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Indexed like ``result.balances``, columns ``total, spread, inventory, fees`` in the
-        settlement currency, with ``spread + inventory + fees == total`` (to rounding) on every
-        row (see the module notes for the equations). Fills count from the first balance row on.
+        Indexed like ``result.balances``, columns ``total, spread, inventory, fees, funding``
+        in the settlement currency, with ``spread + inventory + fees + funding == total`` (to
+        rounding) on every row (see the module notes for the equations). Fills and funding
+        count from the first balance row on.
     """
     return _decompose(result, equity_curve(result))
 
@@ -240,8 +244,18 @@ def _decompose(result, curve: pd.DataFrame) -> pd.DataFrame:
     upto = np.searchsorted(fill_ns, _ns(curve.index), side="right")
     spread = spread_cum[upto] - spread_cum[start]
     fees = fee_cum[upto] - fee_cum[start]
+    # Funding paid at a time is in the balance row written at that time (side="right").
+    payments = getattr(result, "funding", None)
+    funding = np.zeros(len(curve))
+    if payments is not None and len(payments):
+        fund_cum = np.concatenate([[0.0], np.cumsum(-payments["payment"].to_numpy(dtype=float))])
+        fund_ns = _ns(payments.index)
+        first = np.searchsorted(fund_ns, _ns(curve.index)[0], side="right")
+        funding = fund_cum[np.searchsorted(fund_ns, _ns(curve.index), side="right")] \
+            - fund_cum[first]
     return pd.DataFrame(
-        {"total": total, "spread": spread, "inventory": total - spread - fees, "fees": fees},
+        {"total": total, "spread": spread, "inventory": total - spread - fees - funding,
+         "fees": fees, "funding": funding},
         index=curve.index,
     )
 
@@ -488,6 +502,7 @@ def compute_stats(result, freq="1h", size_limit=None) -> pd.Series:
         "spread_pnl": float(last["spread"]),
         "inventory_pnl": float(last["inventory"]),
         "fee_pnl": float(last["fees"]),
+        "funding_pnl": float(last["funding"]),
         **_inventory(result, size_limit),
         "order_size_mean": _mean(np.abs(orders["amount"].to_numpy(dtype=float))),
         "order_duration_mean": _mean(durations),
@@ -551,6 +566,7 @@ def summary_text(result, stats: pd.Series) -> str:
         ("  spread capture", _fmt(stats["spread_pnl"], ".8g")),
         ("  inventory", _fmt(stats["inventory_pnl"], ".8g")),
         ("  fees", _fmt(stats["fee_pnl"], ".8g")),
+        ("  funding", _fmt(stats["funding_pnl"], ".8g")),
         ("PnL (USD)", _fmt(stats["pnl_usd"], ",.2f")),
         ("Return", _pct(stats["return"])),
         ("Annualised return", _pct(stats["annual_return"])),

@@ -15,7 +15,7 @@ from results_scenario import make_inverse_result, make_nav_result
 
 
 def _assert_equal(a: Result, b: Result) -> None:
-    for name in ("orders", "fills", "balances", "positions"):
+    for name in ("orders", "fills", "balances", "positions", "funding"):
         tm.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
     assert a.contract == b.contract
     assert a.params == b.params
@@ -32,7 +32,8 @@ def test_round_trip(tmp_path):
     )
     out = original.save(tmp_path / "run")
     assert sorted(p.name for p in out.iterdir()) == [
-        "balances.parquet", "fills.parquet", "orders.parquet", "positions.parquet", "result.json",
+        "balances.parquet", "fills.parquet", "funding.parquet", "orders.parquet",
+        "positions.parquet", "result.json",
     ]
     loaded = Result.load(out)
     _assert_equal(original, loaded)
@@ -78,3 +79,11 @@ def test_load_errors(tmp_path):
     (tmp_path / "result.json").write_text(json.dumps(meta))
     with pytest.raises(ValueError, match="'format' must be 1, got 99"):
         Result.load(tmp_path)
+
+
+def test_a_result_saved_without_funding_loads_with_an_empty_funding_table(tmp_path):
+    out = make_inverse_result().save(tmp_path / "run")
+    (out / "funding.parquet").unlink()            # as an earlier version wrote it
+    loaded = Result.load(out)
+    assert len(loaded.funding) == 0
+    assert list(loaded.funding.columns) == ["rate", "mark", "position", "payment"]

@@ -454,4 +454,5 @@ def stitch(results, balance: float) -> Result:
                   windows=len(results))
     return Result(orders=pd.concat(orders), fills=pd.concat(fills),
                   balances=pd.concat(balances), positions=pd.concat(positions),
+                  funding=pd.concat([r.funding for _, r in results]),
                   contract=first.contract, params=params)
