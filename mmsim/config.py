@@ -7,6 +7,7 @@ A run file has these sections (only ``data`` and ``strategy`` are required)::
       path: taq.parquet         # a TAQ file (relative paths: from the YAML file's folder)
       start: 2019-04-01         # optional time span [start, end)
       end: 2019-05-01
+      funding: {synthetic: {seed: 0}}         # optional: funding rates of the perpetual
     contract: BITMEX_XBTUSD     # a preset name, or the Contract fields as a mapping
     strategy:
       name: AvellanedaStoikov   # a class of mmsim.strategies
@@ -100,6 +101,9 @@ class RunConfig:
         ``{"volatility": {"bar": str, "window": int}}`` or ``{"path": pathlib.Path}``.
     engine : dict
         Keyword arguments of :func:`mmsim.backtest` (balance, latency, ...).
+    funding : dict or None
+        Keyword arguments of :func:`mmsim.data.synthetic.synthetic_funding`, when the run
+        pays funding.
     output : pathlib.Path
         Directory for the saved result and the report.
     report : bool
@@ -117,6 +121,7 @@ class RunConfig:
     path: Path | None = None
     start: pd.Timestamp | None = None
     end: pd.Timestamp | None = None
+    funding: dict | None = None
     signals: dict = field(default_factory=lambda: {"volatility": {"bar": "1min", "window": 60}})
     engine: dict = field(default_factory=lambda: dict(_ENGINE_DEFAULTS))
     output: Path = Path("out")
@@ -240,15 +245,37 @@ def _strategy(value, provided=()) -> tuple[str, dict]:
     return name, dict(params)
 
 
+def _funding(value) -> dict | None:
+    # data.funding: {synthetic: {seed, interval, mean, std}} (the only source so far).
+    if value is None:
+        return None
+    spec = _mapping(value, "data.funding")
+    _only(spec, "data.funding", ("synthetic",))
+    if "synthetic" not in spec:
+        raise ConfigError("data.funding: expected 'synthetic' (generated funding rates)")
+    syn = _mapping(spec["synthetic"] or {}, "data.funding.synthetic")
+    _only(syn, "data.funding.synthetic", ("seed", "interval", "mean", "std"))
+    kwargs = {"seed": _number(syn.get("seed", 0), "data.funding.synthetic.seed", minimum=0,
+                              integer=True)}
+    if "interval" in syn:
+        kwargs["interval"] = _timedelta(syn["interval"], "data.funding.synthetic.interval")
+    for key in ("mean", "std"):
+        if key in syn:
+            kwargs[key] = _number(syn[key], f"data.funding.synthetic.{key}",
+                                  minimum=0 if key == "std" else None)
+    return kwargs
+
+
 def _data(value, base: Path) -> dict:
     spec = _mapping(value, "data")
-    _only(spec, "data", ("synthetic", "path", "start", "end"))
+    _only(spec, "data", ("synthetic", "path", "start", "end", "funding"))
     if ("synthetic" in spec) == ("path" in spec):
         raise ConfigError("data: expected exactly one of 'synthetic' (generated data) or 'path' "
                           "(a TAQ file)")
     out = {"synthetic": None, "path": None,
            "start": _timestamp(spec.get("start"), "data.start"),
-           "end": _timestamp(spec.get("end"), "data.end")}
+           "end": _timestamp(spec.get("end"), "data.end"),
+           "funding": _funding(spec.get("funding"))}
     if out["start"] is not None and out["end"] is not None and out["end"] <= out["start"]:
         raise ConfigError(f"data.end: expected a time after data.start ({out['start']}), "
                           f"got {spec['end']!r}")
@@ -496,5 +523,9 @@ def execute(config: RunConfig, progress=None, taq=None):
     strategy = make_strategy(config)
     taq = load_taq(config) if taq is None else taq
     signals = load_signals(config, taq)
+    funding = None
+    if config.funding is not None:
+        from mmsim.data.synthetic import synthetic_funding
+        funding = synthetic_funding(taq, **config.funding)
     return backtest(taq, signals, strategy, contract=config.contract, start=config.start,
-                    end=config.end, progress=progress, **config.engine)
+                    end=config.end, progress=progress, funding=funding, **config.engine)

@@ -1,6 +1,6 @@
 """The standard charts of a run: their data, and matplotlib figures of them.
 
-The first four are the research notebook's charts; the last two are new:
+The first four are the research notebook's charts; the last three are new:
 
 ``balance``    balance (settlement currency) and NAV (USD)
 ``price``      balance against the price (the mark recovered from the NAV, or a given series)
@@ -8,6 +8,7 @@ The first four are the research notebook's charts; the last two are new:
 ``orders``     daily mean slippage and open duration of orders (hourly for runs under 2 days)
 ``inventory``  histogram of the position, weighted by the time it was held
 ``pnl``        cumulative PnL split into spread capture, inventory, fees (and funding)
+``margin``     equity and the initial margin it holds (equity - available)
 
 :func:`chart_data` prepares each chart as plain pandas data, shared with the interactive HTML
 report (:mod:`mmsim.report`); :func:`plot` draws it with matplotlib, imported only when called.
@@ -24,7 +25,7 @@ from mmsim.stats import equity_curve, inventory_profile, pnl_decomposition
 __all__ = ["KINDS", "Chart", "chart_data", "plot"]
 
 #: Chart names accepted by :func:`plot` and :func:`chart_data`, in display order.
-KINDS = ("balance", "price", "position", "orders", "inventory", "pnl")
+KINDS = ("balance", "price", "position", "orders", "inventory", "pnl", "margin")
 
 #: Resampling steps tried, smallest first, to bring a line below ``max_points`` points.
 _STEPS = ("1s", "5s", "15s", "1min", "5min", "15min", "1h", "4h", "1D", "7D")
@@ -113,6 +114,15 @@ def chart_data(result, kind: str, max_points: int = 2000, price: pd.Series | Non
         return Chart(kind, "Balance vs. Price",
                      _thin(balances[["total"]].rename(columns={"total": "balance"}), max_points),
                      f"balance ({ccy})", _thin(price.to_frame(), max_points), "price")
+    if kind == "margin":
+        # DESIGN "Account": available = equity - initial margin, so the margin held is the
+        # difference; both at the mark of each balance row.
+        curve = equity_curve(result)
+        data = pd.DataFrame({"equity": curve["equity"],
+                             "margin used": curve["equity"] - balances["available"]},
+                            index=balances.index)
+        return Chart(kind, "Equity and Margin Used", _thin(data, max_points), f"{ccy}",
+                     style="step")
     if kind == "position":
         data = _thin(result.positions[["amount", "weighted_price"]], max_points)
         return Chart(kind, "Position and Entry Price",
@@ -190,7 +200,7 @@ def plot(result, kind: str = "all", max_points: int = 2000, price: pd.Series | N
     ----------
     result : mmsim.Result
     kind : str, default "all"
-        One of :data:`KINDS`, or ``"all"`` for every chart in a 3 x 2 grid.
+        One of :data:`KINDS`, or ``"all"`` for every chart in a 4 x 2 grid.
     max_points, price
         See :func:`chart_data`.
     figsize : tuple of float, optional
@@ -217,9 +227,11 @@ def plot(result, kind: str = "all", max_points: int = 2000, price: pd.Series | N
         raise ImportError("plotting needs matplotlib: pip install 'mmsim[plot]'") from exc
     kinds = KINDS if kind == "all" else (kind,)
     if figsize is None:
-        figsize = (14, 13) if kind == "all" else (10, 4)
+        figsize = (14, 17) if kind == "all" else (10, 4)
     fig = Figure(figsize=figsize, layout="constrained")
-    axes = fig.subplots(3, 2).ravel() if kind == "all" else [fig.subplots()]
+    axes = fig.subplots(4, 2).ravel() if kind == "all" else [fig.subplots()]
     for ax, name in zip(axes, kinds):
         _draw(ax, chart_data(result, name, max_points=max_points, price=price))
+    for ax in axes[len(kinds):]:
+        ax.set_visible(False)                   # the grid's spare cell
     return fig

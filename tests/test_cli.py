@@ -232,7 +232,8 @@ def test_report_command_rebuilds(demo_dir, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "Number of orders:" in text and f"report: {out}" in text
     html = out.read_text()
-    assert html.count('class="plotly-graph-div"') == 6
+    assert html.count('class="plotly-graph-div"') == 7      # every kind of mmsim.plots
+    assert "Equity and Margin Used" in html and "funding_pnl" in html
     assert main(["report", str(tmp_path / "nothing")]) == 2
     assert "result.json not found" in capsys.readouterr().err
 
@@ -268,3 +269,15 @@ def test_progress_bar(capsys):
     with progress_bar(total=200, quiet=True, delay=0) as update:
         update(200)
     assert capsys.readouterr().err == ""  # --quiet
+
+
+@pytest.mark.parametrize("funding, message", [
+    ({"path": "x"}, r"^data.funding.path: unknown key; expected one of \['synthetic'\]$"),
+    ({}, r"^data.funding: expected 'synthetic' \(generated funding rates\)$"),
+    ({"synthetic": {"std": -1}}, r"^data.funding.synthetic.std: expected a number >= 0, got -1$"),
+])
+def test_funding_section_errors_name_the_key(funding, message):
+    spec = {"data": {"synthetic": {"rows": 10}, "funding": funding},
+            "strategy": {"name": "Symmetric", "params": {"max_size": 5, "gamma": 0.1, "k": 5}}}
+    with pytest.raises(ConfigError, match=message):
+        parse_config(spec)

@@ -85,3 +85,30 @@ def test_the_strategy_reads_the_funding_received():
         contract=INV, balance=1.0, funding=FUNDING)
     # Short 100: receives 0.0001 x 100 / 100.25 at 2, pays 0.0002 x 100 / 101.25 at 4.
     assert seen == [0.0 + 0.0001 * 100 / 100.25 - 0.0002 * 100 / 101.25]
+
+
+def test_synthetic_funding_every_eight_hours_within_the_data():
+    from mmsim.data.synthetic import FUNDING_CAP, synthetic_funding
+    index = pd.DatetimeIndex([pd.Timestamp("2019-04-01 03:00", tz="UTC"),
+                              pd.Timestamp("2019-04-02 09:00", tz="UTC")], name="time")
+    frame = synthetic_funding(pd.DataFrame(index=index), seed=3)
+    assert frame.index.tolist() == [pd.Timestamp(t, tz="UTC") for t in (
+        "2019-04-01 08:00", "2019-04-01 16:00", "2019-04-02 00:00", "2019-04-02 08:00")]
+    expected = np.clip(np.random.default_rng(3).normal(0.0001, 0.0002, 4), -FUNDING_CAP,
+                       FUNDING_CAP)
+    assert frame["rate"].tolist() == expected.tolist()
+    capped = synthetic_funding(pd.DataFrame(index=index), seed=3, mean=0.01, std=0.0)
+    assert (capped["rate"] == FUNDING_CAP).all()
+
+
+def test_a_run_file_with_synthetic_funding_pays_it():
+    from mmsim.config import execute, parse_config
+    config = parse_config({
+        "data": {"synthetic": {"duration": "1D", "seed": 1},
+                 "funding": {"synthetic": {"seed": 2}}},
+        "strategy": {"name": "Symmetric", "params": {"max_size": 5, "gamma": 0.1, "k": 5}},
+    })
+    result = execute(config)
+    assert len(result.funding) == 2                # 08:00 and 16:00 of the day
+    assert result.stats()["funding_pnl"] == pytest.approx(-result.funding["payment"].sum(),
+                                                          rel=1e-12)

@@ -51,6 +51,6 @@ def test_notebook_walkthrough(tmp_path, capsys):
     assert f"TAQ: {ROWS:,} rows" in printed
     assert "Percentage cancelled:" in printed
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["balance.png", "inventory.png", "orders.png", "pnl.png", "position.png",
-                     "price.png", "report.html", "result"]
+    assert names == ["balance.png", "inventory.png", "margin.png", "orders.png", "pnl.png",
+                     "position.png", "price.png", "report.html", "result"]
     tm.assert_frame_equal(Result.load(tmp_path / "result").fills, result.fills)

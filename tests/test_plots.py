@@ -85,7 +85,7 @@ def test_all_charts_on_one_figure(inverse):
     assert titles == [
         "Balance and NAV", "Balance vs. Price", "Position and Entry Price",
         "Mean Slippage and Open Duration - Hourly", "Inventory Distribution (time-weighted)",
-        "Cumulative PnL Decomposition",
+        "Cumulative PnL Decomposition", "Equity and Margin Used",
     ]
 
 
@@ -106,14 +106,27 @@ def test_unknown_kind(inverse):
         inverse.plot("candles")
     with pytest.raises(ValueError, match="max_points"):
         chart_data(inverse, "balance", max_points=1)
-    assert KINDS == ("balance", "price", "position", "orders", "inventory", "pnl")
+    assert KINDS == ("balance", "price", "position", "orders", "inventory", "pnl", "margin")
 
 
 def test_charts_of_a_run_without_trades():
     # no orders, fills or positions: the charts still draw, flat at position 0
     r = make_nav_result()
     fig = r.plot()
-    assert len([ax for ax in fig.axes if ax.get_title()]) == 6
+    assert len([ax for ax in fig.axes if ax.get_title()]) == 7
     np.testing.assert_array_equal(_lines(r.plot("balance"))["nav"], [100, 110, 99, 110, 121])
     # the whole 4 h span at position 0
     assert [p.get_height() for p in r.plot("inventory").axes[0].patches] == [4.0]
+
+
+def test_margin_chart_shows_equity_and_the_margin_it_holds():
+    # 1 BTC, a 1000-contract bid resting at 100x: 1% x 1000 / 100.25 BTC is held.
+    import mmsim
+    from helpers import quote, run
+    from test_engine_margin import INV
+    rows = [quote(0, 100.0, 10, 100.5, 10), quote(9, 100.0, 10, 100.5, 10)]
+    res, _ = run(rows, [1, 2], lambda c: c.limit(99.0, 1000), lambda c: None, contract=INV,
+                 balance=1.0)
+    chart = chart_data(res, "margin")
+    assert chart.left["equity"].tolist() == [1.0, 1.0]
+    assert chart.left["margin used"].tolist() == [0.0, 1.0 - (1.0 - 0.01 * 1000 / 100.25)]

@@ -79,7 +79,8 @@ def demo_config(days: int | None = 30, rows: int | None = None, seed: int = 0,
     synthetic = {"rows": rows} if rows is not None else {"duration": f"{days}D"}
     synthetic["seed"] = seed
     return parse_config({
-        "data": {"synthetic": synthetic},
+        # BitMEX-like funding every 8 hours, so the report shows what the inventory paid.
+        "data": {"synthetic": synthetic, "funding": {"synthetic": {"seed": seed}}},
         "contract": "BITMEX_XBTUSD",
         "strategy": {"name": "AvellanedaStoikov", "params": dict(NOTEBOOK_PARAMS)},
         "signals": {"volatility": {"bar": "1min", "window": 60}},

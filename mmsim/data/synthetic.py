@@ -110,7 +110,10 @@ import pandas as pd
 
 from mmsim.data.schema import TAQ_COLUMNS, bound_ns
 
-__all__ = ["synthetic_taq", "sign_autocorrelation"]
+__all__ = ["synthetic_taq", "synthetic_funding", "sign_autocorrelation"]
+
+#: BitMEX caps the XBTUSD funding rate at 0.375 % per 8-hour interval.
+FUNDING_CAP = 0.00375
 
 #: Rows per second of the default stream: ~3.5 million rows per 30 days.
 DEFAULT_RATE = 3.5e6 / (30 * 86400)
@@ -644,3 +647,41 @@ def _frame(times: np.ndarray, columns) -> pd.DataFrame:
     index = pd.DatetimeIndex(times.view("M8[ns]"), dtype=pd.DatetimeTZDtype("ns", "UTC"),
                              name="time")
     return pd.DataFrame(dict(zip(TAQ_COLUMNS, columns)), index=index, copy=False)
+
+
+def synthetic_funding(taq: pd.DataFrame, *, seed: int = 0, interval="8h", mean: float = 0.0001,
+                      std: float = 0.0002) -> pd.DataFrame:
+    """Funding rates of a perpetual over the span of a TAQ frame, for demos and tests.
+
+    One rate at every multiple of ``interval`` (UTC, as BitMEX funds at 04:00, 12:00 and
+    20:00 and Binance at 00:00, 08:00 and 16:00) inside the data, drawn i.i.d. normal around
+    ``mean`` (BitMEX's baseline 0.01 % per interval, the interest-rate component) and
+    clipped at the exchange's cap of 0.375 %.
+
+    Parameters
+    ----------
+    taq : pandas.DataFrame
+        The data whose time span the funding covers.
+    seed : int, default 0
+    interval : str or pandas.Timedelta, default "8h"
+    mean, std : float
+        Of the rate per interval (positive: longs pay shorts).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rate`` by a ``time`` index, as :func:`mmsim.backtest` takes as ``funding``.
+    """
+    step = pd.Timedelta(interval)
+    if step <= pd.Timedelta(0):
+        raise ValueError(f"interval must be a positive time span, got {interval!r}")
+    if not (np.isfinite(mean) and np.isfinite(std) and std >= 0):
+        raise ValueError(f"mean and std must be finite, std >= 0; got {mean!r}, {std!r}")
+    index = taq.index
+    if len(index) == 0:
+        times = pd.DatetimeIndex([], tz="UTC", name="time")
+    else:
+        times = pd.date_range(index[0].ceil(step), index[-1], freq=step, name="time")
+    rng = np.random.default_rng(seed)
+    rate = np.clip(rng.normal(mean, std, len(times)), -FUNDING_CAP, FUNDING_CAP)
+    return pd.DataFrame({"rate": rate}, index=times)
