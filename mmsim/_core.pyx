@@ -1142,11 +1142,14 @@ cdef class Engine:
             n_sells = self.quote_side(r, -1)
         if n_buys or n_sells:
             self.cross(n_buys, n_sells)
-        # DESIGN "Account": margin is checked after the row's quote and after its trade.
-        self.check_liquidation()
+        # DESIGN "Account": margin is checked after the row's quote and after its trade
+        # (only a position can be liquidated).
+        if self.acct.position != 0.0:
+            self.check_liquidation()
         if self.t_amount[r] != 0.0:
             self.on_trade(r, self.t_amount[r])
-            self.check_liquidation()
+            if self.acct.position != 0.0:
+                self.check_liquidation()
         return 0
 
     cdef int on_trade(self, Py_ssize_t r, double size) except -1 nogil:
