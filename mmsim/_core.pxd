@@ -181,6 +181,8 @@ cdef class Engine:
     cdef const double[::1] t_ask
     cdef const double[::1] t_ask_amount
     cdef const int64_t[::1] t_seen      # when each row reached us: local_time, else time
+    cdef const double[::1] t_mark       # the data's mark price (when has_mark)
+    cdef bint has_mark
     cdef Py_ssize_t n_rows
     cdef Py_ssize_t i                   # next TAQ row to replay
     cdef const int64_t[::1] s_time

@@ -242,6 +242,8 @@ cdef class Engine:
         when equity goes negative).
     funding_time, funding_rate : numpy.ndarray, optional
         int64 nanoseconds (increasing) and the funding rate paid at each (DESIGN "Account").
+    mark_price : numpy.ndarray, optional
+        float64 mark price of each row (NaN: the mid); None: the mid.
     """
 
     def __init__(self, *, const int64_t[::1] time, const double[::1] price,
@@ -256,7 +258,7 @@ cdef class Engine:
                  QueueModel queue_model not None, int fill_bound,
                  double initial_margin=0.0, double maintenance_margin=0.0,
                  const int64_t[::1] local_time=None, const int64_t[::1] funding_time=None,
-                 const double[::1] funding_rate=None):
+                 const double[::1] funding_rate=None, const double[::1] mark_price=None):
         self.t_time = time
         self.t_price = price
         self.t_amount = amount
@@ -316,6 +318,12 @@ cdef class Engine:
         self.f_rate = funding_rate
         self.n_fund = funding_time.shape[0]
         self.funding = Table(FUNDING_DTYPE, max(16, self.n_fund))
+        self.has_mark = mark_price is not None
+        if self.has_mark:
+            if mark_price.shape[0] != self.n_rows:
+                raise ValueError(f"TAQ column 'mark_price' has {mark_price.shape[0]} rows, "
+                                 f"time has {self.n_rows}")
+            self.t_mark = mark_price
         if local_time is None:
             self.t_seen = time
         elif local_time.shape[0] != self.n_rows:
@@ -382,10 +390,13 @@ cdef class Engine:
         return k
 
     cdef double mark(self, Py_ssize_t r) noexcept nogil:
-        # Mark price: the mid of row r, else the last trade at or before it.
+        # Mark price: the data's mark_price of row r when it has one, else the mid of row r,
+        # else the last trade at or before it (DESIGN "Account").
         cdef Py_ssize_t t
         if r < 0:
             return NAN
+        if self.has_mark and not isnan(self.t_mark[r]):
+            return self.t_mark[r]
         if not isnan(self.t_bid[r]) and not isnan(self.t_ask[r]):
             return 0.5 * (self.t_bid[r] + self.t_ask[r])
         t = self.last_trade_row(r)

@@ -377,6 +377,7 @@ def backtest(
         queue_model=queue_model, fill_bound=_core.FILL_BOUNDS.index(fill_bound),
         initial_margin=initial_margin, maintenance_margin=maintenance_margin,
         local_time=data.local_time, funding_time=funding_time, funding_rate=funding_rate,
+        mark_price=data.mark_price,
     )
     ctx = _core.Context(engine, data.signals, data.columns, contract, np.random.default_rng(seed))
     params = {

@@ -112,3 +112,30 @@ def test_a_run_file_with_synthetic_funding_pays_it():
     assert len(result.funding) == 2                # 08:00 and 16:00 of the day
     assert result.stats()["funding_pnl"] == pytest.approx(-result.funding["payment"].sum(),
                                                           rel=1e-12)
+
+
+def test_a_mark_price_column_values_margin_and_funding():
+    from helpers import taq
+    frame = taq(ROWS)
+    frame["mark_price"] = [110.0, np.nan, 120.0, 120.0]    # NaN: the mid (101.25) there
+    sig = pd.DataFrame({"x": [0.0, 0.0]}, index=pd.DatetimeIndex([at(1), at(4)], name="time"))
+    from helpers import Script
+    res = mmsim.backtest(frame, sig, Script(lambda c: c.market(100)), contract=INV,
+                         balance=1.0, funding=FUNDING)
+    assert res.funding["mark"].tolist() == [110.0, 101.25, 120.0]
+    assert res.funding["payment"].tolist() == [0.0001 * 100 / 110.0, -0.0002 * 100 / 101.25,
+                                               0.0003 * 100 / 120.0]
+    assert res.balances["mark"].tolist()[:2] == [110.0, 110.0]
+
+
+def test_a_bad_mark_price_is_named(tmp_path):
+    from helpers import taq
+    frame = taq(ROWS)
+    frame["mark_price"] = [110.0, -1.0, 120.0, 120.0]
+    sig = pd.DataFrame({"x": [0.0]}, index=pd.DatetimeIndex([at(1)], name="time"))
+    with pytest.raises(mmsim.SchemaError, match=r"^taq column 'mark_price' is -1.0 at row 1 "
+                                                r"\(2019-04-01 00:00:03\+00:00\); a mark price"):
+        mmsim.align(frame, sig)
+    frame["mark_price"] = [110.0, np.nan, 120.0, 120.0]
+    back = mmsim.read_taq(mmsim.write_taq(frame, tmp_path / "t.parquet", by_day=False))
+    np.testing.assert_array_equal(back["mark_price"].to_numpy(), frame["mark_price"].to_numpy())

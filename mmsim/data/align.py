@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 
 from mmsim.data.schema import (
-    TAQ_COLUMNS, SchemaError, bound_ns, index_ns, local_time_ns, validate_signals, validate_taq,
+    TAQ_COLUMNS, SchemaError, bound_ns, index_ns, local_time_ns, mark_price, validate_signals,
+    validate_taq,
 )
 
 __all__ = ["Aligned", "align", "check_aligned", "cut"]
@@ -31,6 +32,9 @@ class Aligned(NamedTuple):
     local_time : numpy.ndarray or None
         int64 UTC nanoseconds at which each TAQ row was received, from an optional
         ``local_time`` column; None when the data has none.
+    mark_price : numpy.ndarray or None
+        float64 mark price of each row, from an optional ``mark_price`` column (NaN: the
+        mid); None when the data has none.
     """
 
     time: np.ndarray
@@ -44,6 +48,7 @@ class Aligned(NamedTuple):
     signals: np.ndarray
     columns: tuple
     local_time: np.ndarray | None = None
+    mark_price: np.ndarray | None = None
 
     @property
     def nbytes(self) -> int:
@@ -116,6 +121,9 @@ def check_aligned(data: Aligned) -> Aligned:
             raise SchemaError(f"Aligned.local_time has {len(data.local_time)} rows, "
                               f"Aligned.time has {len(time)}; it needs one value per row")
         _sorted(data.local_time, "local_time")
+    if data.mark_price is not None and len(_array(data, "mark_price", np.float64, 1)) != len(time):
+        raise SchemaError(f"Aligned.mark_price has {len(data.mark_price)} rows, "
+                          f"Aligned.time has {len(time)}; it needs one value per row")
     bad = np.flatnonzero(~np.isfinite(signals).all(axis=1))
     if len(bad):
         row = int(bad[0])
@@ -151,11 +159,12 @@ def align(taq: pd.DataFrame, signals: pd.DataFrame, start=None, end=None) -> Ali
     SchemaError
         If either frame breaks its schema, or ``end`` is not after ``start``.
     """
-    local_time = local_time_ns(taq)
+    local_time, marks = local_time_ns(taq), mark_price(taq)
     taq = validate_taq(taq)
     signals = validate_signals(signals)
     full = Aligned(
         time=index_ns(taq.index), signal_time=index_ns(signals.index), local_time=local_time,
+        mark_price=marks,
         signals=np.ascontiguousarray(signals.to_numpy(dtype=np.float64)),
         columns=tuple(str(c) for c in signals.columns),
         **{c: np.ascontiguousarray(taq[c].to_numpy(dtype=np.float64)) for c in TAQ_COLUMNS},
@@ -201,5 +210,6 @@ def cut(data: Aligned, start=None, end=None) -> Aligned:
     return Aligned(
         time=time, signal_time=st[sa:sb], signals=data.signals[sa:sb], columns=data.columns,
         local_time=None if data.local_time is None else data.local_time[a:b],
+        mark_price=None if data.mark_price is None else data.mark_price[a:b],
         **{c: getattr(data, c)[a:b] for c in TAQ_COLUMNS},
     )

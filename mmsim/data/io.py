@@ -152,6 +152,9 @@ def _to_arrow(df: pd.DataFrame):
         arrays.append(pa.array(index_ns(pd.DatetimeIndex(df["local_time"])),
                                type=pa.timestamp("ns", tz=tz)))
         names.append("local_time")
+    if "mark_price" in df.columns:
+        arrays.append(pa.array(df["mark_price"].to_numpy(dtype=np.float64), type=pa.float64()))
+        names.append("mark_price")
     return pa.Table.from_arrays(arrays, names=names)
 
 

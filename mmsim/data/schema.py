@@ -25,6 +25,8 @@ __all__ = [
     "index_ns",
     "bound_ns",
     "local_time_ns",
+    "mark_price",
+    "OPTIONAL_COLUMNS",
     "TAQ_COLUMNS",
     "QUOTE_COLUMNS",
     "ROW_PROBLEMS",
@@ -39,6 +41,8 @@ log = logging.getLogger("mmsim.data")
 
 #: Column order of a TAQ frame.
 TAQ_COLUMNS = ("price", "amount", "bid_price", "bid_amount", "ask_price", "ask_amount")
+#: Columns a TAQ frame may also have: the receive time of each row, and the exchange's mark.
+OPTIONAL_COLUMNS = ("local_time", "mark_price")
 
 #: The quote columns of a TAQ frame.
 QUOTE_COLUMNS = ("bid_price", "bid_amount", "ask_price", "ask_amount")
@@ -78,6 +82,39 @@ def index_ns(index: pd.DatetimeIndex) -> np.ndarray:
     if index.tz is not None:
         index = index.tz_convert("UTC").tz_localize(None)
     return np.ascontiguousarray(index.as_unit("ns").asi8, dtype=np.int64)
+
+
+def mark_price(taq: pd.DataFrame) -> np.ndarray | None:
+    """The optional ``mark_price`` column of a TAQ frame, as float64.
+
+    The exchange's mark price (BitMEX and Binance mark positions at an index-based fair
+    price, not at the mid): margin, liquidation, funding and NAV are valued at it. A NaN
+    row falls back to the mid.
+
+    Parameters
+    ----------
+    taq : pandas.DataFrame
+
+    Returns
+    -------
+    numpy.ndarray or None
+        None when the frame has no ``mark_price`` column.
+
+    Raises
+    ------
+    SchemaError
+        If a value is not a positive finite number or NaN (naming the row).
+    """
+    if not isinstance(taq, pd.DataFrame) or "mark_price" not in taq.columns:
+        return None
+    values = _as_float64(taq["mark_price"], "mark_price", "taq").to_numpy()
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(~np.isnan(values) & ~(np.isfinite(values) & (values > 0)))
+    if len(bad):
+        row = int(bad[0])
+        raise SchemaError(f"taq column 'mark_price' is {float(values[row])!r} at {_row_label(taq, row)}; "
+                          f"a mark price is a positive number (NaN: value at the mid)")
+    return np.ascontiguousarray(values)
 
 
 def local_time_ns(taq: pd.DataFrame) -> np.ndarray | None:
@@ -381,9 +418,10 @@ def _assemble(df: pd.DataFrame, cols: dict) -> pd.DataFrame:
             and all(dtype == np.float64 for dtype in df.dtypes)):
         return df
     out = pd.DataFrame({c: cols[c].to_numpy() for c in TAQ_COLUMNS}, index=index)
-    if "local_time" in df.columns:
-        # The optional receive time travels with its rows (see local_time_ns).
-        out["local_time"] = df["local_time"].to_numpy()
+    for column in OPTIONAL_COLUMNS:
+        if column in df.columns:
+            # The optional columns travel with their rows (see local_time_ns, mark_price).
+            out[column] = df[column].to_numpy()
     return out
 
 
@@ -407,7 +445,7 @@ def validate_taq(df: pd.DataFrame, clean: bool = False) -> pd.DataFrame:
     -------
     pandas.DataFrame
         The rows with exactly the TAQ columns, as float64 (``df`` itself when it already is),
-        and the optional ``local_time`` column when ``df`` has one.
+        and the optional columns (:data:`OPTIONAL_COLUMNS`) ``df`` has.
 
     Raises
     ------
