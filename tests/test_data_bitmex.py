@@ -442,3 +442,42 @@ def test_build_taq_receive_times_go_together():
     with pytest.raises(ValueError, match=r"^trade_local and quote_local go together: give both "
                                          r"or neither"):
         build_taq(one, [1], [1.0], [100.0], one, [99.5], [1.0], [100.0], [1.0], trade_local=one)
+
+
+FUNDING_CSV = (
+    "timestamp,symbol,fundingInterval,fundingRate,fundingRateDaily\n"
+    "2019-04-01T12:00:00.000Z,XBTUSD,2000-01-01T08:00:00.000Z,0.0001,0.0003\n"
+    "2019-04-01T04:00:00.000Z,XBTUSD,2000-01-01T08:00:00.000Z,-0.000375,-0.001125\n"
+    "2019-04-01T04:00:00.000Z,ETHUSD,2000-01-01T08:00:00.000Z,0.01,0.03\n"
+)
+
+
+def test_read_funding_csv_and_json(tmp_path):
+    import json
+
+    import pandas as pd
+    from mmsim.data.bitmex import read_funding
+    path = tmp_path / "funding.csv"
+    path.write_text(FUNDING_CSV)
+    frame = read_funding(path)
+    # XBTUSD only, sorted by time, as backtest(funding=) takes it.
+    assert frame.index.tolist() == [pd.Timestamp("2019-04-01 04:00", tz="UTC"),
+                                    pd.Timestamp("2019-04-01 12:00", tz="UTC")]
+    assert frame["rate"].tolist() == [-0.000375, 0.0001]
+    records = pd.read_csv(path).to_dict(orient="records")
+    (tmp_path / "funding.json").write_text(json.dumps(records))
+    pd.testing.assert_frame_equal(read_funding(tmp_path / "funding.json"), frame)
+
+
+def test_read_funding_errors_are_named(tmp_path):
+    from mmsim.data.bitmex import read_funding
+    from mmsim.data.schema import SchemaError
+    path = tmp_path / "funding.csv"
+    path.write_text(FUNDING_CSV.replace("fundingRate,", "rate,", 1))
+    with pytest.raises(SchemaError, match=r"^funding is missing column\(s\) \['fundingRate'\]"):
+        read_funding(path)
+    path.write_text(FUNDING_CSV.replace(",0.0001,", ",x,"))
+    with pytest.raises(SchemaError, match=r"^funding column 'fundingRate' is 'x' at row 0"):
+        read_funding(path)
+    with pytest.raises(FileNotFoundError, match=r"no such funding file"):
+        read_funding(tmp_path / "none.json")

@@ -41,7 +41,8 @@ from mmsim.data.schema import TAQ_COLUMNS, SchemaError, validate_taq
 
 log = logging.getLogger("mmsim.data")
 
-__all__ = ["to_taq", "convert_days", "build_taq", "read_trades", "read_quotes", "parse_time",
+__all__ = ["to_taq", "convert_days", "build_taq", "read_trades", "read_quotes", "read_funding",
+           "parse_time",
            "download", "BASE_URL"]
 
 #: Where BitMEX serves its public daily dumps.
@@ -339,6 +340,56 @@ def read_quotes(source, symbol: str | None = "XBTUSD") -> pd.DataFrame:
     """
     frame = _load(source, QUOTE_COLUMNS, symbol, "quotes")
     return _quotes(frame, parse_time(frame["timestamp"]))
+
+
+#: Columns of BitMEX's funding history (the ``/api/v1/funding`` endpoint, CSV or JSON).
+FUNDING_COLUMNS = ("timestamp", "symbol", "fundingRate")
+
+
+def read_funding(source, symbol: str | None = "XBTUSD") -> pd.DataFrame:
+    """Read BitMEX funding history as :func:`mmsim.backtest` takes it (``funding=``).
+
+    BitMEX publishes every funding event of its perpetuals (``/api/v1/funding``, as JSON or
+    with ``_format=csv``): ``timestamp, symbol, fundingInterval, fundingRate,
+    fundingRateDaily``. XBTUSD funds every 8 hours, at 04:00, 12:00 and 20:00 UTC.
+
+    Parameters
+    ----------
+    source : str, os.PathLike, list of them, or pandas.DataFrame
+        CSV file(s) (``.csv`` or ``.csv.gz``), JSON file(s) (``.json``, a list of records),
+        or a frame with those columns (others are ignored).
+    symbol : str or None, default "XBTUSD"
+        Symbol to keep; None keeps the only one present.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rate`` (funding rate of the interval; positive: longs pay shorts) by a UTC
+        ``time`` index, sorted.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a file does not exist.
+    SchemaError
+        If a column is missing, a time does not parse, or a rate is not a finite number.
+    """
+    if isinstance(source, (str, os.PathLike)) and str(source).endswith(".json"):
+        path = Path(source)
+        if not path.exists():
+            raise FileNotFoundError(f"no such funding file: {path}")
+        source = pd.read_json(path, orient="records", dtype=False)
+    frame = _pick_symbol(_read_csv(source, FUNDING_COLUMNS, "funding"), symbol, "funding")
+    time = parse_time(frame["timestamp"])
+    rate = pd.to_numeric(frame["fundingRate"], errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(rate))
+    if len(bad):
+        row = int(bad[0])
+        raise SchemaError(f"funding column 'fundingRate' is {frame['fundingRate'].iloc[row]!r} "
+                          f"at row {row}; every rate must be a finite number")
+    order = np.argsort(time, kind="stable")
+    index = pd.DatetimeIndex(time[order].view("M8[ns]"), name="time").tz_localize("UTC")
+    return pd.DataFrame({"rate": rate[order]}, index=index)
 
 
 def _merge(trades: pd.DataFrame, quotes: pd.DataFrame, clean: bool,
