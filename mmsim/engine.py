@@ -8,7 +8,7 @@ import pandas as pd
 
 from mmsim.contracts import BITMEX_XBTUSD, Contract
 from mmsim.data.align import Aligned, align, check_aligned, cut
-from mmsim.data.schema import TAQ_COLUMNS, SchemaError, time_index_ns
+from mmsim.data.schema import TAQ_COLUMNS, SchemaError, funding_rates, time_index_ns
 from mmsim.results import Result
 from mmsim.strategy import Strategy
 
@@ -84,13 +84,7 @@ def _funding(frame):
                         f"got {type(frame).__name__}"
                         + (f" with columns {list(frame.columns)}" if isinstance(frame, pd.DataFrame) else ""))
     times = time_index_ns(frame, "funding")
-    rate = pd.to_numeric(frame["rate"], errors="coerce").to_numpy(dtype=np.float64)
-    bad = np.flatnonzero(~np.isfinite(rate))
-    if len(bad):
-        row = int(bad[0])
-        raise SchemaError(f"funding column 'rate' is {frame['rate'].iloc[row]} at row {row} "
-                          f"({frame.index[row]}); every rate must be a finite number")
-    return np.ascontiguousarray(times), np.ascontiguousarray(rate)
+    return np.ascontiguousarray(times), np.ascontiguousarray(funding_rates(frame, "rate"))
 
 
 def _initial_margin(leverage, contract: Contract) -> float:

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from mmsim.data.schema import QUOTE_COLUMNS as TAQ_QUOTE_COLUMNS
-from mmsim.data.schema import TAQ_COLUMNS, SchemaError, validate_taq
+from mmsim.data.schema import TAQ_COLUMNS, SchemaError, funding_rates, validate_taq
 
 log = logging.getLogger("mmsim.data")
 
@@ -381,12 +381,7 @@ def read_funding(source, symbol: str | None = "XBTUSD") -> pd.DataFrame:
         source = pd.read_json(path, orient="records", dtype=False)
     frame = _pick_symbol(_read_csv(source, FUNDING_COLUMNS, "funding"), symbol, "funding")
     time = parse_time(frame["timestamp"])
-    rate = pd.to_numeric(frame["fundingRate"], errors="coerce").to_numpy(dtype=np.float64)
-    bad = np.flatnonzero(~np.isfinite(rate))
-    if len(bad):
-        row = int(bad[0])
-        raise SchemaError(f"funding column 'fundingRate' is {frame['fundingRate'].iloc[row]!r} "
-                          f"at row {row}; every rate must be a finite number")
+    rate = funding_rates(frame, "fundingRate")
     order = np.argsort(time, kind="stable")
     index = pd.DatetimeIndex(time[order].view("M8[ns]"), name="time").tz_localize("UTC")
     return pd.DataFrame({"rate": rate[order]}, index=index)

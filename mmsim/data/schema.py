@@ -26,6 +26,7 @@ __all__ = [
     "bound_ns",
     "local_time_ns",
     "mark_price",
+    "funding_rates",
     "OPTIONAL_COLUMNS",
     "TAQ_COLUMNS",
     "QUOTE_COLUMNS",
@@ -82,6 +83,35 @@ def index_ns(index: pd.DatetimeIndex) -> np.ndarray:
     if index.tz is not None:
         index = index.tz_convert("UTC").tz_localize(None)
     return np.ascontiguousarray(index.as_unit("ns").asi8, dtype=np.int64)
+
+
+def funding_rates(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A column of funding rates as float64, every one a finite number.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    column : str
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Raises
+    ------
+    SchemaError
+        Naming the first value (and its row) that is not a finite number.
+    """
+    rate = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(rate))
+    if len(bad):
+        row = int(bad[0])
+        value = frame[column].iloc[row]
+        where = _row_label(frame, row) if isinstance(frame.index, pd.DatetimeIndex) else f"row {row}"
+        raise SchemaError(f"funding column {column!r} is "
+                          f"{repr(value) if isinstance(value, str) else value} at {where}; every "
+                          f"rate must be a finite number")
+    return rate
 
 
 def mark_price(taq: pd.DataFrame) -> np.ndarray | None:
