@@ -439,6 +439,8 @@ cdef class Engine:
         self.now = self.f_time[self.k_fund]
         self.k_fund += 1
         if q != 0.0 and not isnan(m):
+            # As DESIGN writes it, rate x q x cs / m (not rate x value(q, m), which rounds
+            # in another order).
             payment = rate * q * self.cs / m if self.inverse else rate * q * self.cs * m
             self.acct.balance -= payment
             self.acct.funding -= payment
@@ -1021,7 +1023,6 @@ cdef class Engine:
         priority; returns how many."""
         cdef SideBook* s = &self.sides[0 if sgn > 0 else 1]
         cdef Order* o
-        cdef Order** crossed
         cdef Py_ssize_t k, kept, start = self.scratch.n, n_follow_crossed, p = r - 1
         cdef double own = self.t_bid[r] if sgn > 0 else self.t_ask[r]
         cdef double opp = self.t_ask[r] if sgn > 0 else self.t_bid[r]
@@ -1030,19 +1031,18 @@ cdef class Engine:
         cdef bint has_own = not isnan(own), has_opp = not isnan(opp)
         cdef int64_t own_t = to_grid(own, self.inv_tick) if has_own else 0
         cdef int64_t opp_t = to_grid(opp, self.inv_tick) if has_opp else 0
-        cdef int64_t target, reach
+        # Orders at or better than our touch, or at or through the opposite one, are what
+        # this quote reaches: key >= reach (none without a quote).
+        cdef int64_t reach = min(sgn * own_t if has_own else INT64_MAX,
+                                 sgn * opp_t if has_opp else INT64_MAX)
+        cdef int64_t target
         if s.n == 0 and s.n_follow == 0:
             return 0
         self.settle(s)
-        if s.n_follow == 0:
+        if s.n_follow == 0 and (s.n == 0 or s.entries[s.n - 1].key < reach):
             # The common case: no follow order, and the quote reaches none of ours (the
             # best of them, at the end of the index, is below both touches).
-            if s.n == 0 or not (has_own or has_opp):
-                return 0
-            reach = min(sgn * own_t if has_own else INT64_MAX,
-                        sgn * opp_t if has_opp else INT64_MAX)
-            if s.entries[s.n - 1].key < reach:
-                return 0
+            return 0
         if has_own and p >= 0 and self.queue_model.uses_history:
             # "Queue models": the size at our price on the previous row, known only if it
             # was the best then, and the volume printed there since.
@@ -1079,18 +1079,16 @@ cdef class Engine:
                 self.queue_update(o, own_t, own_size, prev_size, printed)
         s.n_follow = kept
         n_follow_crossed = self.scratch.n - start
-        if has_own or has_opp:
-            # Walk from the best end only as far as this quote reaches.
-            reach = min(sgn * own_t if has_own else INT64_MAX, sgn * opp_t if has_opp else INT64_MAX)
-            k = s.n - 1
-            while k >= 0 and s.entries[k].key >= reach:
-                if self.valid(&s.entries[k]):
-                    o = self.find(s.entries[k].order_id)
-                    if has_opp and s.entries[k].key >= sgn * opp_t:
-                        (<Order**>self.scratch.push())[0] = o
-                    elif has_own:
-                        self.queue_update(o, own_t, own_size, prev_size, printed)
-                k -= 1
+        # Walk from the best end only as far as this quote reaches.
+        k = s.n - 1
+        while k >= 0 and s.entries[k].key >= reach:
+            if self.valid(&s.entries[k]):
+                o = self.find(s.entries[k].order_id)
+                if has_opp and s.entries[k].key >= sgn * opp_t:
+                    (<Order**>self.scratch.push())[0] = o
+                elif has_own:
+                    self.queue_update(o, own_t, own_size, prev_size, printed)
+            k -= 1
         # The walk gives the fixed orders in price then time priority already; crossed
         # follow orders must be merged in.
         if n_follow_crossed and self.scratch.n - start > 1:

@@ -151,7 +151,7 @@ def local_time_ns(taq: pd.DataFrame) -> np.ndarray | None:
     """The optional ``local_time`` column of a TAQ frame as int64 UTC nanoseconds.
 
     ``local_time`` is when each row reached the recorder (a receive time, as the Binance
-    converter keeps with ``--clock local``); the engine shows a row to the strategy only
+    converter keeps with ``local_time=True``); the engine shows a row to the strategy only
     once its local time has passed. Naive times are UTC.
 
     Parameters
