@@ -14,6 +14,7 @@ _EXPORTS = {
     "backtest": "mmsim.engine",
     "StrategyError": "mmsim.engine",
     "RunError": "mmsim.engine",
+    "EmptyResultWarning": "mmsim.engine",
     "ProgressError": "mmsim.engine",
     "Strategy": "mmsim.strategy",
     "Context": "mmsim._core",

@@ -8,6 +8,7 @@ A run file has these sections (only ``data`` and ``strategy`` are required)::
       start: 2019-04-01         # optional time span [start, end)
       end: 2019-05-01
       funding: {synthetic: {seed: 0}}         # optional: funding rates of the perpetual
+                                              # (or {path: funding.csv}: BitMEX's history)
     contract: BITMEX_XBTUSD     # a preset name, or the Contract fields as a mapping
     strategy:
       name: AvellanedaStoikov   # a class of mmsim.strategies
@@ -102,8 +103,9 @@ class RunConfig:
     engine : dict
         Keyword arguments of :func:`mmsim.backtest` (balance, latency, ...).
     funding : dict or None
-        Keyword arguments of :func:`mmsim.data.synthetic.synthetic_funding`, when the run
-        pays funding.
+        When the run pays funding: ``{"synthetic": kwargs}`` (keyword arguments of
+        :func:`mmsim.data.synthetic.synthetic_funding`) or ``{"path": pathlib.Path}`` (a
+        BitMEX funding history, read with :func:`mmsim.data.bitmex.read_funding`).
     output : pathlib.Path
         Directory for the saved result and the report.
     report : bool
@@ -245,14 +247,17 @@ def _strategy(value, provided=()) -> tuple[str, dict]:
     return name, dict(params)
 
 
-def _funding(value) -> dict | None:
-    # data.funding: {synthetic: {seed, interval, mean, std}} (the only source so far).
+def _funding(value, base: Path) -> dict | None:
+    # data.funding: {synthetic: {seed, interval, mean, std}} or {path: BitMEX funding history}.
     if value is None:
         return None
     spec = _mapping(value, "data.funding")
-    _only(spec, "data.funding", ("synthetic",))
-    if "synthetic" not in spec:
-        raise ConfigError("data.funding: expected 'synthetic' (generated funding rates)")
+    _only(spec, "data.funding", ("synthetic", "path"))
+    if len(spec) != 1:
+        raise ConfigError("data.funding: expected one of 'synthetic' (generated funding rates) "
+                          "or 'path' (a BitMEX funding history file, CSV or JSON)")
+    if "path" in spec:
+        return {"path": _file(spec["path"], "data.funding.path", base)}
     syn = _mapping(spec["synthetic"] or {}, "data.funding.synthetic")
     _only(syn, "data.funding.synthetic", ("seed", "interval", "mean", "std"))
     kwargs = {"seed": _number(syn.get("seed", 0), "data.funding.synthetic.seed", minimum=0,
@@ -263,7 +268,7 @@ def _funding(value) -> dict | None:
         if key in syn:
             kwargs[key] = _number(syn[key], f"data.funding.synthetic.{key}",
                                   minimum=0 if key == "std" else None)
-    return kwargs
+    return {"synthetic": kwargs}
 
 
 def _data(value, base: Path) -> dict:
@@ -275,7 +280,7 @@ def _data(value, base: Path) -> dict:
     out = {"synthetic": None, "path": None,
            "start": _timestamp(spec.get("start"), "data.start"),
            "end": _timestamp(spec.get("end"), "data.end"),
-           "funding": _funding(spec.get("funding"))}
+           "funding": _funding(spec.get("funding"), base)}
     if out["start"] is not None and out["end"] is not None and out["end"] <= out["start"]:
         raise ConfigError(f"data.end: expected a time after data.start ({out['start']}), "
                           f"got {spec['end']!r}")
@@ -524,8 +529,11 @@ def execute(config: RunConfig, progress=None, taq=None):
     taq = load_taq(config) if taq is None else taq
     signals = load_signals(config, taq)
     funding = None
-    if config.funding is not None:
+    if config.funding is not None and "path" in config.funding:
+        from mmsim.data.bitmex import read_funding
+        funding = read_funding(config.funding["path"])
+    elif config.funding is not None:
         from mmsim.data.synthetic import synthetic_funding
-        funding = synthetic_funding(taq, **config.funding)
+        funding = synthetic_funding(taq, **config.funding["synthetic"])
     return backtest(taq, signals, strategy, contract=config.contract, start=config.start,
                     end=config.end, progress=progress, funding=funding, **config.engine)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -12,12 +13,17 @@ from mmsim.data.schema import TAQ_COLUMNS, SchemaError, funding_rates, time_inde
 from mmsim.results import Result
 from mmsim.strategy import Strategy
 
-__all__ = ["backtest", "RunError", "StrategyError", "ProgressError"]
+__all__ = ["backtest", "RunError", "StrategyError", "ProgressError", "EmptyResultWarning"]
 
 # Engine times are int64 ns that pandas must turn back into Timestamps.
 _LAST_NS = pd.Timestamp.max.value
 # Prices in ticks must stay exact integers in float64 and int64 (see the core's MAX_UNITS).
 _MAX_TICKS = 2.0**53
+
+
+class EmptyResultWarning(UserWarning):
+    """A run recorded no balance rows: no signal fell within the replayed data, so every
+    statistic of its equity is n/a."""
 
 
 class RunError(RuntimeError):
@@ -308,6 +314,12 @@ def backtest(
     -------
     Result
 
+    Warns
+    -----
+    EmptyResultWarning
+        If the run recorded no balance rows (no signal within the data, or ``start`` and
+        ``end`` outside it); the result's statistics are then n/a.
+
     Raises
     ------
     SchemaError
@@ -409,4 +421,11 @@ def backtest(
             f"strategy {type(strategy).__name__} raised at {when}: "
             f"{type(exc).__name__}: {exc}", partial, when,
         ) from exc
-    return _result(engine.tables(), contract, params)
+    result = _result(engine.tables(), contract, params)
+    if not len(result.balances):
+        window = "" if start is None and end is None else f" between start={start} and end={end}"
+        warnings.warn(
+            f"the run recorded no balance rows: {len(data.signal_time)} signal row(s) and "
+            f"{len(data.time)} data row(s){window}; its statistics are n/a",
+            EmptyResultWarning, stacklevel=2)
+    return result

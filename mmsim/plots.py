@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mmsim.stats import equity_curve, inventory_profile, pnl_decomposition
+from mmsim.stats import equity_curve, inventory_profile, no_data, pnl_decomposition
 
 __all__ = ["KINDS", "Chart", "chart_data", "plot"]
 
@@ -210,7 +210,7 @@ def plot(result, kind: str = "all", max_points: int = 2000, price: pd.Series | N
     -------
     matplotlib.figure.Figure
         Not attached to pyplot: show it in a notebook by evaluating it, or save it with
-        ``fig.savefig(path)``.
+        ``fig.savefig(path)``. A run without data gives one panel saying so.
 
     Raises
     ------
@@ -229,6 +229,12 @@ def plot(result, kind: str = "all", max_points: int = 2000, price: pd.Series | N
     if figsize is None:
         figsize = (14, 17) if kind == "all" else (10, 4)
     fig = Figure(figsize=figsize, layout="constrained")
+    empty = no_data(result)
+    if empty:
+        ax = fig.subplots()
+        ax.text(0.5, 0.5, empty[0].upper() + empty[1:], ha="center", va="center", wrap=True)
+        ax.set_axis_off()
+        return fig
     axes = fig.subplots(4, 2).ravel() if kind == "all" else [fig.subplots()]
     for ax, name in zip(axes, kinds):
         _draw(ax, chart_data(result, name, max_points=max_points, price=price))

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mmsim.plots import KINDS, Chart, chart_data
-from mmsim.stats import STAT_NAMES
+from mmsim.stats import STAT_NAMES, no_data
 
 __all__ = ["render_report", "write_report", "plotly_figure", "html_page"]
 
@@ -26,6 +26,7 @@ th, td { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: left; ver
 td.value { text-align: right; font-variant-numeric: tabular-nums; }
 td.note { color: #777; }
 .chart { margin-bottom: 2em; }
+p.no-data { color: #a33; font-weight: bold; }
 footer { color: #888; font-size: 0.8em; margin-top: 3em; }
 """
 
@@ -40,6 +41,8 @@ def _format(value) -> str:
         return ", ".join(_format(v) for v in value)
     if value is None:
         return "none"
+    if value is pd.NaT:
+        return "n/a"
     return str(value)
 
 
@@ -140,17 +143,26 @@ def render_report(result, title: str | None = None, freq="1h", size_limit=None,
         ("balance rows", len(balances)), ("orders", len(result.orders)),
         ("fills", len(result.fills)), ("position changes", len(result.positions)),
     ]
-    stat_rows = [(name, stats[name], STAT_NAMES[name]) for name in STAT_NAMES]
+    # An n/a statistic says why in place of its value (a run without data says so once).
+    why = stats.attrs.get("n/a", {})
+    empty = no_data(result)
+    stat_rows = [(name, f"n/a: {why[name]}" if name in why and why[name] != empty
+                  else stats[name], STAT_NAMES[name]) for name in STAT_NAMES]
     param_rows = [(f"contract.{k}", v) for k, v in contract.to_dict().items()]
     param_rows += [(k, v) for k, v in result.params.items()]
 
-    charts = [(f"chart-{kind}", plotly_figure(chart_data(result, kind, max_points=max_points,
-                                                         price=price)))
-              for kind in KINDS]
+    notice = [f'<p class="no-data">{html.escape(empty[0].upper() + empty[1:])}</p>'
+              ] if empty else []
+    if empty:
+        charts = notice
+    else:
+        charts = [(f"chart-{kind}", plotly_figure(chart_data(result, kind, max_points=max_points,
+                                                             price=price)))
+                  for kind in KINDS]
     return html_page(title, [
         ("span", "Data span", [_table(span_rows, "span")]),
         ("statistics", "Statistics",
-         [_table(stat_rows, "stats", header=("statistic", "value", "definition"))]),
+         notice + [_table(stat_rows, "stats", header=("statistic", "value", "definition"))]),
         ("parameters", "Run parameters",
          [_table(param_rows, "params", header=("parameter", "value"))]),
         ("charts", "Charts", charts),

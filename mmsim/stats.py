@@ -29,15 +29,24 @@ The PnL over the run, ``equity_end - equity_start``, splits exactly into four pa
 ``I`` is computed as the remainder, so ``S + I + F + G`` equals the total PnL up to float
 rounding.
 
-Risk and return use the NAV (USD, or the quote currency), with ``r_i`` the returns of the NAV
-sampled every ``freq`` from the first balance row (the last row closes the final period) and
-``P = 365 days / freq`` periods a year::
+Risk and return use the NAV (USD, or the quote currency) sampled every ``freq`` from the
+first balance row (the last row closes the final period), ``nav_0 .. nav_n``, with
+``P = 365 days / freq`` periods a year. A period's return is its change of NAV on the starting
+NAV, so that it stays defined (and keeps its sign) when the NAV goes through zero, as it can
+with margin off::
 
-    sharpe  = mean(r) / std(r, ddof=1) x sqrt(P)
-    sortino = mean(r) / sqrt(mean(min(r, 0)^2)) x sqrt(P)
-    annual_return = (nav_end / nav_start) ^ (365 days / duration) - 1
+    r_i = (nav_i - nav_{i-1}) / nav_0
+    sharpe  = mean(r) / std(r, ddof=1) x sqrt(P)                     (n >= 2)
+    sortino = mean(r) / sqrt(mean(min(r, 0)^2)) x sqrt(P)            (n >= 2)
+    return = (nav_end - nav_start) / nav_start
+    annual_return = (1 + return) ^ (365 days / duration) - 1         (duration >= 1 day;
+                                                                      -1 once return <= -1)
     drawdown_t = peak_t - nav_t,   peak_t = max(nav_0..t)
     calmar = annual_return / max(drawdown_t / peak_t)
+
+A statistic a run cannot support (Sharpe from a single return, the annual return of a
+10-minute run, anything of a run without balance rows) is NaN with its reason in
+``stats.attrs["n/a"]``.
 
 The balances table holds ``total`` (``B``), ``nav``, the ``mark`` and the ``position`` at
 each row, and :func:`equity_curve` values the equity at that mark. Results saved before it
@@ -61,10 +70,14 @@ __all__ = [
     "drawdown",
     "inventory_profile",
     "summary_text",
+    "no_data",
 ]
 
 #: Length of a year for annualising: crypto markets trade every day.
 YEAR = pd.Timedelta(days=365)
+
+#: Shortest run whose return is annualised: compounding a shorter one mostly magnifies noise.
+MIN_ANNUALISED = pd.Timedelta(days=1)
 
 #: Index of the Series :func:`compute_stats` returns, in order, with a description of each.
 STAT_NAMES = {
@@ -73,10 +86,11 @@ STAT_NAMES = {
     "duration": "end - start",
     "pnl": "equity_end - equity_start, settlement currency",
     "pnl_usd": "nav_end - nav_start, USD (quote currency)",
-    "return": "nav_end / nav_start - 1",
-    "annual_return": "(1 + return) ** (365 days / duration) - 1",
-    "sharpe": "annualised mean / std (ddof 1) of NAV returns sampled at freq",
-    "sortino": "annualised mean / downside deviation of NAV returns sampled at freq",
+    "return": "(nav_end - nav_start) / nav_start",
+    "annual_return": "(1 + return) ** (365 days / duration) - 1, for runs of a day or more",
+    "sharpe": "annualised mean / std (ddof 1) of NAV changes sampled at freq, on nav_start",
+    "sortino": "annualised mean / downside deviation of NAV changes sampled at freq, on "
+               "nav_start",
     "max_drawdown": "largest fall of NAV from its running peak, USD",
     "max_drawdown_pct": "largest fall of NAV from its running peak, fraction of the peak",
     "max_drawdown_duration": "longest time from a NAV peak to its recovery (or the end)",
@@ -111,6 +125,13 @@ STAT_NAMES = {
     "filled_duration_mean": "mean active_duration of filled orders, seconds",
     "slippage_mean": "mean order slippage, price units",
 }
+
+
+#: Statistics of the equity curve: n/a, with the reason, for a run without a valued balance row.
+_CURVE_STATS = ("start", "end", "duration", "pnl", "pnl_usd", "return", "annual_return", "sharpe",
+                "sortino", "max_drawdown", "max_drawdown_pct", "max_drawdown_duration", "calmar",
+                "turnover", "spread_pnl", "inventory_pnl", "fee_pnl", "funding_pnl",
+                "inventory_mean", "inventory_abs_mean", "inventory_max_abs", "time_at_limit")
 
 
 def _ns(index: pd.DatetimeIndex) -> np.ndarray:
@@ -300,7 +321,8 @@ def drawdown(nav: pd.Series) -> tuple[float, float, pd.Timedelta]:
 
 
 def _sampled_returns(nav: pd.Series, freq: pd.Timedelta) -> np.ndarray:
-    """Returns of NAV sampled every ``freq`` from the first row (plus the last row)."""
+    """Changes of NAV sampled every ``freq`` from the first row (plus the last row), as
+    fractions of the starting NAV."""
     times = _ns(nav.index)
     step = freq.value
     grid = np.arange(times[0], times[-1] + 1, step, dtype=np.int64)
@@ -308,7 +330,7 @@ def _sampled_returns(nav: pd.Series, freq: pd.Timedelta) -> np.ndarray:
         grid = np.append(grid, times[-1])
     idx = np.searchsorted(times, grid, side="right") - 1
     sampled = nav.to_numpy(dtype=float)[idx]
-    return sampled[1:] / sampled[:-1] - 1.0
+    return np.diff(sampled) / sampled[0]
 
 
 def inventory_profile(result) -> pd.DataFrame:
@@ -381,8 +403,184 @@ def _mean(values) -> float:
     return float(values.mean()) if len(values) else np.nan
 
 
+def _check_freq(freq) -> pd.Timedelta:
+    try:
+        step = pd.Timedelta(freq)
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"freq must be a time interval such as '1h' or '15min', got {freq!r}"
+        ) from None
+    if not step > pd.Timedelta(0):
+        raise ValueError(f"freq must be a positive time interval, got {freq!r}")
+    return step
+
+
+def no_data(result) -> str:
+    """Why a run has nothing to chart or measure, or ``""`` when it has.
+
+    Parameters
+    ----------
+    result : mmsim.Result
+
+    Returns
+    -------
+    str
+        ``""`` if a balance row has a NAV; else the reason, starting "no data".
+    """
+    return _valued_curve(result)[1]
+
+
+def _valued_curve(result) -> tuple[pd.DataFrame | None, str]:
+    """The equity curve from the first balance row with a NAV, or None and why there is none."""
+    if len(result.balances) == 0:
+        return None, ("no data: the run recorded no balance rows (no signal fell within the "
+                      "replayed data; check start and end against the data's span)")
+    curve = equity_curve(result)
+    # A signal before the first quote records a balance row without a NAV (no mid to mark
+    # at): the statistics start at the first row with one, as the account could not be
+    # valued before it.
+    valued = np.isfinite(curve["nav"].to_numpy())
+    if not valued.any():
+        return None, ("no data: no balance row has a NAV (every signal came before the "
+                      "first quote)")
+    return curve[valued], ""
+
+
+def _activity(result, why: dict) -> dict:
+    """Statistics of the orders and fills tables alone (defined for every run)."""
+    fills, orders = result.fills, result.orders
+    contract = result.contract
+    cs = float(contract.contract_size)
+    amount = fills["amount"].to_numpy(dtype=float)
+    price = fills["price"].to_numpy(dtype=float)
+    if contract.inverse:
+        notional = np.abs(amount) * cs  # contracts are worth cs USD each
+    else:
+        notional = np.abs(amount) * cs * price
+    volume = float(np.abs(amount).sum())
+    maker = (fills["liquidity"] == "maker").to_numpy()
+    maker_volume = float(np.abs(amount[maker]).sum())
+    fee = fills["fee"].to_numpy(dtype=float)
+    status = orders["status"].to_numpy()
+    durations = orders["active_duration"].to_numpy(dtype=float)
+    n_orders = len(orders)
+    if not n_orders:
+        for name in ("fill_ratio", "cancel_ratio", "order_size_mean", "order_duration_mean",
+                     "filled_duration_mean", "slippage_mean"):
+            why[name] = "no orders"
+    if not len(fills):
+        for name in ("maker_share", "spread_per_fill"):
+            why[name] = "no fills"
+    why.setdefault("order_duration_mean", "no order was closed")
+    why.setdefault("filled_duration_mean", "no order was filled")
+    why.setdefault("slippage_mean", "no order was filled")
+    causes = _fill_causes(fills, maker_volume)
+    for name, value in causes.items():
+        if np.isnan(value):
+            why[name] = ("no maker fills" if "cause" in fills
+                         else "saved before fills recorded their cause")
+    return {
+        "orders": n_orders,
+        "fills": len(fills),
+        "fill_ratio": (orders["filled"].to_numpy(dtype=float) != 0).sum() / n_orders
+        if n_orders else np.nan,
+        "cancel_ratio": float((status == "cancelled").sum()) / n_orders if n_orders else np.nan,
+        "margin_rejections": int((orders["reason"].astype(str) == "margin").sum()),
+        "volume": volume,
+        "volume_usd": float(notional.sum()),
+        "maker_share": maker_volume / volume if volume else np.nan,
+        **causes,
+        "fees_paid": float(fee[fee > 0].sum()),
+        "rebates_earned": float(0.0 - fee[fee < 0].sum()),
+        "spread_per_fill": _mean(np.sign(amount) * (fills["mid"].to_numpy(dtype=float) - price)),
+        "order_size_mean": _mean(np.abs(orders["amount"].to_numpy(dtype=float))),
+        "order_duration_mean": _mean(durations),
+        "filled_duration_mean": _mean(durations[status == "filled"]),
+        "slippage_mean": _mean(orders["slippage"].to_numpy(dtype=float)),
+    }
+
+
+def _performance(result, curve: pd.DataFrame, step: pd.Timedelta, volume_usd: float,
+                 why: dict) -> dict:
+    """Return, risk and PnL statistics of the valued equity curve."""
+    decomposition = _decompose(result, curve)
+    start, end = curve.index[0], curve.index[-1]
+    duration = end - start
+    nav = curve["nav"]
+    nav0, nav1 = float(nav.iloc[0]), float(nav.iloc[-1])
+    ret = annual = sharpe = sortino = calmar = np.nan
+    if nav0 > 0:
+        ret = (nav1 - nav0) / nav0
+    else:
+        why["return"] = why["annual_return"] = why["turnover"] = \
+            f"the starting NAV is {nav0:g}, not positive"
+    if duration < MIN_ANNUALISED:
+        why["annual_return"] = (f"the run spans {duration}, under the {MIN_ANNUALISED} "
+                                "needed to annualise")
+    elif ret <= -1.0:
+        annual = -1.0        # the whole starting NAV was lost: compounding is undefined
+    elif np.isfinite(ret):
+        with np.errstate(over="ignore"):
+            annual = float(np.expm1(np.log1p(ret) * (YEAR / duration)))
+
+    # Returns on the starting NAV of each period's change (module notes): defined even
+    # when the NAV goes through zero, where period-on-period ratios change sign.
+    returns = _sampled_returns(nav, step)
+    periods = YEAR / step
+    if nav0 <= 0:
+        why["sharpe"] = why["sortino"] = why["return"]
+    elif len(returns) < 2:
+        why["sharpe"] = why["sortino"] = (
+            f"{len(returns)} NAV return(s) sampled every {step} over {duration}; at least 2 "
+            "are needed (pass a shorter freq)")
+    else:
+        std = returns.std(ddof=1)
+        if std > 0:
+            sharpe = float(returns.mean() / std * np.sqrt(periods))
+        else:
+            why["sharpe"] = "the sampled NAV returns do not vary"
+        downside = np.sqrt(np.mean(np.minimum(returns, 0.0) ** 2))
+        if downside > 0:
+            sortino = float(returns.mean() / downside * np.sqrt(periods))
+        else:
+            why["sortino"] = "no sampled NAV return is negative"
+    dd_abs, dd_pct, dd_time = drawdown(nav)
+    if not np.isfinite(annual):
+        why["calmar"] = "the annual return is n/a"
+    elif dd_pct > 0:
+        calmar = annual / dd_pct
+    else:
+        why["calmar"] = "no drawdown"
+    last = decomposition.iloc[-1]
+    return {
+        "start": start,
+        "end": end,
+        "duration": duration,
+        "pnl": float(last["total"]),
+        "pnl_usd": nav1 - nav0,
+        "return": ret,
+        "annual_return": annual,
+        "sharpe": sharpe,
+        "sortino": sortino,
+        "max_drawdown": dd_abs,
+        "max_drawdown_pct": dd_pct,
+        "max_drawdown_duration": dd_time,
+        "calmar": calmar,
+        "turnover": volume_usd / nav0 if nav0 > 0 else np.nan,
+        "spread_pnl": float(last["spread"]),
+        "inventory_pnl": float(last["inventory"]),
+        "fee_pnl": float(last["fees"]),
+        "funding_pnl": float(last["funding"]),
+    }
+
+
 def compute_stats(result, freq="1h", size_limit=None) -> pd.Series:
     """Compute the statistics of a run.
+
+    Every statistic is defined for every run: one that cannot be computed (a ratio of a run
+    too short for it, a mean over no orders, anything of a run without balance rows) is NaN
+    (NaT for times), and ``stats.attrs["n/a"]`` maps its name to the reason, which
+    :meth:`mmsim.Result.summary` and the report print.
 
     Parameters
     ----------
@@ -402,119 +600,37 @@ def compute_stats(result, freq="1h", size_limit=None) -> pd.Series:
     Raises
     ------
     ValueError
-        If ``freq`` is not a positive time interval, ``size_limit`` is not positive, or the
-        result has no balance rows.
+        If ``freq`` is not a positive time interval or ``size_limit`` is not positive.
     """
-    try:
-        step = pd.Timedelta(freq)
-    except (ValueError, TypeError):
-        raise ValueError(
-            f"freq must be a time interval such as '1h' or '15min', got {freq!r}"
-        ) from None
-    if not step > pd.Timedelta(0):
-        raise ValueError(f"freq must be a positive time interval, got {freq!r}")
+    step = _check_freq(freq)
     if size_limit is not None and not (
         isinstance(size_limit, (int, float, np.number)) and np.isfinite(size_limit)
         and size_limit > 0
     ):
         raise ValueError(f"size_limit must be a positive number of contracts, got {size_limit!r}")
-    curve = equity_curve(result)
-    # A signal before the first quote records a balance row without a NAV (no mid to mark
-    # at): the statistics start at the first row with one, as the account could not be
-    # valued before it.
-    valued = np.isfinite(curve["nav"].to_numpy())
-    if valued.any() and not valued.all():
-        curve = curve[valued]
-    decomposition = _decompose(result, curve)
-    fills, orders = result.fills, result.orders
-    contract = result.contract
-    cs = float(contract.contract_size)
-
-    start, end = curve.index[0], curve.index[-1]
-    duration = end - start
-    nav = curve["nav"]
-    nav0, nav1 = float(nav.iloc[0]), float(nav.iloc[-1])
-    ret = nav1 / nav0 - 1.0
-    annual = np.nan
-    if duration > pd.Timedelta(0):
-        with np.errstate(over="ignore"):
-            annual = float(np.expm1(np.log1p(ret) * (YEAR / duration)))
-
-    returns = _sampled_returns(nav, step)
-    periods = YEAR / step
-    sharpe = sortino = np.nan
-    if len(returns) >= 2:
-        std = returns.std(ddof=1)
-        if std > 0:
-            sharpe = float(returns.mean() / std * np.sqrt(periods))
-        downside = np.sqrt(np.mean(np.minimum(returns, 0.0) ** 2))
-        if downside > 0:
-            sortino = float(returns.mean() / downside * np.sqrt(periods))
-    dd_abs, dd_pct, dd_time = drawdown(nav)
-    calmar = annual / dd_pct if dd_pct > 0 else np.nan
-
-    amount = fills["amount"].to_numpy(dtype=float)
-    price = fills["price"].to_numpy(dtype=float)
-    volume = float(np.abs(amount).sum())
-    if contract.inverse:
-        notional = np.abs(amount) * cs  # contracts are worth cs USD each
+    why: dict[str, str] = {}
+    out = dict.fromkeys(STAT_NAMES, np.nan)
+    out.update(start=pd.NaT, end=pd.NaT, duration=pd.NaT, max_drawdown_duration=pd.NaT)
+    out.update(_activity(result, why))
+    curve, empty = _valued_curve(result)
+    if curve is None:
+        why.update((name, empty) for name in _CURVE_STATS)
     else:
-        notional = np.abs(amount) * cs * price
-    volume_usd = float(notional.sum())
-    maker = (fills["liquidity"] == "maker").to_numpy()
-    maker_volume = float(np.abs(amount[maker]).sum())
-    fee = fills["fee"].to_numpy(dtype=float)
-    spread_price = np.sign(amount) * (fills["mid"].to_numpy(dtype=float) - price)
-
-    n_orders = len(orders)
-    status = orders["status"].to_numpy()
-    filled_any = (orders["filled"].to_numpy(dtype=float) != 0).sum()
-    durations = orders["active_duration"].to_numpy(dtype=float)
-
-    last = decomposition.iloc[-1]
-    out = {
-        "start": start,
-        "end": end,
-        "duration": duration,
-        "pnl": float(last["total"]),
-        "pnl_usd": nav1 - nav0,
-        "return": ret,
-        "annual_return": annual,
-        "sharpe": sharpe,
-        "sortino": sortino,
-        "max_drawdown": dd_abs,
-        "max_drawdown_pct": dd_pct,
-        "max_drawdown_duration": dd_time,
-        "calmar": calmar,
-        "orders": n_orders,
-        "fills": len(fills),
-        "fill_ratio": filled_any / n_orders if n_orders else np.nan,
-        "cancel_ratio": float((status == "cancelled").sum()) / n_orders if n_orders else np.nan,
-        "margin_rejections": int((orders["reason"].astype(str) == "margin").sum()),
-        "volume": volume,
-        "volume_usd": volume_usd,
-        "turnover": volume_usd / nav0 if nav0 else np.nan,
-        "maker_share": maker_volume / volume if volume else np.nan,
-        **_fill_causes(fills, maker_volume),
-        "fees_paid": float(fee[fee > 0].sum()),
-        "rebates_earned": float(0.0 - fee[fee < 0].sum()),
-        "spread_per_fill": _mean(spread_price),
-        "spread_pnl": float(last["spread"]),
-        "inventory_pnl": float(last["inventory"]),
-        "fee_pnl": float(last["fees"]),
-        "funding_pnl": float(last["funding"]),
-        **_inventory(result, size_limit),
-        "order_size_mean": _mean(np.abs(orders["amount"].to_numpy(dtype=float))),
-        "order_duration_mean": _mean(durations),
-        "filled_duration_mean": _mean(durations[status == "filled"]),
-        "slippage_mean": _mean(orders["slippage"].to_numpy(dtype=float)),
-    }
-    return pd.Series(out, index=list(STAT_NAMES), dtype=object, name="value")
+        out.update(_performance(result, curve, step, out["volume_usd"], why))
+        out.update(_inventory(result, size_limit))
+    if size_limit is None:
+        why.setdefault("time_at_limit", "no size_limit given")
+    stats = pd.Series(out, index=list(STAT_NAMES), dtype=object, name="value")
+    stats.attrs["n/a"] = {name: why[name] for name in STAT_NAMES
+                          if name in why and pd.isna(stats[name])}
+    return stats
 
 
 def _fmt(value, spec: str) -> str:
-    if isinstance(value, (float, np.floating)) and not np.isfinite(value):
-        return "n/a"
+    if isinstance(value, (float, np.floating)):
+        if not np.isfinite(value):
+            return "n/a"
+        value = value + 0.0         # no "-0" for a sum of zero fees
     return format(value, spec)
 
 
@@ -544,7 +660,8 @@ def summary_text(result, stats: pd.Series) -> str:
     Returns
     -------
     str
-        Lines of ``label  value``.
+        Lines of ``label  value``; a statistic that is n/a says why (a run without data says
+        so once, on its first line).
     """
     contract = result.contract
     ccy = f"{contract.settlement} ccy"
@@ -553,45 +670,62 @@ def summary_text(result, stats: pd.Series) -> str:
         size = "$" + _fmt(stats["order_size_mean"] * contract.contract_size, ",.2f")
     else:
         size = _fmt(stats["order_size_mean"], ",.4g")
+    period = "n/a" if pd.isna(stats["start"]) else \
+        f"{stats['start']} .. {stats['end']} ({stats['duration']})"
+    # (label, text, the statistic whose n/a reason the text shows)
     rows = [
-        ("Number of orders", _fmt(stats["orders"], ",d")),
-        ("Percentage cancelled", _pct(stats["cancel_ratio"])),
-        ("Avg Order Size", size),
-        ("Avg Slippage", "$" + _fmt(stats["slippage_mean"], ",.2f")),
-        ("Avg Order Duration", _fmt(stats["order_duration_mean"], ".2f") + "s"),
-        ("Avg Order (Filled) Duration", _fmt(stats["filled_duration_mean"], ".2f") + "s"),
-        ("", ""),
-        ("Period", f"{stats['start']} .. {stats['end']} ({stats['duration']})"),
-        (f"PnL ({ccy})", _fmt(stats["pnl"], ".8g")),
-        ("  spread capture", _fmt(stats["spread_pnl"], ".8g")),
-        ("  inventory", _fmt(stats["inventory_pnl"], ".8g")),
-        ("  fees", _fmt(stats["fee_pnl"], ".8g")),
-        ("  funding", _fmt(stats["funding_pnl"], ".8g")),
-        ("PnL (USD)", _fmt(stats["pnl_usd"], ",.2f")),
-        ("Return", _pct(stats["return"])),
-        ("Annualised return", _pct(stats["annual_return"])),
-        ("Sharpe", _fmt(stats["sharpe"], ".2f")),
-        ("Sortino", _fmt(stats["sortino"], ".2f")),
-        ("Max drawdown", _pct(stats["max_drawdown_pct"])
-         + f" (${_fmt(stats['max_drawdown'], ',.2f')}, {stats['max_drawdown_duration']})"),
-        ("Calmar", _num(stats["calmar"])),
-        ("Fills", _fmt(stats["fills"], ",d")),
-        ("Fill ratio", _pct(stats["fill_ratio"])),
-        ("Volume (contracts)", _fmt(stats["volume"], ",.4g")),
-        ("Volume (USD)", _fmt(stats["volume_usd"], ",.2f")),
-        ("Turnover", _num(stats["turnover"])),
-        ("Maker share", _pct(stats["maker_share"])),
+        ("Number of orders", _fmt(stats["orders"], ",d"), "orders"),
+        ("Percentage cancelled", _pct(stats["cancel_ratio"]), "cancel_ratio"),
+        ("Avg Order Size", size, "order_size_mean"),
+        ("Avg Slippage", "$" + _fmt(stats["slippage_mean"], ",.2f"), "slippage_mean"),
+        ("Avg Order Duration", _fmt(stats["order_duration_mean"], ".2f") + "s",
+         "order_duration_mean"),
+        ("Avg Order (Filled) Duration", _fmt(stats["filled_duration_mean"], ".2f") + "s",
+         "filled_duration_mean"),
+        ("", "", ""),
+        ("Period", period, "start"),
+        (f"PnL ({ccy})", _fmt(stats["pnl"], ".8g"), "pnl"),
+        ("  spread capture", _fmt(stats["spread_pnl"], ".8g"), "spread_pnl"),
+        ("  inventory", _fmt(stats["inventory_pnl"], ".8g"), "inventory_pnl"),
+        ("  fees", _fmt(stats["fee_pnl"], ".8g"), "fee_pnl"),
+        ("  funding", _fmt(stats["funding_pnl"], ".8g"), "funding_pnl"),
+        ("PnL (USD)", _fmt(stats["pnl_usd"], ",.2f"), "pnl_usd"),
+        ("Return", _pct(stats["return"]), "return"),
+        ("Annualised return", _pct(stats["annual_return"]), "annual_return"),
+        ("Sharpe", _fmt(stats["sharpe"], ".2f"), "sharpe"),
+        ("Sortino", _fmt(stats["sortino"], ".2f"), "sortino"),
+        ("Max drawdown", "n/a" if pd.isna(stats["max_drawdown"]) else
+         _pct(stats["max_drawdown_pct"])
+         + f" (${_fmt(stats['max_drawdown'], ',.2f')}, {stats['max_drawdown_duration']})",
+         "max_drawdown"),
+        ("Calmar", _num(stats["calmar"]), "calmar"),
+        ("Fills", _fmt(stats["fills"], ",d"), "fills"),
+        ("Fill ratio", _pct(stats["fill_ratio"]), "fill_ratio"),
+        ("Volume (contracts)", _fmt(stats["volume"], ",.4g"), "volume"),
+        ("Volume (USD)", _fmt(stats["volume_usd"], ",.2f"), "volume_usd"),
+        ("Turnover", _num(stats["turnover"]), "turnover"),
+        ("Maker share", _pct(stats["maker_share"]), "maker_share"),
         ("  by queue / through / cross", " / ".join(
-            _fmt(stats[f"maker_volume_{c}"], ",.4g") for c in ("queue", "through", "cross"))),
-        ("  not covered by prints", _pct(stats["maker_unprinted_share"])),
-        (f"Fees paid ({ccy})", _fmt(stats["fees_paid"], ".8g")),
-        (f"Rebates earned ({ccy})", _fmt(stats["rebates_earned"], ".8g")),
-        ("Spread per fill (price)", _fmt(stats["spread_per_fill"], ".4f")),
-        ("Inventory mean", _fmt(stats["inventory_mean"], ",.2f")),
-        ("Inventory mean |q|", _fmt(stats["inventory_abs_mean"], ",.2f")),
-        ("Inventory max |q|", _fmt(stats["inventory_max_abs"], ",.2f")),
-        ("Time at size limit", _pct(stats["time_at_limit"])),
+            _fmt(stats[f"maker_volume_{c}"], ",.4g") for c in ("queue", "through", "cross")),
+         "maker_volume_queue"),
+        ("  not covered by prints", _pct(stats["maker_unprinted_share"]),
+         "maker_unprinted_share"),
+        (f"Fees paid ({ccy})", _fmt(stats["fees_paid"], ".8g"), "fees_paid"),
+        (f"Rebates earned ({ccy})", _fmt(stats["rebates_earned"], ".8g"), "rebates_earned"),
+        ("Spread per fill (price)", _fmt(stats["spread_per_fill"], ".4f"), "spread_per_fill"),
+        ("Inventory mean", _fmt(stats["inventory_mean"], ",.2f"), "inventory_mean"),
+        ("Inventory mean |q|", _fmt(stats["inventory_abs_mean"], ",.2f"), "inventory_abs_mean"),
+        ("Inventory max |q|", _fmt(stats["inventory_max_abs"], ",.2f"), "inventory_max_abs"),
+        ("Time at size limit", _pct(stats["time_at_limit"]), "time_at_limit"),
     ]
-    width = max(len(label) for label, _ in rows) + 2
-    lines = (f"{label + ':' if label else '':<{width}}{value}".rstrip() for label, value in rows)
-    return "\n".join(lines)
+    why = stats.attrs.get("n/a", {})
+    no_data = why.get("start", "")
+    head = [no_data[0].upper() + no_data[1:], ""] if no_data else []
+    width = max(len(label) for label, _, _ in rows) + 2
+    lines = []
+    for label, text, name in rows:
+        reason = why.get(name, "")
+        if "n/a" in text and reason and reason != no_data:
+            text = f"{text} ({reason})"
+        lines.append(f"{label + ':' if label else '':<{width}}{text}".rstrip())
+    return "\n".join(head + lines)

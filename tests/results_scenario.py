@@ -113,11 +113,12 @@ def empty_fills() -> pd.DataFrame:
     return make_inverse_result().fills.iloc[:0]
 
 
-def make_nav_result(navs=(100.0, 110.0, 99.0, 110.0, 121.0)) -> Result:
-    """A flat linear account whose NAV follows ``navs`` hour by hour (no trading)."""
-    hours = [f"{h:02d}:00" for h in range(len(navs))]
+def make_nav_result(navs=(100.0, 110.0, 99.0, 110.0, 121.0), step="1h") -> Result:
+    """A flat linear account whose NAV follows ``navs`` every ``step`` (no trading)."""
+    index = time_index(["00:00"])[0] + pd.Timedelta(step) * np.arange(len(navs))
     balances = pd.DataFrame(
-        {"total": list(navs), "available": list(navs), "nav": list(navs)}, index=time_index(hours)
+        {"total": list(navs), "available": list(navs), "nav": list(navs)},
+        index=pd.DatetimeIndex(index, name="time"),
     )
     positions = pd.DataFrame(
         {"amount": pd.Series([], dtype=float), "weighted_price": pd.Series([], dtype=float)},

@@ -272,8 +272,10 @@ def test_progress_bar(capsys):
 
 
 @pytest.mark.parametrize("funding, message", [
-    ({"path": "x"}, r"^data.funding.path: unknown key; expected one of \['synthetic'\]$"),
-    ({}, r"^data.funding: expected 'synthetic' \(generated funding rates\)$"),
+    ({"file": "x"}, r"^data.funding.file: unknown key; expected one of \['synthetic', 'path'\]$"),
+    ({}, r"^data.funding: expected one of 'synthetic' \(generated funding rates\) or 'path' "
+         r"\(a BitMEX funding history file, CSV or JSON\)$"),
+    ({"path": "none.csv"}, r"^data.funding.path: expected an existing file, got 'none.csv'"),
     ({"synthetic": {"std": -1}}, r"^data.funding.synthetic.std: expected a number >= 0, got -1$"),
 ])
 def test_funding_section_errors_name_the_key(funding, message):
@@ -281,3 +283,25 @@ def test_funding_section_errors_name_the_key(funding, message):
             "strategy": {"name": "Symmetric", "params": {"max_size": 5, "gamma": 0.1, "k": 5}}}
     with pytest.raises(ConfigError, match=message):
         parse_config(spec)
+
+
+def test_run_pays_funding_from_a_bitmex_history_file(tmp_path):
+    # The history's XBTUSD rows at 00:20 and 00:30 fall within the run (00:00 .. 00:37);
+    # the 04:00 row after it is never reached.
+    (tmp_path / "funding.csv").write_text(
+        "timestamp,symbol,fundingInterval,fundingRate,fundingRateDaily\n"
+        "2019-04-01T00:20:00.000Z,XBTUSD,2000-01-01T08:00:00.000Z,0.0001,0.0003\n"
+        "2019-04-01T00:20:00.000Z,ETHUSD,2000-01-01T08:00:00.000Z,0.5,1.5\n"
+        "2019-04-01T00:30:00.000Z,XBTUSD,2000-01-01T08:00:00.000Z,-0.0002,-0.0006\n"
+        "2019-04-01T04:00:00.000Z,XBTUSD,2000-01-01T08:00:00.000Z,0.0003,0.0009\n")
+    text = RUN_YAML.replace(f"seed: 0}}", "seed: 0}\n  funding: {path: funding.csv}", 1)
+    (tmp_path / "run.yaml").write_text(text.replace("report: true", "report: false"))
+    assert main(["run", str(tmp_path / "run.yaml"), "--quiet"]) == 0
+    funding = Result.load(tmp_path / "out").funding
+    assert funding.index.tolist() == [pd.Timestamp("2019-04-01 00:20", tz="UTC"),
+                                      pd.Timestamp("2019-04-01 00:30", tz="UTC")]
+    assert funding["rate"].tolist() == [0.0001, -0.0002]
+    # Each payment is rate x position value at the mark (inverse: q / mark BTC).
+    assert (funding["position"] != 0).all()
+    expected = funding["rate"] * funding["position"] / funding["mark"]
+    assert funding["payment"].tolist() == pytest.approx(expected.tolist(), rel=1e-15)

@@ -219,7 +219,8 @@ def _dump(day: str, kind: str) -> bytes:
 
 
 class _Server:
-    """Serves ``files`` (path -> bytes) on 127.0.0.1 with Range support; records requests.
+    """Serves ``files`` (path -> bytes, or a function of the path) on 127.0.0.1 with Range
+    support; records requests.
 
     ``cut_first`` drops the first response halfway through its body, ``cut_always`` every one.
     """
@@ -238,7 +239,8 @@ class _Server:
 
             def do_GET(self):
                 server.requests.append((self.path, self.headers.get("Range")))
-                body = server.files.get(self.path)
+                files = server.files
+                body = files(self.path) if callable(files) else files.get(self.path)
                 if body is None:
                     self.send_error(404)
                     return
@@ -376,7 +378,8 @@ def test_download_errors(tmp_path):
                             kinds=["trade"], progress=False)
     with pytest.raises(ValueError, match="end_date 2019-03-19 is before start_date 2019-03-20"):
         bitmex.download("2019-03-20", "2019-03-19", tmp_path)
-    with pytest.raises(ValueError, match="kinds must be 'trade' and/or 'quote'"):
+    with pytest.raises(ValueError, match="kinds must be any of 'trade', 'quote' and 'funding', "
+                                         "got 'book'"):
         bitmex.download("2019-03-20", "2019-03-20", tmp_path, kinds=["book"])
 
 
@@ -481,3 +484,60 @@ def test_read_funding_errors_are_named(tmp_path):
         read_funding(path)
     with pytest.raises(FileNotFoundError, match=r"no such funding file"):
         read_funding(tmp_path / "none.json")
+
+
+def _funding_api(records):
+    """The API's /funding: ``records`` filtered by time and paged by ``start`` and ``count``."""
+    import json
+    import urllib.parse
+
+    def serve(path):
+        url = urllib.parse.urlsplit(path)
+        if url.path != "/api/funding":
+            return None
+        q = dict(urllib.parse.parse_qsl(url.query))
+        assert (q["symbol"], q["reverse"]) == ("XBTUSD", "false")
+        lo, hi = pd.Timestamp(q["startTime"]), pd.Timestamp(q["endTime"])
+        chosen = [r for r in records if lo <= pd.Timestamp(r["timestamp"]) <= hi]
+        start, count = int(q["start"]), int(q["count"])
+        return json.dumps(chosen[start:start + count]).encode()
+    return serve
+
+
+def test_download_funding_pages_through_the_history(tmp_path):
+    import urllib.parse
+
+    # Every 8 hours from 2019-01-01 04:00: 600 records up to 2019-07-19 20:00, and more after.
+    times = pd.Timestamp("2019-01-01 04:00", tz="UTC") + pd.Timedelta("8h") * np.arange(620)
+    records = [{"timestamp": t.strftime("%Y-%m-%dT%H:%M:%S.000Z"), "symbol": "XBTUSD",
+                "fundingInterval": "2000-01-01T08:00:00.000Z", "fundingRate": k * 1e-6,
+                "fundingRateDaily": k * 3e-6} for k, t in enumerate(times)]
+    with _Server(_funding_api(records)) as server:
+        api = server.url.replace("/data", "/api")
+        paths = bitmex.download("2019-01-01", "2019-07-19", tmp_path, kinds=["funding"],
+                                api_url=api, progress=False)
+        assert [p.relative_to(tmp_path).as_posix() for p in paths] == [
+            "funding/XBTUSD-20190101-20190719.json"]
+        # Two pages: 500 records, then the last 100.
+        starts = [dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(path).query))["start"]
+                  for path, _ in server.requests]
+        assert starts == ["0", "500"]
+        frame = bitmex.read_funding(paths[0])
+        assert len(frame) == 600
+        assert frame.index[0] == times[0] and frame.index[-1] == times[599]
+        assert frame["rate"].tolist() == [k * 1e-6 for k in range(600)]
+        # Present: not fetched again.
+        bitmex.download("2019-01-01", "2019-07-19", tmp_path, kinds=["funding"], api_url=api,
+                        progress=False)
+        assert len(server.requests) == 2
+        assert sorted(p.name for p in (tmp_path / "funding").iterdir()) == [paths[0].name]
+
+
+def test_download_funding_that_is_not_json_is_an_error(tmp_path):
+    with _Server(lambda path: b"<html>busy</html>") as server:
+        api = server.url.replace("/data", "/api")
+        with pytest.raises(OSError, match=r"/api/funding\?symbol=XBTUSD&.* did not return a JSON "
+                                          r"list of funding records$"):
+            bitmex.download("2019-01-01", "2019-01-02", tmp_path, kinds=["funding"],
+                            api_url=api, progress=False)
+        assert list((tmp_path / "funding").iterdir()) == []

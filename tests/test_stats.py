@@ -6,6 +6,7 @@ The scenarios, and the hand-worked balances and NAV they rest on, are in
 from __future__ import annotations
 
 import io
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -100,33 +101,83 @@ def test_time_at_limit_is_nan_without_limit(inverse):
 def test_sharpe_sortino_drawdown_calmar_from_nav():
     r = make_nav_result()  # NAV 100, 110, 99, 110, 121 hourly
     s = r.stats(freq="1h")
-    returns = np.array([0.1, -0.1, 110 / 99 - 1, 0.1])
+    # Each hour's change of NAV on the starting 100.
+    returns = np.array([0.1, -0.11, 0.11, 0.11])
     periods = 365 * 24  # hourly periods in a year
     sharpe = returns.mean() / returns.std(ddof=1) * np.sqrt(periods)
-    downside = np.sqrt(np.mean(np.minimum(returns, 0) ** 2))  # sqrt(0.01 / 4) = 0.05
-    assert downside == pytest.approx(0.05)
+    downside = np.sqrt(np.mean(np.minimum(returns, 0) ** 2))  # sqrt(0.0121 / 4) = 0.055
+    assert downside == pytest.approx(0.055)
     assert s["sharpe"] == pytest.approx(sharpe, rel=1e-12)
-    assert s["sortino"] == pytest.approx(returns.mean() / 0.05 * np.sqrt(periods), rel=1e-12)
+    assert s["sortino"] == pytest.approx(returns.mean() / 0.055 * np.sqrt(periods), rel=1e-12)
     assert s["return"] == pytest.approx(0.21)
-    annual = 1.21 ** (365 * 24 / 4) - 1  # 4 hours of a 365-day year
-    assert s["annual_return"] == pytest.approx(annual, rel=1e-9)
+    # Four hours are too short to annualise: n/a, and so is the Calmar ratio.
+    assert np.isnan(s["annual_return"]) and np.isnan(s["calmar"])
+    assert s.attrs["n/a"]["annual_return"] == (
+        "the run spans 0 days 04:00:00, under the 1 days 00:00:00 needed to annualise")
+    assert s.attrs["n/a"]["calmar"] == "the annual return is n/a"
     # peak 110 at 01:00, trough 99 at 02:00, back to 110 at 03:00
     assert s["max_drawdown"] == pytest.approx(11.0)
     assert s["max_drawdown_pct"] == pytest.approx(0.1)
     assert s["max_drawdown_duration"] == pd.Timedelta(hours=2)
-    assert s["calmar"] == pytest.approx(annual / 0.1, rel=1e-9)
-    # no orders or fills: ratios undefined
+    # no orders or fills: ratios undefined, with the reason
     assert s["orders"] == 0 and s["fills"] == 0
     assert np.isnan(s["fill_ratio"]) and np.isnan(s["maker_share"])
+    assert s.attrs["n/a"]["fill_ratio"] == "no orders"
+    assert s.attrs["n/a"]["maker_share"] == "no fills"
     assert s["pnl"] == pytest.approx(21.0)  # linear: equity = nav
 
 
+def test_annual_return_and_calmar_of_a_run_of_days():
+    # NAV 100, 90, 121 a day apart: 21 % over 2 days, a 10 % drawdown.
+    s = make_nav_result((100.0, 90.0, 121.0), step="1D").stats(freq="1D")
+    annual = 1.21 ** (365 / 2) - 1
+    assert s["annual_return"] == pytest.approx(annual, rel=1e-9)
+    assert s["max_drawdown_pct"] == pytest.approx(0.1)
+    assert s["calmar"] == pytest.approx(annual / 0.1, rel=1e-9)
+    # Returns -0.1, 0.31: Sharpe (0.105 / std) sqrt(365).
+    returns = np.array([-0.1, 0.31])
+    assert s["sharpe"] == pytest.approx(
+        returns.mean() / returns.std(ddof=1) * np.sqrt(365), rel=1e-12)
+    assert "annual_return" not in s.attrs["n/a"] and "sharpe" not in s.attrs["n/a"]
+
+
 def test_sharpe_sampling_two_hours():
-    # Sampled every 2 h: NAV 100, 99, 121 -> returns -0.01, 121/99 - 1
+    # Sampled every 2 h: NAV 100, 99, 121 -> changes -1, 22 on the starting 100.
     s = make_nav_result().stats(freq="2h")
-    returns = np.array([-0.01, 121 / 99 - 1])
+    returns = np.array([-0.01, 0.22])
     expected = returns.mean() / returns.std(ddof=1) * np.sqrt(365 * 12)
     assert s["sharpe"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_sharpe_needs_two_sampled_returns():
+    # Two hours sampled every 2 h: a single return, no Sharpe or Sortino.
+    s = make_nav_result((100.0, 110.0, 99.0)).stats(freq="2h")
+    assert np.isnan(s["sharpe"]) and np.isnan(s["sortino"])
+    assert s.attrs["n/a"]["sharpe"] == (
+        "1 NAV return(s) sampled every 0 days 02:00:00 over 0 days 02:00:00; at least 2 are "
+        "needed (pass a shorter freq)")
+    # A NAV that never falls has no downside deviation; one that never moves no Sharpe.
+    s = make_nav_result((100.0, 101.0, 103.0)).stats()
+    assert s.attrs["n/a"]["sortino"] == "no sampled NAV return is negative"
+    s = make_nav_result((100.0, 100.0, 100.0)).stats()
+    assert s.attrs["n/a"]["sharpe"] == "the sampled NAV returns do not vary"
+
+
+def test_a_nav_through_zero_gives_finite_statistics_without_warnings():
+    # Margin off: the NAV goes 100 -> 50 -> -40 -> -20 over 3 days. Changes on the start:
+    # -0.5, -0.9, +0.2 (a ratio of consecutive NAVs would read -1.8 and -0.5 there).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = make_nav_result((100.0, 50.0, -40.0, -20.0), step="1D").stats(freq="1D")
+    returns = np.array([-0.5, -0.9, 0.2])
+    assert s["sharpe"] == pytest.approx(
+        returns.mean() / returns.std(ddof=1) * np.sqrt(365), rel=1e-12)
+    assert s["return"] == pytest.approx(-1.2)
+    assert s["annual_return"] == -1.0       # everything lost
+    assert s["max_drawdown"] == pytest.approx(140.0)
+    assert s["max_drawdown_pct"] == pytest.approx(1.4)
+    assert s["calmar"] == pytest.approx(-1.0 / 1.4)
+    assert s["pnl"] == pytest.approx(-120.0)
 
 
 def test_drawdown_unrecovered_and_flat():
@@ -184,9 +235,11 @@ def test_summary_prints_notebook_lines(inverse):
     assert lines["Avg Order (Filled) Duration"] == "3600.00s"
     assert lines["Maker share"] == "33.33%"
     assert lines["Time at size limit"] == "75.00%"
-    # hourly NAV returns 10000 -> 10250.3125 -> 13062.890625 -> 12561.015625 -> 8399.05:
-    # mean / std(ddof 1) x sqrt(24 x 365) = -6.6109...
-    assert lines["Sharpe"] == "-6.61"
+    # hourly NAV 10000 -> 10250.3125 -> 13062.890625 -> 12561.015625 -> 8399.05; the changes
+    # on 10000: mean / std(ddof 1) x sqrt(24 x 365) = -13.0009...
+    returns = np.diff([10000, 10250.3125, 13062.890625, 12561.015625, 8399.05]) / 10000
+    assert returns.mean() / returns.std(ddof=1) * np.sqrt(24 * 365) == pytest.approx(-13.0009655)
+    assert lines["Sharpe"] == "-13.00"
     assert lines["PnL (base ccy)"] == "0.04988125"
     assert lines["Max drawdown"] == "35.70% ($4,663.84, 0 days 02:00:00)"
 
@@ -200,10 +253,6 @@ def test_bad_arguments(inverse):
         inverse.stats(size_limit=-5)
     with pytest.raises(ValueError, match="size_limit must be a positive number"):
         inverse.stats(size_limit="5")
-    empty = make_inverse_result()
-    empty.balances = empty.balances.iloc[:0]
-    with pytest.raises(ValueError, match="balances is empty"):
-        empty.stats()
 
 
 def test_stats_start_at_the_first_row_with_a_nav():

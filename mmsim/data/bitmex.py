@@ -43,10 +43,16 @@ log = logging.getLogger("mmsim.data")
 
 __all__ = ["to_taq", "convert_days", "build_taq", "read_trades", "read_quotes", "read_funding",
            "parse_time",
-           "download", "BASE_URL"]
+           "download", "BASE_URL", "API_URL"]
 
 #: Where BitMEX serves its public daily dumps.
 BASE_URL = "https://public.bitmex.com/data"
+
+#: BitMEX's REST API, which serves the funding history (``/funding``).
+API_URL = "https://www.bitmex.com/api/v1"
+
+#: Records per request of the funding history: the API's largest page.
+FUNDING_PAGE = 500
 
 TRADE_COLUMNS = ("timestamp", "symbol", "side", "size", "price")
 QUOTE_COLUMNS = ("timestamp", "symbol", "bidSize", "bidPrice", "askPrice", "askSize")
@@ -378,7 +384,11 @@ def read_funding(source, symbol: str | None = "XBTUSD") -> pd.DataFrame:
         path = Path(source)
         if not path.exists():
             raise FileNotFoundError(f"no such funding file: {path}")
-        source = pd.read_json(path, orient="records", dtype=False)
+        import json
+
+        # json parses numbers exactly; pandas' JSON reader rounds some (5e-06 to 4.999...e-06).
+        with open(path, encoding="utf-8") as fh:
+            source = pd.DataFrame(json.load(fh))
     frame = _pick_symbol(_read_csv(source, FUNDING_COLUMNS, "funding"), symbol, "funding")
     time = parse_time(frame["timestamp"])
     rate = funding_rates(frame, "fundingRate")
@@ -591,15 +601,20 @@ def download(
     *,
     base_url: str = BASE_URL,
     kinds: Iterable[str] = ("trade", "quote"),
+    api_url: str = API_URL,
+    symbol: str = "XBTUSD",
     progress: bool = True,
     timeout: float = 60.0,
     retries: int = 3,
 ) -> list[Path]:
-    """Download BitMEX daily trade and quote dumps for ``start_date`` to ``end_date`` (inclusive).
+    """Download BitMEX daily trade and quote dumps, and the funding history, for
+    ``start_date`` to ``end_date`` (inclusive).
 
-    Files land in ``dest/trade/YYYYMMDD.csv.gz`` and ``dest/quote/YYYYMMDD.csv.gz``. Days whose
+    Dumps land in ``dest/trade/YYYYMMDD.csv.gz`` and ``dest/quote/YYYYMMDD.csv.gz``. Days whose
     file is already there are skipped; an interrupted download resumes from its ``.part`` file
-    (with an HTTP range request) the next time.
+    (with an HTTP range request) the next time. The funding history of ``symbol`` over the
+    range (kind ``"funding"``, from the REST API, which pages it) lands in one file,
+    ``dest/funding/SYMBOL-YYYYMMDD-YYYYMMDD.json``, that :func:`read_funding` reads.
 
     Parameters
     ----------
@@ -608,9 +623,13 @@ def download(
     dest : str or os.PathLike
         Destination directory (created if needed).
     base_url : str
-        Server root; files are fetched from ``{base_url}/{kind}/{YYYYMMDD}.csv.gz``.
+        Server root of the dumps; they are fetched from ``{base_url}/{kind}/{YYYYMMDD}.csv.gz``.
     kinds : iterable of str
-        Which dumps: ``"trade"`` and/or ``"quote"``.
+        Any of ``"trade"``, ``"quote"`` and ``"funding"``.
+    api_url : str
+        REST API root; the funding history is fetched from ``{api_url}/funding``.
+    symbol : str, default "XBTUSD"
+        Symbol of the funding history (the dumps hold every symbol).
     progress : bool
         Show a tqdm progress bar (bytes) per file.
     timeout : float
@@ -621,7 +640,8 @@ def download(
     Returns
     -------
     list of pathlib.Path
-        Every file of the range, downloaded now or already present, in date order.
+        Every file of the range, downloaded now or already present: the dumps in date order,
+        then the funding file.
 
     Raises
     ------
@@ -633,11 +653,14 @@ def download(
     dest = Path(dest)
     kinds = list(kinds)
     for kind in kinds:
-        if kind not in ("trade", "quote"):
-            raise ValueError(f"kinds must be 'trade' and/or 'quote', got {kind!r}")
+        if kind not in ("trade", "quote", "funding"):
+            raise ValueError(f"kinds must be any of 'trade', 'quote' and 'funding', got {kind!r}")
+    days = _dates(start_date, end_date)
     paths = []
-    for day in _dates(start_date, end_date):
+    for day in days:
         for kind in kinds:
+            if kind == "funding":
+                continue
             name = f"{day:%Y%m%d}.csv.gz"
             target = dest / kind / name
             paths.append(target)
@@ -652,5 +675,45 @@ def download(
                 bad = target.with_name(target.name + ".bad")
                 os.replace(target, bad)
                 raise OSError(f"{url} did not return a gzip file (kept as {bad})")
+    if "funding" in kinds:
+        target = dest / "funding" / f"{symbol}-{days[0]:%Y%m%d}-{days[-1]:%Y%m%d}.json"
+        paths.append(target)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with tqdm(desc=f"funding {symbol}", unit="B", unit_scale=True, unit_divisor=1024,
+                      disable=not progress, leave=False) as bar:
+                _fetch_funding(api_url, symbol, days[0], days[-1], target, timeout, retries, bar)
     return paths
+
+
+def _fetch_funding(api_url: str, symbol: str, first: _dt.date, last: _dt.date, target: Path,
+                   timeout: float, retries: int, bar) -> None:
+    """The funding history of ``symbol`` on days ``first`` to ``last``, page by page, to
+    ``target`` as one JSON list of the API's records (oldest first)."""
+    import json
+    import urllib.parse
+
+    records = []
+    page = target.with_name(target.name + ".page")
+    while True:
+        query = urllib.parse.urlencode({
+            "symbol": symbol, "startTime": f"{first:%Y-%m-%d}T00:00:00.000Z",
+            "endTime": f"{last:%Y-%m-%d}T23:59:59.999Z", "count": FUNDING_PAGE,
+            "start": len(records), "reverse": "false"})
+        url = f"{api_url.rstrip('/')}/funding?{query}"
+        _fetch(url, page, timeout, retries, bar)
+        try:
+            batch = json.loads(page.read_text(encoding="utf-8"))
+        except ValueError:
+            batch = None
+        finally:
+            page.unlink()
+        if not isinstance(batch, list):
+            raise OSError(f"{url} did not return a JSON list of funding records")
+        records += batch
+        if len(batch) < FUNDING_PAGE:
+            break
+    part = target.with_name(target.name + ".part")
+    part.write_text(json.dumps(records), encoding="utf-8")
+    os.replace(part, target)
 
