@@ -15,6 +15,7 @@ _EXPORTS = {
     "StrategyError": "mmsim.engine",
     "RunError": "mmsim.engine",
     "EmptyResultWarning": "mmsim.engine",
+    "StreamError": "mmsim.engine",
     "ProgressError": "mmsim.engine",
     "Strategy": "mmsim.strategy",
     "Context": "mmsim._core",

@@ -185,6 +185,9 @@ cdef class Engine:
     cdef bint has_mark
     cdef Py_ssize_t n_rows
     cdef Py_ssize_t i                   # next TAQ row to replay
+    cdef object source                  # iterator of the TAQ chunks still to come (streaming)
+    cdef bint exhausted                 # no rows beyond n_rows: the source is done (or absent)
+    cdef int64_t rows_base              # rows dropped from the front of the arrays so far
     cdef const int64_t[::1] s_time
     cdef const double[:, ::1] s_values
     cdef Py_ssize_t n_sig
@@ -241,6 +244,7 @@ cdef class Engine:
     cdef Py_ssize_t k_fund              # next funding time
 
     cdef int replay(self, int64_t until, bint stop_on_fill) except -1 nogil
+    cdef int refill(self) except -1
     cdef int on_row(self, Py_ssize_t r) except -1 nogil
     cdef Py_ssize_t quote_side(self, Py_ssize_t r, int8_t sgn) except -1 nogil
     cdef int cross(self, Py_ssize_t n_buys, Py_ssize_t n_sells) except -1 nogil

@@ -244,6 +244,13 @@ cdef class Engine:
         int64 nanoseconds (increasing) and the funding rate paid at each (DESIGN "Account").
     mark_price : numpy.ndarray, optional
         float64 mark price of each row (NaN: the mid); None: the mid.
+    source : iterator, optional
+        The rows after these, for a streamed replay: it yields tuples ``(time, price,
+        amount, bid_price, bid_amount, ask_price, ask_amount, local_time, mark_price)`` of
+        arrays as above (the last two None when the first rows have none), checked and in
+        time order after the rows before them. The engine pulls the next tuple when it has
+        replayed every row it holds, and keeps of the rows before only those it may still
+        read, so the result is that of one replay of all the rows together.
     """
 
     def __init__(self, *, const int64_t[::1] time, const double[::1] price,
@@ -258,7 +265,8 @@ cdef class Engine:
                  QueueModel queue_model not None, int fill_bound,
                  double initial_margin=0.0, double maintenance_margin=0.0,
                  const int64_t[::1] local_time=None, const int64_t[::1] funding_time=None,
-                 const double[::1] funding_rate=None, const double[::1] mark_price=None):
+                 const double[::1] funding_rate=None, const double[::1] mark_price=None,
+                 source=None):
         self.t_time = time
         self.t_price = price
         self.t_amount = amount
@@ -331,6 +339,9 @@ cdef class Engine:
                              f"time has {self.n_rows}")
         else:
             self.t_seen = local_time
+        self.source = None if source is None else iter(source)
+        self.exhausted = source is None
+        self.rows_base = 0
         self.acct.balance = balance
         self.now = time[0] if self.n_rows else 0
         self.next_id = 1
@@ -1243,7 +1254,17 @@ cdef class Engine:
         """Replay TAQ rows with time <= until. Returns 1 right after a row that filled one of
         our orders when ``stop_on_fill`` (so the strategy hears of it), else 0."""
         cdef Py_ssize_t r, n_fills
-        while self.i < self.n_rows and self.t_time[self.i] <= until:
+        while True:
+            if self.i == self.n_rows:
+                # Streaming: the rows held are done; the next chunk may still hold rows at
+                # or before ``until`` (a chunk can end inside a group of one timestamp).
+                if self.exhausted:
+                    break
+                with gil:
+                    self.refill()
+                continue
+            if self.t_time[self.i] > until:
+                break
             r = self.i
             self.i += 1
             if self.book.n > self.n_closed:
@@ -1261,6 +1282,84 @@ cdef class Engine:
         if self.i > 0 and self.t_time[self.i - 1] > self.now:
             self.now = self.t_time[self.i - 1]
         return 0
+
+    cdef int refill(self) except -1:
+        """Streaming: take the next chunk of rows from ``source`` (1), or mark the source done
+        (0). The rows already replayed are dropped except those the engine may still read:
+
+        * the current row (the mark, DESIGN "Account") and every row a later strategy call
+          could see: from the last row received at least ``feed_latency.max_ns`` before now
+          (every later call sees it or a later one, rule 1), or from the row the strategy
+          sees now if that is later;
+        * the row the strategy sees now (orders it sends take their decision price there),
+          and the last trade at or before it and before the kept block (the last price).
+
+        Indices into the rows (the next row, the feed row) move with them; the last-trade
+        cache starts again."""
+        cdef Py_ssize_t i = self.i, f = self.feed_row - 1, lo, b, top, mid, t, k
+        cdef int64_t horizon
+        cdef list keep
+        cdef object chunk = None
+        while chunk is None:
+            chunk = next(self.source, None)
+            if chunk is None:
+                self.exhausted = True
+                self.source = None
+                return 0
+            if len(chunk[0]) == 0:
+                chunk = None
+        # b: the last replayed row received by now - max feed latency (t_seen is
+        # non-decreasing, so a binary search finds it).
+        horizon = self.now - self.feed_latency.max_ns
+        b, top = 0, i
+        while b < top:
+            mid = (b + top) // 2
+            if self.t_seen[mid] <= horizon:
+                b = mid + 1
+            else:
+                top = mid
+        b -= 1
+        lo = max(b, f, 0)
+        keep = []
+        if 0 <= f < lo:
+            t = f
+            while t >= 0 and self.t_amount[t] == 0.0:
+                t -= 1
+            if 0 <= t < f:
+                keep.append(t)
+            keep.append(f)
+        t = lo - 1
+        while t >= 0 and self.t_amount[t] == 0.0:
+            t -= 1
+        if t >= 0 and (not keep or t > keep[len(keep) - 1]):
+            keep.append(t)
+        rows = np.concatenate([np.asarray(keep, dtype=np.intp),
+                               np.arange(lo, i, dtype=np.intp)])
+        columns = []
+        for k, old in enumerate((self.t_time, self.t_price, self.t_amount, self.t_bid,
+                                 self.t_bid_amount, self.t_ask, self.t_ask_amount)):
+            columns.append(np.concatenate([np.asarray(old)[rows], chunk[k]]))
+        self.t_time, self.t_price, self.t_amount = columns[0], columns[1], columns[2]
+        self.t_bid, self.t_bid_amount = columns[3], columns[4]
+        self.t_ask, self.t_ask_amount = columns[5], columns[6]
+        if chunk[7] is not None:
+            self.t_seen = np.concatenate([np.asarray(self.t_seen)[rows], chunk[7]])
+        else:
+            self.t_seen = self.t_time
+        if self.has_mark:
+            self.t_mark = np.concatenate([np.asarray(self.t_mark)[rows], chunk[8]])
+        self.n_rows = self.t_time.shape[0]
+        self.rows_base += i - rows.shape[0]
+        self.i = rows.shape[0]
+        if f < 0:
+            self.feed_row = 0
+        elif f < lo:
+            self.feed_row = keep.index(f) + 1
+        else:
+            self.feed_row = len(keep) + f - lo + 1
+        self.trade_cache_row = 0
+        self.trade_cache_hit = -1
+        return 1
 
     cdef int apply_next_action(self) except -1 nogil:
         """Rule 2: the earliest pending action takes effect (ties: in sending order). A cancel
@@ -1352,7 +1451,6 @@ cdef class Engine:
             ``progress(rows_done)`` every ~1 % of the signals.
         """
         cdef int64_t t_act, t_sig, t_fund, t_next
-        cdef int64_t last = self.t_time[self.n_rows - 1] if self.n_rows else INT64_MIN
         cdef bint stop = on_fill is not None
         cdef Py_ssize_t n_fills, step = max(self.n_sig // 100, 1)
         cdef int rc
@@ -1366,7 +1464,9 @@ cdef class Engine:
                 with nogil:
                     rc = self.replay(t_next, stop)
                 if rc == 0:
-                    if t_next > last:
+                    # Past the last row of the data (replay has pulled every chunk).
+                    if self.exhausted and (self.n_rows == 0
+                                           or t_next > self.t_time[self.n_rows - 1]):
                         break
                     # At one timestamp: actions, then funding, then the strategy (DESIGN
                     # "Account").
@@ -1390,7 +1490,7 @@ cdef class Engine:
                         on_signal(ctx)
                         self.acting = False
                         if progress is not None and self.j % step == 0:
-                            progress(self.i)
+                            progress(self.rows_base + self.i)
                 if stop and self.fills.n != n_fills:
                     if self.n_closed:
                         self.compact()
@@ -1407,7 +1507,7 @@ cdef class Engine:
             # A ctx kept after the run (or after a failing callback) can no longer act.
             self.acting = False
         if progress is not None:
-            progress(self.i)
+            progress(self.rows_base + self.i)
 
     def tables(self):
         """Return the recorded tables as NumPy structured arrays.

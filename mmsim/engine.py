@@ -8,12 +8,15 @@ import numpy as np
 import pandas as pd
 
 from mmsim.contracts import BITMEX_XBTUSD, Contract
-from mmsim.data.align import Aligned, align, check_aligned, cut
-from mmsim.data.schema import TAQ_COLUMNS, SchemaError, funding_rates, time_index_ns
+from mmsim.data.align import Aligned, align, check_aligned, cut, taq_arrays, with_signals
+from mmsim.data.schema import (
+    TAQ_COLUMNS, SchemaError, bound_ns, funding_rates, index_ns, time_index_ns,
+)
 from mmsim.results import Result
 from mmsim.strategy import Strategy
 
-__all__ = ["backtest", "RunError", "StrategyError", "ProgressError", "EmptyResultWarning"]
+__all__ = ["backtest", "RunError", "StrategyError", "ProgressError", "StreamError",
+           "EmptyResultWarning"]
 
 # Engine times are int64 ns that pandas must turn back into Timestamps.
 _LAST_NS = pd.Timestamp.max.value
@@ -49,6 +52,18 @@ class StrategyError(RunError):
 
 class ProgressError(RunError):
     """The ``progress`` callback raised during a run."""
+
+
+class StreamError(RunError):
+    """A streamed TAQ source failed during a run: a chunk broke the schema, came out of time
+    order, or the source itself raised. ``err.result`` holds everything recorded until then
+    and ``err.__cause__`` the original exception."""
+
+
+class _SourceFailed(Exception):
+    # Carries an exception out of a streamed source, so that it is not taken for the
+    # strategy's.
+    pass
 
 
 class _ProgressFailed(Exception):
@@ -146,6 +161,99 @@ def _check_prices(data: Aligned, contract: Contract) -> None:
                 f"{contract.tick_size!r} ({contract.name or 'the contract'}); the nearest price on "
                 f"the grid is {round(value * inverse_tick) / inverse_tick!r}: check the contract "
                 f"matches the data")
+
+
+def _streamed(source, signals, start, end, contract: Contract, models):
+    """A streamed TAQ source as the first chunk's arrays (with the signals in
+    ``[start, end)``), the engine's source of the chunks after it, and a dict the source
+    fills in as it goes (``rows``, ``last``: rows and the time of the last row so far)."""
+    if signals is None or isinstance(signals, Aligned):
+        raise TypeError("a streamed taq needs a signals DataFrame (one row per strategy call)")
+    lo, hi = bound_ns(start, "start"), bound_ns(end, "end")
+    if lo is not None and hi is not None and hi <= lo:
+        raise SchemaError(f"end ({end}) must be after start ({start})")
+    seen = {"rows": 0, "last": None}
+    chunks = _chunks(iter(source), start, end, hi, contract, models, seen)
+    first = next(chunks, None)
+    empty = taq_arrays(pd.DataFrame(
+        {c: np.zeros(0) for c in TAQ_COLUMNS},
+        index=pd.DatetimeIndex([], tz="UTC", name="time")))
+    data = with_signals(empty if first is None else first, signals)
+    st = data.signal_time
+    sa = 0 if lo is None else int(np.searchsorted(st, lo, "left"))
+    sb = len(st) if hi is None else int(np.searchsorted(st, hi, "left"))
+    data = data._replace(signal_time=st[sa:sb], signals=data.signals[sa:sb])
+    rest = (tuple(getattr(d, c) for c in ("time",) + TAQ_COLUMNS + ("local_time", "mark_price"))
+            for d in chunks)
+    return data, (None if first is None else _guarded_source(rest)), seen
+
+
+def _chunks(source, start, end, hi, contract: Contract, models, seen: dict):
+    # The source's frames, checked one by one and against the rows before them, cut to
+    # [start, end); empty ones are skipped. ``seen`` counts rows and keeps the last time.
+    last_seen, has_local, has_mark = None, None, None
+    for k, frame in enumerate(source):
+        where = f"taq chunk {k} (from row {seen['rows']})"
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"{where} is a {type(frame).__name__}; a streamed taq yields TAQ "
+                            f"DataFrames")
+        try:
+            data = cut(taq_arrays(frame), start, end)
+        except SchemaError as exc:
+            raise SchemaError(f"{where}: {exc}") from None
+        if has_local is None:
+            has_local, has_mark = data.local_time is not None, data.mark_price is not None
+        for name, had, has in (("local_time", has_local, data.local_time is not None),
+                               ("mark_price", has_mark, data.mark_price is not None)):
+            if had != has:
+                raise SchemaError(f"{where} {'has' if has else 'lacks'} the column {name!r} "
+                                  f"the first chunk {'lacked' if has else 'had'}; every chunk "
+                                  f"needs the same columns")
+        if not len(data.time):
+            if hi is not None and len(frame) and index_ns(frame.index)[0] >= hi:
+                return                          # past end: the rest is not read
+            continue
+        if seen["last"] is not None and data.time[0] < seen["last"]:
+            raise SchemaError(
+                f"{where} starts at {pd.Timestamp(int(data.time[0]), tz='UTC')}, before the "
+                f"last row of the chunk before it ({pd.Timestamp(seen['last'], tz='UTC')}); "
+                f"chunks must come in time order")
+        if has_local:
+            # The running maximum of local_time goes on across chunks (schema.local_time_ns).
+            if last_seen is not None:
+                data = data._replace(local_time=np.maximum(data.local_time, last_seen))
+            last_seen = int(data.local_time[-1])
+        try:
+            _check_prices(data, contract)
+        except SchemaError as exc:
+            raise SchemaError(f"{where}: {exc}") from None
+        for model, name, value in models:
+            _check_horizon(model.max_ns, name, value, data.time)
+        seen["rows"] += len(data.time)
+        seen["last"] = int(data.time[-1])
+        yield data
+
+
+def _guarded_source(chunks):
+    # What the engine pulls: an error of the source reaches backtest as _SourceFailed.
+    while True:
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            return
+        except Exception as exc:
+            raise _SourceFailed() from exc
+        yield chunk
+
+
+def _stream_params(params: dict, seen, data: Aligned) -> dict:
+    # A streamed run's row count, and its signals up to the last row (the in-memory run
+    # drops the later ones up front), as far as the stream has been read.
+    if seen is None:
+        return params
+    last = np.iinfo(np.int64).min if seen["last"] is None else seen["last"]
+    return {**params, "rows": int(seen["rows"]),
+            "signals": int(np.searchsorted(data.signal_time, last, "right"))}
 
 
 def _overrides(strategy, name: str) -> bool:
@@ -256,11 +364,15 @@ def backtest(
 
     Parameters
     ----------
-    taq : pandas.DataFrame or Aligned
-        Tick data in the TAQ schema, or arrays from :func:`mmsim.align`.
+    taq : pandas.DataFrame, Aligned or iterable of pandas.DataFrame
+        Tick data in the TAQ schema, arrays from :func:`mmsim.align`, or a stream of TAQ
+        frames in time order (``mmsim.read_taq(path, stream=True)``, or any iterable of
+        chunks): the engine reads a chunk when it needs it and keeps only the rows it may
+        still read, so memory stays flat with the length of the data, and the result is
+        that of the in-memory run on the same rows, bit for bit.
     signals : pandas.DataFrame or None
         One row per strategy call (``time`` index, float64 columns). Ignored when ``taq``
-        is an :class:`Aligned`.
+        is an :class:`Aligned`; held in memory when ``taq`` is streamed.
     strategy : Strategy
         The strategy; ``on_signal(ctx)`` is called once per signal row.
     contract : Contract, default BITMEX_XBTUSD
@@ -329,6 +441,10 @@ def backtest(
         ``err.__cause__`` the original exception.
     ProgressError
         If the ``progress`` callback raises; ``err.result`` as for StrategyError.
+    StreamError
+        If a streamed ``taq`` fails after its first chunk (a chunk breaks the schema or
+        comes out of time order, or the source raises); ``err.result`` as for
+        StrategyError. The first chunk is checked before the run, as a frame is.
     TypeError, ValueError
         If a parameter is of the wrong type or out of range (the message names it), or
         ``strategy`` is a class rather than an instance.
@@ -362,16 +478,23 @@ def backtest(
     # initial rate the leverage sets), or when equity goes negative for a contract without one.
     maintenance_margin = min(contract.maintenance_margin or 0.0, initial_margin)
 
+    models = ((lat, "latency", latency), (clat, "cancel_latency", cancel_latency),
+              (alat, "amend_latency", amend_latency), (flat, "feed_latency", feed_latency))
+    source = seen = None
     if isinstance(taq, Aligned):
         data = cut(check_aligned(taq), start, end)
-    else:
+    elif isinstance(taq, pd.DataFrame):
         data = align(taq, signals, start, end)
-    _check_prices(data, contract)
-    for model, name, value in ((lat, "latency", latency),
-                               (clat, "cancel_latency", cancel_latency),
-                               (alat, "amend_latency", amend_latency),
-                               (flat, "feed_latency", feed_latency)):
-        _check_horizon(model.max_ns, name, value, data.time)
+    elif hasattr(taq, "__iter__") and not isinstance(taq, (str, bytes)):
+        data, source, seen = _streamed(taq, signals, start, end, contract, models)
+    else:
+        raise TypeError(f"taq must be a TAQ DataFrame, an Aligned or an iterable of TAQ "
+                        f"DataFrames (e.g. mmsim.read_taq(path, stream=True)), got "
+                        f"{type(taq).__name__}")
+    if source is None:
+        _check_prices(data, contract)
+        for model, name, value in models:
+            _check_horizon(model.max_ns, name, value, data.time)
     engine = _core.Engine(
         time=data.time, price=data.price, amount=data.amount, bid_price=data.bid_price,
         bid_amount=data.bid_amount, ask_price=data.ask_price, ask_amount=data.ask_amount,
@@ -383,7 +506,7 @@ def backtest(
         queue_model=queue_model, fill_bound=_core.FILL_BOUNDS.index(fill_bound),
         initial_margin=initial_margin, maintenance_margin=maintenance_margin,
         local_time=data.local_time, funding_time=funding_time, funding_rate=funding_rate,
-        mark_price=data.mark_price,
+        mark_price=data.mark_price, source=source,
     )
     ctx = _core.Context(engine, data.signals, data.columns, contract, np.random.default_rng(seed))
     params = {
@@ -398,6 +521,8 @@ def backtest(
         "signal_columns": list(data.columns), "rows": int(len(data.time)),
         "signals": int(len(data.signal_time)),
     }
+    if seen is not None:
+        params["rows"] = None       # known at the end of the stream (below)
     try:
         engine.run(
             ctx,
@@ -406,22 +531,29 @@ def backtest(
             strategy.on_start if _overrides(strategy, "on_start") else None,
             _guarded(progress),
         )
+    except _SourceFailed as failed:
+        exc = failed.__cause__
+        when = pd.Timestamp(ctx.time, tz="UTC")
+        partial = _result(engine.tables(), contract, _stream_params(params, seen, data))
+        raise StreamError(
+            f"the streamed taq failed at {when}: {type(exc).__name__}: {exc}", partial, when,
+        ) from exc
     except _ProgressFailed as failed:
         exc = failed.__cause__
         when = pd.Timestamp(ctx.time, tz="UTC")
-        partial = _result(engine.tables(), contract, params)
+        partial = _result(engine.tables(), contract, _stream_params(params, seen, data))
         raise ProgressError(
             f"the progress callback raised at {when}: {type(exc).__name__}: {exc}",
             partial, when,
         ) from exc
     except Exception as exc:
         when = pd.Timestamp(ctx.time, tz="UTC")
-        partial = _result(engine.tables(), contract, params)
+        partial = _result(engine.tables(), contract, _stream_params(params, seen, data))
         raise StrategyError(
             f"strategy {type(strategy).__name__} raised at {when}: "
             f"{type(exc).__name__}: {exc}", partial, when,
         ) from exc
-    result = _result(engine.tables(), contract, params)
+    result = _result(engine.tables(), contract, _stream_params(params, seen, data))
     if not len(result.balances):
         window = "" if start is None and end is None else f" between start={start} and end={end}"
         warnings.warn(

@@ -11,7 +11,7 @@ from mmsim.data.schema import (
     validate_taq,
 )
 
-__all__ = ["Aligned", "align", "check_aligned", "cut"]
+__all__ = ["Aligned", "align", "check_aligned", "cut", "taq_arrays", "with_signals"]
 
 
 class Aligned(NamedTuple):
@@ -159,17 +159,60 @@ def align(taq: pd.DataFrame, signals: pd.DataFrame, start=None, end=None) -> Ali
     SchemaError
         If either frame breaks its schema, or ``end`` is not after ``start``.
     """
+    return cut(with_signals(taq_arrays(taq), signals), start, end)
+
+
+def taq_arrays(taq: pd.DataFrame) -> Aligned:
+    """Validate a TAQ frame and return its engine arrays, with no signals.
+
+    Parameters
+    ----------
+    taq : pandas.DataFrame
+        TAQ frame (see :mod:`mmsim.data.schema`).
+
+    Returns
+    -------
+    Aligned
+        The TAQ arrays (views of ``taq`` where it already holds float64), ``local_time`` and
+        ``mark_price`` when the frame has them, and empty signals.
+
+    Raises
+    ------
+    SchemaError
+        If the frame breaks the TAQ schema.
+    """
     local_time, marks = local_time_ns(taq), mark_price(taq)
     taq = validate_taq(taq)
-    signals = validate_signals(signals)
-    full = Aligned(
-        time=index_ns(taq.index), signal_time=index_ns(signals.index), local_time=local_time,
-        mark_price=marks,
-        signals=np.ascontiguousarray(signals.to_numpy(dtype=np.float64)),
-        columns=tuple(str(c) for c in signals.columns),
+    return Aligned(
+        time=index_ns(taq.index), signal_time=np.zeros(0, dtype=np.int64),
+        signals=np.zeros((0, 0)), columns=(), local_time=local_time, mark_price=marks,
         **{c: np.ascontiguousarray(taq[c].to_numpy(dtype=np.float64)) for c in TAQ_COLUMNS},
     )
-    return cut(full, start, end)
+
+
+def with_signals(data: Aligned, signals: pd.DataFrame) -> Aligned:
+    """``data`` with the signals of a validated ``signals`` frame.
+
+    Parameters
+    ----------
+    data : Aligned
+    signals : pandas.DataFrame
+        Signals frame: ``time`` DatetimeIndex, float64 columns without NaN.
+
+    Returns
+    -------
+    Aligned
+
+    Raises
+    ------
+    SchemaError
+        If ``signals`` breaks its schema.
+    """
+    signals = validate_signals(signals)
+    return data._replace(
+        signal_time=index_ns(signals.index),
+        signals=np.ascontiguousarray(signals.to_numpy(dtype=np.float64)),
+        columns=tuple(str(c) for c in signals.columns))
 
 
 def cut(data: Aligned, start=None, end=None) -> Aligned:
