@@ -236,6 +236,11 @@ cdef class Engine:
     cdef Table pending                  # actions in flight: a binary heap by (time, seq)
     cdef Table fills
     cdef Table balances
+    cdef bint keep_orders               # the orders table records every order (record "all")
+    cdef Order spare                    # an order's record when orders are not kept
+    cdef int64_t balance_every          # ns between balance rows; 0: at every call, fill, funding
+    cdef int64_t balance_due            # time from which the next sampled balance row is due
+    cdef bint balance_owed              # a balance row was skipped since the last one written
     cdef Table positions
     cdef Table funding                  # FundingRow per funding time
     cdef const int64_t[::1] f_time      # funding times (ns), increasing

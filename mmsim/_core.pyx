@@ -251,6 +251,13 @@ cdef class Engine:
         time order after the rows before them. The engine pulls the next tuple when it has
         replayed every row it holds, and keeps of the rows before only those it may still
         read, so the result is that of one replay of all the rows together.
+    keep_orders : bool, default True
+        Record every order in the orders table (False: the table stays empty, so that a
+        long run's memory does not grow with its orders).
+    balance_every : int, default 0
+        Nanoseconds between balance rows: a row is written at the first call, fill or
+        funding time at or after each multiple of it (UTC), and one at the end of the run
+        for the state after the last one written. 0: a row at every one of them.
     """
 
     def __init__(self, *, const int64_t[::1] time, const double[::1] price,
@@ -266,7 +273,7 @@ cdef class Engine:
                  double initial_margin=0.0, double maintenance_margin=0.0,
                  const int64_t[::1] local_time=None, const int64_t[::1] funding_time=None,
                  const double[::1] funding_rate=None, const double[::1] mark_price=None,
-                 source=None):
+                 source=None, bint keep_orders=True, int64_t balance_every=0):
         self.t_time = time
         self.t_price = price
         self.t_amount = amount
@@ -339,6 +346,12 @@ cdef class Engine:
                              f"time has {self.n_rows}")
         else:
             self.t_seen = local_time
+        if balance_every < 0:
+            raise ValueError(f"balance_every must be >= 0 ns, got {balance_every}")
+        self.keep_orders = keep_orders
+        self.balance_every = balance_every
+        self.balance_due = INT64_MIN
+        self.balance_owed = False
         self.source = None if source is None else iter(source)
         self.exhausted = source is None
         self.rows_base = 0
@@ -380,7 +393,9 @@ cdef class Engine:
         # The authoritative record of a sent order: its book entry while it is in the book
         # (closed orders stay there until compacted), else its row of the orders table.
         cdef Order* o = self.find(order_id)
-        return o if o != NULL else &(<Order*>self.orders.data)[order_id - 1]
+        if o != NULL:
+            return o
+        return &(<Order*>self.orders.data)[order_id - 1] if self.keep_orders else &self.spare
 
     cdef Py_ssize_t last_trade_row(self, Py_ssize_t r) noexcept nogil:
         # Rows below trade_cache_row have been scanned and trade_cache_hit is the last trade
@@ -579,8 +594,17 @@ cdef class Engine:
     # -- recording ---------------------------------------------------------------------
 
     cdef int record_balance(self) except -1 nogil:
-        cdef BalanceRow* b = <BalanceRow*>self.balances.push()
-        cdef double m = self.mark(self.i - 1)
+        cdef BalanceRow* b
+        cdef double m
+        if self.balance_every:
+            # Sampled: the first row at or after each multiple of balance_every.
+            if self.now < self.balance_due:
+                self.balance_owed = True
+                return 0
+            self.balance_due = (self.now // self.balance_every + 1) * self.balance_every
+            self.balance_owed = False
+        b = <BalanceRow*>self.balances.push()
+        m = self.mark(self.i - 1)
         b.time = self.now
         b.total = self.acct.balance
         b.available = self.available()
@@ -630,7 +654,8 @@ cdef class Engine:
         cdef Py_ssize_t k, kept = 0
         for k in range(self.book.n):
             if book[k].status >= S_FILLED:
-                hist[book[k].order_id - 1] = book[k]
+                if self.keep_orders:
+                    hist[book[k].order_id - 1] = book[k]
                 slot[book[k].order_id - 1] = -1
             else:
                 if kept != k:
@@ -753,6 +778,8 @@ cdef class Engine:
         cdef Order* book = <Order*>self.book.data
         cdef Order* hist = <Order*>self.orders.data
         cdef Py_ssize_t k
+        if not self.keep_orders:
+            return 0
         for k in range(self.book.n):
             hist[book[k].order_id - 1] = book[k]
             if book[k].status <= S_LIVE:
@@ -1402,7 +1429,7 @@ cdef class Engine:
                           bint post_only, int8_t tif, bint reduce_only) except NULL nogil:
         """Record a new order, pending, in the book and the orders table."""
         cdef Order* o = <Order*>self.book.push()
-        cdef Order* h = <Order*>self.orders.push()
+        cdef Order* h = <Order*>self.orders.push() if self.keep_orders else &self.spare
         cdef int64_t* slot = <int64_t*>self.slots.push()
         cdef Py_ssize_t fr = self.feed_row - 1
         slot[0] = self.book.n - 1
@@ -1506,6 +1533,10 @@ cdef class Engine:
         finally:
             # A ctx kept after the run (or after a failing callback) can no longer act.
             self.acting = False
+        if self.balance_owed:
+            # Sampled balances end with the state at the end of the run.
+            self.balance_due = INT64_MIN
+            self.record_balance()
         if progress is not None:
             progress(self.rows_base + self.i)
 

@@ -122,6 +122,27 @@ def _initial_margin(leverage, contract: Contract) -> float:
     return 1.0 / value
 
 
+#: The ``record`` levels of :func:`backtest` by name (keep orders, ns between balance rows).
+RECORD_LEVELS = {"all": (True, 0), "fills": (False, 0), "daily": (False, 86_400_000_000_000)}
+
+
+def _record(record) -> tuple[bool, int]:
+    # backtest(record=): whether to keep the orders table, and ns between balance rows.
+    from mmsim.checks import duration
+
+    if isinstance(record, str) and record in RECORD_LEVELS:
+        return RECORD_LEVELS[record]
+    try:
+        span = duration(record, "record")
+    except ValueError:
+        raise ValueError(f"record must be one of {list(RECORD_LEVELS)} or a duration between "
+                         f"balance rows such as '1h' (a bare number is seconds), got "
+                         f"{record!r}") from None
+    if span <= pd.Timedelta(0):
+        raise ValueError(f"record must be a positive duration, got {record!r}")
+    return False, int(span.value)
+
+
 def _plain(value):
     # A run parameter as the result's metadata keeps it: numbers and None as they are, a
     # model (latency or queue) by its repr, which names it exactly.
@@ -352,6 +373,7 @@ def backtest(
     amend_latency: float | None = None,
     leverage="max",
     funding=None,
+    record="all",
 ) -> Result:
     """Replay tick data and fill a strategy's orders; return what happened.
 
@@ -422,6 +444,15 @@ def backtest(
         at the mark, in the settlement currency (after that time's rows and actions, before
         the strategy call); recorded in ``result.funding`` and the balances.
 
+    record : {"all", "fills", "daily"} or duration, default "all"
+        What the result keeps, for runs too long to keep everything. ``"all"``: every
+        order, fill, position change and funding payment, and a balance row at every
+        strategy call, fill and funding time. ``"fills"``: the same without the orders
+        table (statistics of orders read n/a). ``"daily"``, or a duration such as ``"1h"``
+        (a bare number is seconds): as ``"fills"``, with at most one balance row per UTC
+        day (or per multiple of the duration: the first call, fill or funding time at or
+        after it) and one for the state at the end.
+
     Returns
     -------
     Result
@@ -472,6 +503,7 @@ def backtest(
     if fill_bound not in _core.FILL_BOUNDS:
         raise ValueError(f"fill_bound must be one of {_core.FILL_BOUNDS}, got {fill_bound!r}")
     queue_model = as_queue_model(queue_model)
+    keep_orders, balance_every = _record(record)
     initial_margin = _initial_margin(leverage, contract)
     funding_time, funding_rate = _funding(funding)
     # Liquidation goes with margin: at the contract's maintenance rate (no higher than the
@@ -506,7 +538,8 @@ def backtest(
         queue_model=queue_model, fill_bound=_core.FILL_BOUNDS.index(fill_bound),
         initial_margin=initial_margin, maintenance_margin=maintenance_margin,
         local_time=data.local_time, funding_time=funding_time, funding_rate=funding_rate,
-        mark_price=data.mark_price, source=source,
+        mark_price=data.mark_price, source=source, keep_orders=keep_orders,
+        balance_every=balance_every,
     )
     ctx = _core.Context(engine, data.signals, data.columns, contract, np.random.default_rng(seed))
     params = {
@@ -514,7 +547,7 @@ def backtest(
         "cancel_latency": _plain(cancel_latency), "feed_latency": _plain(feed_latency),
         "queue_position": queue_position, "seed": seed,
         "amend_latency": _plain(amend_latency), "queue_model": repr(queue_model),
-        "fill_bound": fill_bound, "leverage": leverage,
+        "fill_bound": fill_bound, "leverage": leverage, "record": _plain(record),
         "start": None if start is None else str(start), "end": None if end is None else str(end),
         "strategy": type(strategy).__name__,
         "strategy_params": strategy.params() if hasattr(strategy, "params") else {},

@@ -162,7 +162,7 @@ def _cap_error(name, value):
 def _duration_ns(value, name):
     # A string or a timedelta, through the project's one duration parser. Imported here, not at
     # the top: mmsim.sweep imports the engine, which imports this module.
-    from mmsim.sweep.grid import duration
+    from mmsim.checks import duration
 
     if not isinstance(value, str):
         value = pd.Timedelta(value)         # datetime.timedelta, numpy.timedelta64 (NaT kept)

@@ -464,7 +464,18 @@ def _activity(result, why: dict) -> dict:
     status = orders["status"].to_numpy()
     durations = orders["active_duration"].to_numpy(dtype=float)
     n_orders = len(orders)
-    if not n_orders:
+    record = result.params.get("record", "all")
+    if record != "all":
+        # backtest(record=...) kept no orders table: what counts orders is unknown.
+        n_orders = np.nan
+        orders = orders.iloc[:0]
+        status = status[:0]
+        durations = durations[:0]
+        for name in ("orders", "fill_ratio", "cancel_ratio", "margin_rejections",
+                     "order_size_mean", "order_duration_mean", "filled_duration_mean",
+                     "slippage_mean"):
+            why[name] = f"orders not recorded (record={record!r})"
+    elif not n_orders:
         for name in ("fill_ratio", "cancel_ratio", "order_size_mean", "order_duration_mean",
                      "filled_duration_mean", "slippage_mean"):
             why[name] = "no orders"
@@ -485,7 +496,8 @@ def _activity(result, why: dict) -> dict:
         "fill_ratio": (orders["filled"].to_numpy(dtype=float) != 0).sum() / n_orders
         if n_orders else np.nan,
         "cancel_ratio": float((status == "cancelled").sum()) / n_orders if n_orders else np.nan,
-        "margin_rejections": int((orders["reason"].astype(str) == "margin").sum()),
+        "margin_rejections": int((orders["reason"].astype(str) == "margin").sum())
+        if record == "all" else np.nan,
         "volume": volume,
         "volume_usd": float(notional.sum()),
         "maker_share": maker_volume / volume if volume else np.nan,

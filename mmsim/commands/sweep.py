@@ -154,7 +154,7 @@ def _executor(value):
 
 def _walk_forward(value) -> dict:
     from mmsim.config import ConfigError, _mapping, _only
-    from mmsim.sweep.grid import duration
+    from mmsim.checks import duration
 
     spec = _mapping(value or {}, "walk_forward")
     _only(spec, "walk_forward", _WALK_FORWARD_KEYS)

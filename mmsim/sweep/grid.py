@@ -30,7 +30,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
-__all__ = ["expand", "sample", "duration", "SPACE_KINDS", "SAMPLE_METHODS"]
+__all__ = ["expand", "sample", "SPACE_KINDS", "SAMPLE_METHODS"]
 
 #: The dimension kinds :func:`sample` understands.
 SPACE_KINDS = ("uniform", "log-uniform", "int", "choice")
@@ -218,36 +218,3 @@ def sample(n: int, space: dict, seed=None, method: str = "random") -> list[dict]
             u = (u + rng.random(len(dims))) % 1.0
     columns = [dim(u[:, j]) for j, dim in enumerate(dims)]
     return [dict(zip(space, point)) for point in zip(*columns)]
-
-
-def duration(value, name: str) -> pd.Timedelta:
-    """A time span given as ``"1D"``, ``"90min"``, a ``Timedelta`` or a number of seconds.
-
-    Parameters
-    ----------
-    value : str, number or pandas.Timedelta
-    name : str
-        The parameter's name, for the error message.
-
-    Returns
-    -------
-    pandas.Timedelta
-
-    Raises
-    ------
-    ValueError
-        If ``value`` is not a span.
-    """
-    try:
-        if isinstance(value, numbers.Real) and not isinstance(value, bool):
-            span = pd.Timedelta(seconds=float(value))
-        elif isinstance(value, (str, pd.Timedelta)):
-            span = pd.Timedelta(value)
-        else:
-            raise TypeError
-    except (TypeError, ValueError, OverflowError):
-        span = pd.NaT
-    if span is pd.NaT:
-        raise ValueError(f"{name} must be a time span such as '1D' or '90min' (a bare number "
-                         f"is seconds), got {value!r}")
-    return span

@@ -30,7 +30,7 @@ import pandas as pd
 from mmsim.contracts import Contract
 from mmsim.data.align import Aligned, align, cut
 from mmsim.engine import backtest
-from mmsim.sweep.grid import duration
+from mmsim.checks import duration
 from mmsim.sweep.store import combination_key, fingerprint
 
 __all__ = ["Job", "Spec", "make_job", "run_combination", "BACKTEST_KEYS", "CONTRACT_KEYS",

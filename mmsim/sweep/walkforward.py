@@ -118,7 +118,7 @@ def _best_row(table: pd.DataFrame, objective):
 
 
 def _span(value, name: str) -> pd.Timedelta:
-    from mmsim.sweep.grid import duration
+    from mmsim.checks import duration
 
     return duration(value, name)
 

@@ -1,0 +1,82 @@
+"""backtest(record=...): what a long run keeps, and that what it keeps is what "all" records."""
+import numpy as np
+import pandas as pd
+import pytest
+
+import mmsim
+from mmsim.data.synthetic import synthetic_funding, synthetic_taq
+from test_streaming import Requote, chunks, signals_every
+
+H = 3_600_000_000_000
+
+
+@pytest.fixture(scope="module")
+def data():
+    taq = synthetic_taq(n_rows=40_000, seed=5)
+    return taq, signals_every(taq, "10s"), synthetic_funding(taq, seed=2, interval="1h")
+
+
+def run(taq, signals, funding, record):
+    return mmsim.backtest(taq, signals, Requote(), latency=0.3, funding=funding, record=record)
+
+
+def test_fills_keeps_everything_but_the_orders(data):
+    full = run(*data, "all")
+    fills = run(*data, "fills")
+    assert len(full.orders) > 1000 and len(fills.orders) == 0
+    assert list(fills.orders.columns) == list(full.orders.columns)
+    for name in ("fills", "balances", "positions", "funding"):
+        pd.testing.assert_frame_equal(getattr(full, name), getattr(fills, name), obj=name)
+    stats = fills.stats()
+    assert np.isnan(stats["orders"]) and np.isnan(stats["cancel_ratio"])
+    assert stats.attrs["n/a"]["cancel_ratio"] == "orders not recorded (record='fills')"
+    assert stats["fills"] == len(full.fills) and stats["volume"] == full.stats()["volume"]
+
+
+def sampled(balances, every):
+    """The rows a sampled run writes: the first at or after each multiple of ``every``."""
+    keep, due = [], None
+    for k, t in enumerate(balances.index.as_unit("ns").asi8):
+        if due is None or t >= due:
+            keep.append(k)
+            due = (t // every + 1) * every
+    return balances.iloc[keep]
+
+
+@pytest.mark.parametrize("record, every", [("1h", H), (1800, H // 2), ("daily", 24 * H)])
+def test_sampled_balances_are_the_first_row_of_each_interval_and_the_end(data, record, every):
+    taq = data[0]
+    full = run(*data, "all")
+    part = run(*data, record)
+    expected = sampled(full.balances, every)
+    assert len(part.balances) == len(expected) + 1
+    pd.testing.assert_frame_equal(part.balances.iloc[:-1], expected)
+    # The last row: the state at the end of the data, valued at its last row.
+    end = part.balances.iloc[-1]
+    assert part.balances.index[-1] == taq.index[-1]
+    last = full.balances.iloc[-1]
+    assert (end["total"], end["position"]) == (last["total"], last["position"])
+    assert end["mark"] == (taq["bid_price"].iloc[-1] + taq["ask_price"].iloc[-1]) / 2
+    for name in ("fills", "positions", "funding"):
+        pd.testing.assert_frame_equal(getattr(full, name), getattr(part, name), obj=name)
+    assert part.params["record"] == record
+
+
+def test_a_streamed_sampled_run_equals_the_in_memory_one(data):
+    taq, signals, funding = data
+    whole = run(taq, signals, funding, "1h")
+    streamed = run(chunks(taq, 777), signals, funding, "1h")
+    for name in ("orders", "fills", "balances", "positions", "funding"):
+        pd.testing.assert_frame_equal(getattr(whole, name), getattr(streamed, name), obj=name)
+
+
+@pytest.mark.parametrize("record, message", [
+    ("most", r"^record must be one of \['all', 'fills', 'daily'\] or a duration between "
+             r"balance rows such as '1h' \(a bare number is seconds\), got 'most'$"),
+    (0, r"^record must be a positive duration, got 0$"),
+    ("-1h", r"^record must be a positive duration, got '-1h'$"),
+    (None, r"^record must be one of .* got None$"),
+])
+def test_bad_record_values_are_named(data, record, message):
+    with pytest.raises(ValueError, match=message):
+        run(*data, record)
