@@ -53,6 +53,28 @@ def test_convert_bitmex_capture_to_csv(tmp_path, capsys):
     pd.testing.assert_frame_equal(read_taq(out), bitmex.to_taq(trades, quotes))
 
 
+def test_convert_binance_raw_captures(tmp_path, capsys):
+    raw = [BINANCE / "raw" / f"cm_btcusd_perp_2024080{d}.gz" for d in (8, 9)]
+    trades, quotes = BINANCE / "btcusd_perp_trades.csv.gz", BINANCE / "btcusd_perp_quotes.csv.gz"
+    _need(*raw, trades, quotes)
+    out = tmp_path / "perp.parquet"
+    assert main(["convert", "binance-raw", *map(str, raw), "--out", str(out)]) == 0
+    # The same rows as the CSVs derived from these captures, receive times kept.
+    assert capsys.readouterr().out == (
+        f"wrote 50,189 rows from 2024-08-08 23:54:17.476 to 2024-08-09 00:05:04.785 "
+        f"UTC: 1,834 trades, 48,355 quote updates, to {out}\n")
+    pd.testing.assert_frame_equal(read_taq(out), binance.to_taq(trades, quotes, local_time=True))
+
+
+def test_convert_a_cryptofeed_log(tmp_path, capsys):
+    log = BITMEX / "raw_BITMEX.ws.1.0.txt"
+    _need(log)
+    out = tmp_path / "xbt.parquet"
+    assert main(["convert", "cryptofeed", str(log), "--out", str(out), "--clock", "local"]) == 0
+    assert "wrote 292 rows" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(read_taq(out), bitmex.cryptofeed_to_taq(log, clock="local"))
+
+
 def _day_dir(root: Path) -> Path:
     for day, price in (("20190320", 4000), ("20190321", 4010)):
         stamp = f"{day[:4]}-{day[4:6]}-{day[6:]}"
@@ -101,6 +123,12 @@ def test_convert_tardis(tmp_path, capsys):
     (["convert", "bitmex", "missing_dir", "--out", "x"], "has no trade/ folder"),
     (["convert", "tardis", "--trades", "nope.csv", "--quotes", "nope.csv", "--out", "x.parquet"],
      "no such trades file"),
+    (["convert", "bitmex", "a", "b", "--out", "x"], "give one download directory, got 2"),
+    (["convert", "cryptofeed", "--out", "x.parquet"], "need the cryptofeed capture FILE(s)"),
+    (["convert", "binance-raw", "--trades", "a", "--quotes", "b", "--out", "x.parquet"],
+     "binance-raw reads capture files, which hold both trades and quotes: give them as "
+     "arguments, not --trades/--quotes"),
+    (["convert", "binance-raw", "nope.gz", "--out", "x.parquet"], "no such capture file: nope.gz"),
 ])
 def test_convert_errors(tmp_path, monkeypatch, capsys, argv, message):
     monkeypatch.chdir(tmp_path)

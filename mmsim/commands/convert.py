@@ -1,4 +1,5 @@
-"""``mmsim convert FORMAT``: exchange trade and quote files in, a Parquet TAQ out."""
+"""``mmsim convert FORMAT``: exchange trade and quote files (or websocket captures) in, a
+Parquet TAQ out."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +8,11 @@ from pathlib import Path
 
 __all__ = ["register", "run"]
 
-FORMATS = ("bitmex", "binance", "tardis")
+FORMATS = ("bitmex", "binance", "tardis", "binance-raw", "cryptofeed")
+
+#: Formats read from websocket capture logs, given as arguments: one file holds both trades
+#: and quotes.
+CAPTURES = ("binance-raw", "cryptofeed")
 
 
 def register(subparsers) -> None:
@@ -35,24 +40,31 @@ def register(subparsers) -> None:
             "  mmsim convert bitmex dumps/ --out taq/        # a download directory, day by day\n"
             "  mmsim convert binance --trades btcusd_perp_trades.csv.gz "
             "--quotes btcusd_perp_quotes.csv.gz --out perp.parquet\n"
-            "  mmsim convert tardis --trades trades.csv.gz --quotes quotes.csv.gz --out t.parquet"
+            "  mmsim convert tardis --trades trades.csv.gz --quotes quotes.csv.gz --out t.parquet\n"
+            "  mmsim convert binance-raw cm_btcusd_perp_20240808.gz cm_btcusd_perp_20240809.gz"
+            " --out perp.parquet\n"
+            "  mmsim convert cryptofeed raw_BITMEX.ws.1.0.txt --out xbt.parquet"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("format", choices=FORMATS, help="layout of the input files")
-    parser.add_argument("source", nargs="?",
-                        help="bitmex only: a directory from mmsim.data.bitmex.download "
-                             "(trade/ and quote/ folders), converted day by day")
+    parser.add_argument("source", nargs="*",
+                        help="bitmex: a directory from mmsim.data.bitmex.download (trade/ and "
+                             "quote/ folders), converted day by day; binance-raw (hftbacktest's "
+                             "Binance captures) and cryptofeed (its BitMEX log): the capture "
+                             "file(s), in order")
     parser.add_argument("--trades", nargs="+", metavar="FILE", help="trade CSV file(s)")
     parser.add_argument("--quotes", nargs="+", metavar="FILE", help="quote CSV file(s)")
     parser.add_argument("--out", "-o", required=True, help="output .parquet, .csv or directory")
     parser.add_argument("--symbol", help="symbol to keep (bitmex default: XBTUSD; others: the "
                                          "only one present)")
     parser.add_argument("--clock", choices=("exchange", "local"), default="exchange",
-                        help="binance/tardis: exchange timestamps (default) or receive times")
+                        help="binance/tardis/captures: exchange timestamps (default) or "
+                             "receive times")
     parser.add_argument("--local-time", action="store_true",
                         help="binance: keep receive times beside exchange times as a "
-                             "local_time column (the strategy sees each row once received)")
+                             "local_time column (the strategy sees each row once received); "
+                             "binance-raw and cryptofeed always keep them with exchange times")
     parser.add_argument("--unknown", choices=("infer", "drop", "raise"), default="infer",
                         help="tardis: trades whose side is 'unknown' "
                              "(default: infer from the quote)")
@@ -80,8 +92,8 @@ def run(args) -> int:
     Parameters
     ----------
     args : argparse.Namespace
-        ``format``, ``source``, ``trades``, ``quotes``, ``out``, ``symbol``, ``clock``,
-        ``unknown``, ``clean``, ``quiet``.
+        ``format``, ``source`` (a list), ``trades``, ``quotes``, ``out``, ``symbol``,
+        ``clock``, ``local_time``, ``unknown``, ``clean``, ``quiet``.
 
     Returns
     -------
@@ -98,7 +110,18 @@ def run(args) -> int:
     out = Path(args.out)
     bitmex_symbol = args.symbol or "XBTUSD"
     try:
-        if args.source is not None:
+        if args.format in CAPTURES:
+            if args.trades or args.quotes:
+                return fail(f"{args.format} reads capture files, which hold both trades and "
+                            f"quotes: give them as arguments, not --trades/--quotes")
+            if not args.source:
+                return fail(f"need the {args.format} capture FILE(s) to convert")
+            convert = (binance.raw_to_taq if args.format == "binance-raw"
+                       else bitmex.cryptofeed_to_taq)
+            symbol = args.symbol if args.format == "binance-raw" else bitmex_symbol
+            taq = convert(args.source, symbol, clock=args.clock, clean=args.clean,
+                          local_time=True if args.local_time else None)
+        elif args.source:
             if args.format != "bitmex":
                 return fail("a source directory is only understood for bitmex; use --trades "
                             "and --quotes")
@@ -107,15 +130,17 @@ def run(args) -> int:
             if out.suffix:
                 return fail(f"a directory converts day by day into a directory of daily files; "
                             f"--out must be a directory, got {out}")
+            if len(args.source) > 1:
+                return fail(f"give one download directory, got {len(args.source)}")
             rows, first, last = bitmex.convert_days(
-                args.source, out, symbol=bitmex_symbol, clean=args.clean,
+                args.source[0], out, symbol=bitmex_symbol, clean=args.clean,
                 progress=not args.quiet)
             print(f"wrote {_span(rows, first, last)} to {out}")
             return 0
-        if not args.trades or not args.quotes:
+        elif not args.trades or not args.quotes:
             return fail("need --trades FILE... and --quotes FILE... (or, for bitmex, a "
                         "download directory)")
-        if args.format == "bitmex":
+        elif args.format == "bitmex":
             taq = bitmex.to_taq(args.trades, args.quotes, symbol=bitmex_symbol, clean=args.clean)
         elif args.format == "binance":
             taq = binance.to_taq(args.trades, args.quotes, symbol=args.symbol, clock=args.clock,

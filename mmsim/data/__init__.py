@@ -3,7 +3,9 @@ bars and features, and synthetic markets.
 
 Converters live in submodules: :mod:`mmsim.data.bitmex` (public daily dumps, and their
 download), :mod:`mmsim.data.binance` (trades + bookTicker captures) and
-:mod:`mmsim.data.tardis` (tardis.dev ``trades`` + ``quotes`` CSVs); each has ``to_taq``.
+:mod:`mmsim.data.tardis` (tardis.dev ``trades`` + ``quotes`` CSVs); each has ``to_taq``. Raw
+websocket captures convert with ``binance.raw_to_taq`` (hftbacktest's logs) and
+``bitmex.cryptofeed_to_taq`` (cryptofeed's BitMEX log).
 
 ``mmsim.data.schema`` is imported eagerly (the engine needs it); everything else is loaded on
 first use, so ``import mmsim.data`` does not import pyarrow.

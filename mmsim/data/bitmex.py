@@ -35,14 +35,17 @@ from typing import Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from mmsim.data import _capture
 from mmsim.data.schema import QUOTE_COLUMNS as TAQ_QUOTE_COLUMNS
 from mmsim.data.schema import TAQ_COLUMNS, SchemaError, funding_rates, validate_taq
 
 log = logging.getLogger("mmsim.data")
 
 __all__ = ["to_taq", "convert_days", "build_taq", "read_trades", "read_quotes", "read_funding",
-           "parse_time",
+           "parse_time", "read_cryptofeed", "cryptofeed_to_taq",
            "download", "BASE_URL", "API_URL"]
 
 #: Where BitMEX serves its public daily dumps.
@@ -204,9 +207,10 @@ def parse_time(values) -> np.ndarray:
 
     Parameters
     ----------
-    values : array-like of str
+    values : array-like of str, or of datetimes
         Timestamps in the dumps' format; ISO 8601 strings (with ``T`` or a space) are
-        accepted too. Naive times are UTC.
+        accepted too, and datetimes (as the capture readers give them) are taken as they
+        are. Naive times are UTC.
 
     Returns
     -------
@@ -219,16 +223,27 @@ def parse_time(values) -> np.ndarray:
         Naming the first value (and its row) that is missing or not a time.
     """
     values = pd.Series(values)
-    if len(values) == 0:
-        return np.empty(0, np.int64)
-    text = values.astype(str).str.replace("D", "T", regex=False)
-    times = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
-    bad = np.flatnonzero(times.isna().to_numpy())
-    if len(bad):
-        row = int(bad[0])
+    times, row = _parse_times(values)
+    if row is not None:
         raise SchemaError(f"cannot parse timestamps such as {values.iloc[row]!r} (row {row}); "
                           f"expected times like '2019-03-20D00:00:05.698000000' or ISO 8601")
-    return pd.DatetimeIndex(times).as_unit("ns").asi8
+    return times
+
+
+def _parse_times(values: pd.Series) -> tuple[np.ndarray, int | None]:
+    """:func:`parse_time` without the raising: the times, and the position of the first value
+    that is not one (None when all are), for callers that name it their own way."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):  # already parsed (capture readers)
+        times = pd.DatetimeIndex(values)
+        times = times.tz_localize("UTC") if times.tz is None else times
+    elif len(values) == 0:
+        return np.empty(0, np.int64), None
+    else:
+        text = values.astype(str).str.replace("D", "T", regex=False)
+        times = pd.DatetimeIndex(pd.to_datetime(text, format="ISO8601", utc=True,
+                                                errors="coerce"))
+    bad = np.flatnonzero(times.isna())
+    return times.as_unit("ns").asi8, (int(bad[0]) if len(bad) else None)
 
 
 def _read_csv(source, columns: Iterable[str], what: str) -> pd.DataFrame:
@@ -434,6 +449,174 @@ def to_taq(trades, quotes, symbol: str | None = "XBTUSD", *, clean: bool = False
     >>> taq = to_taq("trade/20190320.csv.gz", "quote/20190320.csv.gz")  # doctest: +SKIP
     """
     return _merge(read_trades(trades, symbol), read_quotes(quotes, symbol), clean)
+
+
+#: The receive-time column of capture files: int64 UTC nanoseconds at which each message
+#: arrived at the recorder.
+LOCAL = "local_timestamp_ns"
+
+
+def _times(frame: pd.DataFrame, clock: str) -> np.ndarray:
+    """The exchange's timestamps or, with ``clock="local"``, the capture's receive times."""
+    if clock == "exchange":
+        return parse_time(frame["timestamp"])
+    return frame[LOCAL].to_numpy(dtype=np.int64)
+
+
+def _received_to_taq(trades, quotes, symbol: str | None, clock: str, clean: bool,
+                     local_time: bool | None) -> pd.DataFrame:
+    """Dump-style trades and quotes that also carry each message's receive time (``LOCAL``)
+    to a validated TAQ frame: by exchange time or, with ``clock="local"``, by receive time;
+    ``local_time`` keeps the receive times as a ``local_time`` column (None: with exchange
+    times)."""
+    if clock not in ("exchange", "local"):
+        raise ValueError(f"clock must be 'exchange' or 'local', got {clock!r}")
+    if local_time is None:
+        local_time = clock == "exchange"
+    if local_time and clock == "local":
+        raise ValueError("local_time=True keeps receive times beside exchange times; with "
+                         "clock='local' the index already is the receive time")
+    extra = (LOCAL,) if clock == "local" or local_time else ()
+    t = _load(trades, TRADE_COLUMNS + extra, symbol, "trades")
+    q = _load(quotes, QUOTE_COLUMNS + extra, symbol, "quotes")
+    received = (_times(t, "local"), _times(q, "local")) if local_time else (None, None)
+    return _merge(_trades(t, _times(t, clock)), _quotes(q, _times(q, clock)), clean, *received)
+
+
+# ---- cryptofeed's websocket log --------------------------------------------------------
+
+#: How a cryptofeed log line looks, for errors.
+CRYPTOFEED_LINE = "'<receive time in s>: <JSON message>'"
+
+#: The fields of a ``trade`` and a ``quote`` record; quote prices and sizes may be null (a
+#: side of the book empty), which gives NaN as in the dumps.
+_CRYPTOFEED_FIELDS = {
+    "trade": [("timestamp", "string", False), ("symbol", "string", False),
+              ("side", "string", False), ("size", "double", False), ("price", "double", False)],
+    "quote": [("timestamp", "string", False), ("symbol", "string", False),
+              ("bidSize", "double", True), ("bidPrice", "double", True),
+              ("askPrice", "double", True), ("askSize", "double", True)],
+}
+
+
+def _cryptofeed_table(log, table: str) -> pd.DataFrame:
+    """The records of one table (``trade`` or ``quote``) of a cryptofeed log, one row each,
+    with the receive time of the message that brought it."""
+    record = pa.struct([pa.field(name, pa.type_for_alias(kind), nullable)
+                        for name, kind, nullable in _CRYPTOFEED_FIELDS[table]])
+    schema = pa.schema([pa.field("table", pa.string(), False),
+                        pa.field("action", pa.string(), False),
+                        pa.field("data", pa.list_(record), False)])
+    lines, received, texts = log.messages(b'"table":"%s"' % table.encode())
+    parsed = _capture.parse_messages(log.path, lines, texts, schema, table)
+    mine = parsed.column("table").to_numpy(zero_copy_only=False) == table
+    action = parsed.column("action").to_numpy(zero_copy_only=False)
+    # quote and trade are insert-only tables: a partial (the state at subscription), then
+    # inserts; anything else is not a record of them.
+    wrong = np.flatnonzero(mine & ~np.isin(action, ["partial", "insert"]))
+    if len(wrong):
+        raise _capture.bad_line(log.path, int(lines[wrong[0]]),
+                                f"action 'partial' or 'insert' of a {table} message",
+                                str(action[wrong[0]]))
+    data = parsed.column("data").combine_chunks()
+    records = pc.list_flatten(data)
+    parent = pc.list_parent_indices(data).to_numpy()
+    keep = mine[parent]
+    parent = parent[keep]
+    frame = pd.DataFrame({name: records.field(name).to_numpy(zero_copy_only=False)[keep]
+                          for name, _, _ in _CRYPTOFEED_FIELDS[table]})
+    times, bad = _parse_times(frame["timestamp"])
+    if bad is not None:
+        raise _capture.bad_line(log.path, int(lines[parent[bad]]),
+                                f"field 'timestamp' of a {table} record to be an ISO 8601 time",
+                                frame["timestamp"].iloc[bad])
+    if table == "trade":
+        wrong = np.flatnonzero(~frame["side"].isin(["Buy", "Sell"]).to_numpy())
+        if len(wrong):
+            raise _capture.bad_line(log.path, int(lines[parent[wrong[0]]]),
+                                    "field 'side' of a trade record to be 'Buy' or 'Sell'",
+                                    frame["side"].iloc[wrong[0]])
+    frame["timestamp"] = pd.DatetimeIndex(times.view("M8[ns]")).tz_localize("UTC")
+    frame[LOCAL] = received[parent]
+    return frame
+
+
+def read_cryptofeed(source, symbol: str | None = "XBTUSD") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read the trades and quotes of a cryptofeed BitMEX websocket log.
+
+    cryptofeed's raw data recorder writes one line per received message,
+    ``<receive time in epoch seconds>: <JSON message>``, and notes of its own that start
+    with the endpoint (``wss://www.bitmex.com/realtime <-> ...`` on connecting, ``... <-``
+    before each message it sent), which are skipped. Of the messages, the records of the
+    ``trade`` and ``quote`` tables are kept (the subscription's ``partial`` and every
+    ``insert``); ``orderBookL2`` and the rest are not read.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or list of them
+        Log file(s), plain or gzip; several are read in the order given.
+    symbol : str or None, default "XBTUSD"
+        Symbol to keep (a log may hold several); None keeps the only one present.
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        Trades (``timestamp, symbol, side, size, price``) and quotes (``timestamp, symbol,
+        bidSize, bidPrice, askPrice, askSize``), one row per record, in the layout of the
+        dumps (:func:`to_taq` and :func:`cryptofeed_to_taq` take them) except that
+        ``timestamp`` is a UTC datetime, plus ``local_timestamp_ns``: the receive time of the
+        message (int64 UTC nanoseconds, read exactly from its decimal seconds).
+
+    Raises
+    ------
+    FileNotFoundError
+        If a file does not exist.
+    SchemaError
+        Naming the file and line of the first line that is not a message, or of a trade or
+        quote message that lacks a field or holds a value of the wrong kind.
+    """
+    trades, quotes = [], []
+    for path in _capture.paths(source, "capture"):
+        log = _capture.Log(path, b": ", 9, CRYPTOFEED_LINE, skip=b"wss://")
+        trades.append(_cryptofeed_table(log, "trade"))
+        quotes.append(_cryptofeed_table(log, "quote"))
+    return _concat(trades, symbol, "trades"), _concat(quotes, symbol, "quotes")
+
+
+def _concat(frames: list[pd.DataFrame], symbol: str | None, what: str) -> pd.DataFrame:
+    """The frames read from several files as one, with the rows of ``symbol`` only."""
+    frame = _pick_symbol(pd.concat(frames, ignore_index=True), symbol, what)
+    return frame.reset_index(drop=True)
+
+
+def cryptofeed_to_taq(source, symbol: str | None = "XBTUSD", *, clock: str = "exchange",
+                      local_time: bool | None = None, clean: bool = False) -> pd.DataFrame:
+    """Convert a cryptofeed BitMEX websocket log to a TAQ frame.
+
+    The trades and quotes of :func:`read_cryptofeed` merged as :func:`to_taq` merges the
+    dumps, receive times kept; ``orderBookL2`` messages are not read.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or list of them
+        Log file(s), plain or gzip.
+    symbol : str or None, default "XBTUSD"
+        Symbol to keep; None keeps the only one present.
+    clock, local_time, clean
+        As for :func:`mmsim.data.binance.raw_to_taq`: the index on exchange or receive
+        times, the receive times kept as a ``local_time`` column (by default with exchange
+        times), bad rows dropped instead of raising.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The validated TAQ frame.
+
+    Examples
+    --------
+    >>> taq = cryptofeed_to_taq("raw_BITMEX.ws.1.0.txt")  # doctest: +SKIP
+    """
+    return _received_to_taq(*read_cryptofeed(source, symbol), None, clock, clean, local_time)
 
 
 def dump_days(source: str | os.PathLike) -> list[tuple[str, Path, Path]]:
