@@ -1,4 +1,8 @@
-"""Data throughput: generating a month of synthetic ticks, and converting the real captures."""
+"""Data throughput: generating synthetic ticks, reading Parquet (time and peak memory), and
+converting the real captures."""
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -62,3 +66,46 @@ def test_convert_cryptofeed_log(benchmark):
     frame = benchmark.pedantic(lambda: bitmex.cryptofeed_to_taq(log), rounds=3, iterations=1)
     benchmark.extra_info.update(rows=len(frame), lines=lines,
                                 lines_per_s=lines / benchmark.stats.stats.min)
+
+
+@pytest.mark.parametrize("rows", [5_000_000, 20_000_000], ids=["5M", "20M"])
+def test_synthetic_rows(benchmark, quick, rows):
+    """synthetic_taq at 5 and 20 million rows: the cost per row should not grow with size."""
+    n = rows // 100 if quick else rows
+    benchmark.pedantic(lambda: synthetic_taq(n, seed=1), rounds=3, iterations=1)
+    benchmark.extra_info.update(rows=n, ns_per_row=benchmark.stats.stats.min / n * 1e9)
+
+
+# Run in a fresh interpreter: the RSS high-water mark of this process says nothing about one
+# read, and pyarrow's allocator is invisible to tracemalloc.
+_PEAK = """
+import json, resource, sys
+import pyarrow as pa
+from mmsim.data.io import read_taq
+rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+before = rss()
+df = read_taq(sys.argv[1])
+data = len(df) * 8 * (len(df.columns) + 1)
+print(json.dumps({"rows": len(df), "peak_rss_ratio": (rss() - before) / data,
+                  "arrow_pool_ratio": pa.default_memory_pool().max_memory() / data}))
+"""
+
+
+def read_peak(path) -> dict:
+    """Peak RSS growth of ``read_taq(path)`` over the data size (8 bytes per row and column,
+    the index included), and the same for pyarrow's memory pool, in a fresh interpreter."""
+    out = subprocess.run([sys.executable, "-c", _PEAK, str(path)], check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+@pytest.mark.parametrize("rows", [5_000_000, 20_000_000], ids=["5M", "20M"])
+def test_read_taq_parquet_peak_memory(benchmark, quick, tmp_path_factory, rows):
+    """read_taq of a Parquet file: wall time, and peak memory over the data size (about 1
+    when nothing but the result is allocated)."""
+    from mmsim.data.io import write_taq
+
+    n = rows // 100 if quick else rows
+    path = write_taq(synthetic_taq(n, seed=1), tmp_path_factory.mktemp("read") / "taq.parquet")
+    peak = benchmark.pedantic(lambda: read_peak(path), rounds=1, iterations=1)
+    benchmark.extra_info.update(peak)

@@ -36,6 +36,7 @@ _EXPORTS = {
     "align": "mmsim.data.align",
     "read_taq": "mmsim.data.io",
     "write_taq": "mmsim.data.io",
+    "TAQStream": "mmsim.data.io",
     "AvellanedaStoikov": "mmsim.strategies",
     "GLFT": "mmsim.strategies",
     "Symmetric": "mmsim.strategies",

@@ -27,6 +27,7 @@ _LAZY = {
     "synthetic_taq": "mmsim.data.synthetic",
     "read_taq": "mmsim.data.io",
     "write_taq": "mmsim.data.io",
+    "TAQStream": "mmsim.data.io",
     "ohlcv": "mmsim.data.bars",
     "fix_features": "mmsim.data.bars",
     "volatility": "mmsim.data.bars",

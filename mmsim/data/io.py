@@ -5,9 +5,15 @@ Parquet is the format of choice: zstd-compressed, a ``time`` column of type
 let pyarrow skip what a time filter excludes. A *directory* holds one file per UTC day named
 ``YYYY-MM-DD.parquet``; :func:`read_taq` opens only the files whose day overlaps the requested
 time range, so a month can be sliced out of a year without touching the other files.
+
+:func:`read_taq` reads Parquet row group by row group into arrays allocated once, so the
+frame it returns is the only full-size copy of the data; ``read_taq(..., stream=True)``
+returns a :class:`TAQStream` that yields the data in validated chunks instead, so that data
+larger than memory can be replayed.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from pathlib import Path
@@ -15,9 +21,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mmsim.data.schema import TAQ_COLUMNS, SchemaError, bound_ns, index_ns, validate_taq
+from mmsim.data.schema import (
+    OPTIONAL_COLUMNS,
+    TAQ_COLUMNS,
+    SchemaError,
+    bound_ns,
+    clean_taq,
+    datetimes,
+    index_ns,
+    report_dropped,
+    taq_frame,
+    validate_taq,
+)
 
-__all__ = ["read_taq", "write_taq", "daily_files"]
+__all__ = ["read_taq", "write_taq", "daily_files", "TAQStream"]
 
 _NS_PER_DAY = 86_400 * 10**9
 _DAILY = re.compile(r"^(\d{4}-\d{2}-\d{2})\.parquet$")
@@ -25,6 +42,8 @@ _PARQUET_SUFFIXES = (".parquet", ".parq", ".pq")
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zst", ".csv.xz", ".csv.zip")
 #: Default rows per Parquet row group of :func:`write_taq`.
 ROW_GROUP_SIZE = 1 << 18
+#: Default rows per chunk of a :class:`TAQStream`.
+BATCH_ROWS = 1_000_000
 
 
 def _kind(path: Path) -> str:
@@ -171,38 +190,40 @@ def _time_type(schema, where: str):
     return time_type
 
 
-def _from_arrow(table) -> pd.DataFrame:
+def _taq_fields(schema) -> list:
+    """The fields a TAQ frame is read from: ``time`` (as nanoseconds), then the TAQ and
+    optional columns the schema has; other columns are not read."""
     import pyarrow as pa
 
-    time_type = table.schema.field("time").type
-    raw = table.column("time").cast(pa.timestamp("ns", tz=time_type.tz)).to_numpy()
-    index = pd.DatetimeIndex(raw, name="time")  # UTC wall times
-    if time_type.tz is not None:
-        index = index.tz_localize("UTC")
-    data = {c: table.column(c).to_numpy() for c in table.column_names if c != "time"}
-    if "local_time" in data and table.schema.field("local_time").type.tz is not None:
-        data["local_time"] = pd.DatetimeIndex(data["local_time"]).tz_localize("UTC")
-    df = pd.DataFrame(data, index=index)
-    if not df.index.is_monotonic_increasing:  # several files with overlapping times
-        df = df.sort_index(kind="stable")
-    return df
+    fields = [pa.field("time", pa.timestamp("ns", tz=schema.field("time").type.tz))]
+    for name in (*TAQ_COLUMNS, *OPTIONAL_COLUMNS):
+        if name in schema.names:
+            field = schema.field(name)
+            if name == "local_time" and pa.types.is_timestamp(field.type):
+                field = pa.field(name, pa.timestamp("ns", tz=field.type.tz))
+            fields.append(field)
+    return fields
 
 
-def _time_filter(time_type, lo: int | None, hi: int | None):
+def _numpy(column) -> np.ndarray:
+    """A pyarrow column as NumPy, zero-copy where Arrow allows it; timestamps as int64 ns."""
     import pyarrow as pa
-    import pyarrow.dataset as ds
 
-    if lo is None and hi is None:
-        return None
-    unit_scale = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[time_type.unit]
-    expr = None
-    if lo is not None:
-        # lo rounded up to the column's unit: time >= ceil(lo)
-        expr = ds.field("time") >= pa.scalar(-(-lo // unit_scale), type=time_type)
-    if hi is not None:
-        cond = ds.field("time") < pa.scalar(-(-hi // unit_scale), type=time_type)
-        expr = cond if expr is None else expr & cond
-    return expr
+    values = column.to_numpy(zero_copy_only=False)
+    return values.view(np.int64) if pa.types.is_timestamp(column.type) else values
+
+
+def _frame(fields, columns: dict) -> pd.DataFrame:
+    """The (unvalidated) frame of the NumPy ``columns`` read for ``fields``."""
+    import pyarrow as pa
+
+    data = {}
+    for field in fields[1:]:
+        values = columns[field.name]
+        if pa.types.is_timestamp(field.type):  # local_time
+            values = datetimes(values, utc=field.type.tz is not None)
+        data[field.name] = values
+    return taq_frame(columns["time"], data, utc=fields[0].type.tz is not None)
 
 
 def _slice(df: pd.DataFrame, lo: int | None, hi: int | None) -> pd.DataFrame:
@@ -214,42 +235,13 @@ def _slice(df: pd.DataFrame, lo: int | None, hi: int | None) -> pd.DataFrame:
     return df.iloc[i:j]
 
 
-def read_taq(source, start=None, end=None, *, clean: bool = False) -> pd.DataFrame:
-    """Read TAQ data from a Parquet file, a directory of Parquet files, a CSV or a DataFrame.
-
-    Parameters
-    ----------
-    source : str, os.PathLike or pandas.DataFrame
-        ``*.parquet`` (``.parq``, ``.pq``): a file written by :func:`write_taq` (a ``time``
-        timestamp column and the TAQ columns). A directory: its Parquet files, read as one
-        pyarrow dataset; with daily files (``YYYY-MM-DD.parquet``) only the days that overlap
-        ``[start, end)`` are opened. ``*.csv`` (also compressed): a ``time`` column in ISO
-        8601 and the TAQ columns. A DataFrame: validated and sliced.
-    start, end : str or pandas.Timestamp, optional
-        Keep rows with ``start <= time < end``. Naive times are UTC. For Parquet the filter
-        is pushed down to pyarrow, which skips files and row groups outside the range.
-    clean : bool
-        Drop rows that break the schema instead of raising (see
-        :func:`mmsim.data.schema.validate_taq`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        A TAQ frame: ``time`` DatetimeIndex (ns; UTC-aware unless the source was naive) and
-        the float64 TAQ columns.
-
-    Raises
-    ------
-    FileNotFoundError
-        If ``source`` does not exist or a directory has no Parquet file.
-    SchemaError
-        If the data breaks the TAQ schema (and ``clean`` is False).
-    """
-    lo, hi = bound_ns(start, "start"), bound_ns(end, "end")
+def _source(source, lo, hi, start, end):
+    """What ``source`` is: ``("frame", None, [])``, ``("csv", path, [])`` or
+    ``("parquet", path, files)`` with the Parquet files that may hold rows in ``[lo, hi)``."""
     if lo is not None and hi is not None and hi < lo:
         raise ValueError(f"end ({end}) is before start ({start})")
     if isinstance(source, pd.DataFrame):
-        return _slice(validate_taq(source, clean=clean), lo, hi)
+        return "frame", None, []
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"read_taq takes a path or a DataFrame, got {type(source).__name__}")
     path = Path(source)
@@ -259,35 +251,339 @@ def read_taq(source, start=None, end=None, *, clean: bool = False) -> pd.DataFra
         files = daily_files(path, start, end)
         if not files and not daily_files(path):
             raise FileNotFoundError(f"{path} holds no Parquet file")
-        df = _read_parquet([str(f) for f in files], lo, hi, where=str(path))
-    elif _kind(path) == "csv":
+        return "parquet", path, files
+    if _kind(path) == "csv":
+        return "csv", path, []
+    return "parquet", path, [path]
+
+
+def read_taq(source, start=None, end=None, *, clean: bool = False, stream: bool = False,
+             batch_rows: int = BATCH_ROWS):
+    """Read TAQ data from a Parquet file, a directory of Parquet files, a CSV or a DataFrame.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or pandas.DataFrame
+        ``*.parquet`` (``.parq``, ``.pq``): a file written by :func:`write_taq` (a ``time``
+        timestamp column and the TAQ columns). A directory: its Parquet files, read in name
+        order; with daily files (``YYYY-MM-DD.parquet``) only the days that overlap
+        ``[start, end)`` are opened. ``*.csv`` (also compressed): a ``time`` column in ISO
+        8601 and the TAQ columns. A DataFrame: validated and sliced.
+    start, end : str or pandas.Timestamp, optional
+        Keep rows with ``start <= time < end``. Naive times are UTC. For Parquet, row groups
+        whose time statistics lie outside the range are not read.
+    clean : bool
+        Drop rows that break the schema instead of raising (see
+        :func:`mmsim.data.schema.validate_taq`).
+    stream : bool
+        Return a :class:`TAQStream` that yields the data in chunks instead of one frame.
+    batch_rows : int
+        With ``stream=True``: the most rows in a chunk.
+
+    Returns
+    -------
+    pandas.DataFrame or TAQStream
+        A TAQ frame: ``time`` DatetimeIndex (ns; UTC-aware unless the source was naive) and
+        the float64 TAQ columns. Parquet rows out of time order (files whose times overlap)
+        are sorted. With ``stream=True``, a :class:`TAQStream` of such frames.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``source`` does not exist or a directory has no Parquet file.
+    SchemaError
+        If the data breaks the TAQ schema (and ``clean`` is False).
+
+    Notes
+    -----
+    Parquet data is read in row groups and copied into arrays allocated once, and the frame
+    is built on those arrays without a consolidation copy: the peak memory is about the size
+    of the result (8 bytes per row and column) plus one row group.
+    """
+    if stream:
+        return TAQStream(source, start, end, clean=clean, batch_rows=batch_rows)
+    lo, hi = bound_ns(start, "start"), bound_ns(end, "end")
+    kind, path, files = _source(source, lo, hi, start, end)
+    if kind == "frame":
+        return _slice(validate_taq(source, clean=clean), lo, hi)
+    if kind == "csv":
         # Validated before slicing: the slice needs sorted times, and clean=True drops rows
         # out of order in the whole file, as for a DataFrame.
         return _slice(validate_taq(_read_csv(path), clean=clean), lo, hi)
-    else:
-        df = _read_parquet([str(path)], lo, hi, where=str(path))
+    df = _read_parquet(files, lo, hi)
+    if not df.index.is_monotonic_increasing:  # several files with overlapping times
+        df = df.sort_index(kind="stable")
     return validate_taq(df, clean=clean)
 
 
-def _read_parquet(files: list[str], lo, hi, where: str) -> pd.DataFrame:
+def _open_parquet(path: Path, lo, hi):
+    """A Parquet file, checked to have a timestamp ``time`` column, and the row groups whose
+    time statistics overlap ``[lo, hi)`` (all of them when a row group has none)."""
     import pyarrow as pa
-    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except pa.ArrowInvalid as exc:
+        # A truncated or foreign file: say which file, not only pyarrow's words.
+        raise SchemaError(f"{path} is not a readable Parquet TAQ file: {exc}") from exc
+    schema = parquet.schema_arrow
+    _time_type(schema, str(path))
+    meta = parquet.metadata
+    groups = list(range(meta.num_row_groups))
+    if lo is None and hi is None or not groups:
+        return parquet, groups
+    column = next((j for j in range(meta.num_columns)
+                   if meta.row_group(0).column(j).path_in_schema == "time"), None)
+    keep = []
+    for k in groups:
+        stats = None if column is None else meta.row_group(k).column(column).statistics
+        if stats is not None and stats.has_min_max:
+            # pyarrow gives the statistics as datetimes in the column's unit, exactly.
+            first, last = bound_ns(stats.min, "time"), bound_ns(stats.max, "time")
+            if (lo is not None and last < lo) or (hi is not None and first >= hi):
+                continue
+        keep.append(k)
+    return parquet, keep
+
+
+def _parquet_batches(opened, fields, lo, hi, batch_rows: int):
+    """The rows of the ``opened`` files with ``lo <= time < hi``, in file order, as
+    ``(path, pyarrow.RecordBatch)`` of at most ``batch_rows`` rows (never two row groups),
+    with the ``fields`` of the first file (a column a later file lacks is null; other types
+    are cast)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    schema = pa.schema(fields)
+    bounds = [(pc.greater_equal, lo), (pc.less, hi)]
+    for path, parquet, groups in opened:
+        if not groups:
+            continue
+        names = [f.name for f in fields if f.name in parquet.schema_arrow.names]
+        try:
+            # Row group by row group: ParquetFile.iter_batches reads far ahead (hundreds of
+            # MB on a large file), a row group at a time holds one row group.
+            for group in groups:
+                table = parquet.read_row_group(group, columns=names, use_threads=False)
+                for batch in table.to_batches(max_chunksize=batch_rows):
+                    yield from _conformed(path, batch, fields, schema, names, bounds)
+                del table
+        except pa.ArrowInvalid as exc:
+            raise SchemaError(f"{path} is not a readable Parquet TAQ file: {exc}") from exc
+
+
+def _conformed(path, batch, fields, schema, names, bounds):
+    """A batch with the columns and types of ``fields``, without the rows out of range."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrays = []
+    for field in fields:
+        if field.name not in names:
+            arrays.append(pa.nulls(batch.num_rows, field.type))
+            continue
+        array = batch.column(field.name)
+        arrays.append(array if array.type == field.type else array.cast(field.type))
+    batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
+    mask = None
+    for compare, bound in bounds:
+        if bound is not None:
+            cond = compare(batch.column(0), pa.scalar(bound, type=fields[0].type))
+            mask = cond if mask is None else pc.and_(mask, cond)
+    if mask is not None:
+        # A missing time compares as null: the row is left out, as a filter does.
+        mask = pc.fill_null(mask, False)
+        if not pc.all(mask).as_py():
+            batch = batch.filter(mask)
+    if batch.num_rows:
+        yield path, batch
+
+
+def _read_parquet(files: list[Path], lo, hi) -> pd.DataFrame:
+    """Parquet files into one frame, allocating each column once.
+
+    The arrays are sized for every row group that may hold rows in range and trimmed to the
+    rows kept; the pages past the end are never written, so they cost no memory.
+    """
+    import pyarrow as pa
 
     if not files:  # every daily file lies outside the range
-        return _from_arrow(pa.table({"time": pa.array([], pa.timestamp("ns", tz="UTC")),
-                                     **{c: pa.array([], pa.float64()) for c in TAQ_COLUMNS}}))
-    try:
-        dataset = ds.dataset(files, format="parquet")
-        time_type = _time_type(dataset.schema, where)
-        table = dataset.to_table(filter=_time_filter(time_type, lo, hi))
-    except pa.ArrowInvalid as exc:
-        # A truncated or foreign file: say which source, not only pyarrow's words.
-        raise SchemaError(f"{where} is not a readable Parquet TAQ file: {exc}") from exc
-    return _from_arrow(table)
+        empty = np.empty(0, np.int64)
+        return taq_frame(empty, {c: np.empty(0) for c in TAQ_COLUMNS})
+    opened = [(path, *_open_parquet(path, lo, hi)) for path in files]
+    fields = _taq_fields(opened[0][1].schema_arrow)
+    capacity = sum(parquet.metadata.row_group(k).num_rows for _, parquet, groups in opened
+                   for k in groups)
+    # float64 and timestamp columns are copied into place batch by batch; other types (from
+    # foreign writers) are gathered and converted at the end, as Arrow would convert them.
+    filled = {f.name: np.empty(capacity, np.int64 if pa.types.is_timestamp(f.type) else np.float64)
+              for f in fields if pa.types.is_timestamp(f.type) or f.type == pa.float64()}
+    gathered = {f.name: [] for f in fields if f.name not in filled}
+    rows = 0
+    for _, batch in _parquet_batches(opened, fields, lo, hi, ROW_GROUP_SIZE):
+        n = batch.num_rows
+        for field, column in zip(fields, batch.columns):
+            if field.name in filled:
+                filled[field.name][rows:rows + n] = _numpy(column)
+            else:
+                gathered[field.name].append(column)
+        rows += n
+    del opened
+    columns = {}
+    for field in fields:
+        if field.name in filled:
+            values = filled[field.name]
+            if rows < capacity:
+                values.resize(rows, refcheck=False)  # in place: no copy of what was read
+        else:
+            values = _numpy(pa.chunked_array(gathered.pop(field.name), type=field.type))
+        columns[field.name] = values
+    return _frame(fields, columns)
+
+
+class TAQStream:
+    """TAQ data in chunks: an iterable of validated TAQ frames, read as they are needed.
+
+    Made by ``read_taq(source, start, end, stream=True)``. Each iteration starts again from
+    the beginning and yields, in time order, frames of at most ``batch_rows`` rows that
+    concatenate to ``read_taq(source, start, end, clean=clean)``; memory is bounded by one
+    chunk (plus pyarrow's read buffers), not by the data.
+
+    - Parquet (a file or a directory): read in record batches with pyarrow; files and row
+      groups outside ``[start, end)`` are skipped from their names and time statistics.
+    - CSV: read in chunks of ``batch_rows`` lines with pandas, parsed as :func:`read_taq`
+      parses the whole file.
+    - DataFrame: validated, sliced to ``[start, end)`` and yielded in slices (views).
+
+    A chunk boundary may fall anywhere, also between rows that share a timestamp. Times must
+    be non-decreasing across chunks (and files) too: where they are not, iterating raises
+    :class:`~mmsim.data.schema.SchemaError`, or with ``clean=True`` drops the late rows.
+    Unlike :func:`read_taq`, a stream cannot sort Parquet files whose times overlap.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or pandas.DataFrame
+        As for :func:`read_taq`.
+    start, end : str or pandas.Timestamp, optional
+        Keep rows with ``start <= time < end``; naive times are UTC.
+    clean : bool
+        Drop the rows that break the schema (counted per chunk in each chunk's
+        ``attrs["dropped_rows"]``) instead of raising.
+    batch_rows : int
+        The most rows in a chunk (chunks at file ends, or filtered by the time range, are
+        shorter).
+
+    Attributes
+    ----------
+    source : pathlib.Path or pandas.DataFrame
+    start, end : pandas.Timestamp or None
+        The bounds, in UTC.
+    clean : bool
+    batch_rows : int
+    files : list of pathlib.Path
+        The Parquet files read, in order (listed when the stream is made); empty for CSV and
+        DataFrame sources.
+
+    Raises
+    ------
+    FileNotFoundError, TypeError, ValueError, SchemaError
+        On making the stream, as :func:`read_taq` does for the source and the bounds, and if
+        ``batch_rows`` is not a positive integer. Schema errors in the data are raised while
+        iterating; within a chunk their row numbers count from the chunk's first row, which
+        the message names.
+
+    Examples
+    --------
+    >>> for chunk in mmsim.read_taq("taq/", "2019-04-01", "2019-05-01", stream=True):
+    ...     print(len(chunk))  # doctest: +SKIP
+    """
+
+    def __init__(self, source, start=None, end=None, *, clean: bool = False,
+                 batch_rows: int = BATCH_ROWS):
+        if isinstance(batch_rows, bool) or not isinstance(batch_rows, (int, np.integer)) \
+                or batch_rows < 1:
+            raise ValueError(f"batch_rows must be a positive integer, got {batch_rows!r}")
+        self._lo, self._hi = bound_ns(start, "start"), bound_ns(end, "end")
+        self._kind, path, self.files = _source(source, self._lo, self._hi, start, end)
+        self.source = source if self._kind == "frame" else path
+        self.start = None if self._lo is None else pd.Timestamp(self._lo, tz="UTC")
+        self.end = None if self._hi is None else pd.Timestamp(self._hi, tz="UTC")
+        self.clean = bool(clean)
+        self.batch_rows = int(batch_rows)
+
+    def __repr__(self) -> str:
+        source = "DataFrame" if self._kind == "frame" else str(self.source)
+        return (f"TAQStream({source!r}, start={self.start}, end={self.end}, "
+                f"clean={self.clean}, batch_rows={self.batch_rows})")
+
+    def __iter__(self):
+        if self._kind == "frame":
+            # Already in memory: validate once, then hand out views.
+            df = _slice(validate_taq(self.source, clean=self.clean), self._lo, self._hi)
+            for i in range(0, len(df), self.batch_rows):
+                yield df.iloc[i:i + self.batch_rows]
+            return
+        last = None  # (time, row, where) of the last row yielded
+        row = 0  # rows read so far, kept or not: the row numbers of read_taq's messages
+        for where, raw in self._raw_chunks():
+            chunk = self._validated(raw, where, row, last)
+            row += len(raw)
+            if self._kind == "csv":
+                # As read_taq does for a CSV: validated as a whole, then sliced.
+                chunk = _slice(chunk, self._lo, self._hi)
+            if len(chunk):
+                last = (int(index_ns(chunk.index)[-1]), row - len(raw) + len(chunk) - 1, where)
+                yield chunk
+
+    def _raw_chunks(self):
+        """``(where, unvalidated frame)`` for each chunk of the source."""
+        if self._kind == "csv":
+            # pandas' chunked reader parses each chunk as read_csv parses the whole file.
+            with pd.read_csv(self.source, chunksize=self.batch_rows) as reader:
+                first = 0
+                for raw in reader:
+                    yield self.source.name, _csv_frame(raw, self.source, first)
+                    first += len(raw)
+            return
+        opened = ((path, *_open_parquet(path, self._lo, self._hi)) for path in self.files)
+        head = next(opened, None)
+        if head is None:
+            return
+        fields = _taq_fields(head[1].schema_arrow)
+        for path, batch in _parquet_batches(itertools.chain([head], opened), fields, self._lo,
+                                            self._hi, self.batch_rows):
+            yield path.name, _frame(fields, {f.name: _numpy(c)
+                                             for f, c in zip(fields, batch.columns)})
+
+    def _validated(self, raw: pd.DataFrame, where: str, row: int, last) -> pd.DataFrame:
+        """Validate (or clean) one chunk, continuing the time order of the chunks before."""
+        try:
+            if self.clean:
+                return report_dropped(*clean_taq(raw, after=None if last is None else last[0]),
+                                      len(raw))
+            chunk = validate_taq(raw)
+        except SchemaError as exc:
+            raise SchemaError(f"{where}, in the chunk that starts at row {row} (its rows are "
+                              f"numbered from 0): {exc}") from exc
+        if last is not None and len(chunk):
+            first = int(index_ns(chunk.index)[0])
+            if first < last[0]:
+                raise SchemaError(
+                    f"taq times must be non-decreasing across chunks: row {row} "
+                    f"({pd.Timestamp(first, tz='UTC')}, in {where}) comes before row {last[1]} "
+                    f"({pd.Timestamp(last[0], tz='UTC')}, in {last[2]}); a stream cannot sort "
+                    f"files whose times overlap: read them with read_taq, or pass clean=True "
+                    f"to drop such rows")
+        return chunk
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    df = pd.read_csv(path)
+    return _csv_frame(pd.read_csv(path), path)
+
+
+def _csv_frame(df: pd.DataFrame, path: Path, first_row: int = 0) -> pd.DataFrame:
+    """The lines of a TAQ CSV (``first_row`` the number of the first, from 0) as a frame."""
     if "time" not in df.columns:
         raise SchemaError(f"{path} has no 'time' column (columns: {list(df.columns)}); the first "
                           f"line must name the columns, e.g. time,{','.join(TAQ_COLUMNS)}")
@@ -307,7 +603,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
             row = int(bad[0])
             raise SchemaError(f"{path}: column 'time' must hold ISO 8601 times such as "
                               f"'2019-04-01 00:00:05.698+00:00', got {raw.iloc[row]!r} at row "
-                              f"{row}") from exc
+                              f"{first_row + row}") from exc
         raise SchemaError(f"{path}: column 'time' must hold ISO 8601 times ({exc})") from exc
     df.index = pd.DatetimeIndex(times, name="time")
     if "local_time" in df.columns:

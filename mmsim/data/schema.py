@@ -24,6 +24,8 @@ import pandas as pd
 __all__ = [
     "index_ns",
     "bound_ns",
+    "datetimes",
+    "taq_frame",
     "local_time_ns",
     "mark_price",
     "funding_rates",
@@ -34,6 +36,7 @@ __all__ = [
     "SchemaError",
     "validate_taq",
     "clean_taq",
+    "report_dropped",
     "validate_signals",
     "time_index_ns",
 ]
@@ -80,9 +83,55 @@ def index_ns(index: pd.DatetimeIndex) -> np.ndarray:
     numpy.ndarray
         int64, a view of the index's data where it is already in nanoseconds.
     """
-    if index.tz is not None:
-        index = index.tz_convert("UTC").tz_localize(None)
-    return np.ascontiguousarray(index.as_unit("ns").asi8, dtype=np.int64)
+    if index.unit != "ns":
+        index = index.as_unit("ns")
+    # asi8 of a timezone-aware index already counts UTC nanoseconds; converting the index to
+    # naive UTC first would copy it.
+    return np.ascontiguousarray(index.asi8, dtype=np.int64)
+
+
+def datetimes(ns: np.ndarray, utc: bool = True) -> pd.arrays.DatetimeArray:
+    """int64 UTC nanoseconds as pandas datetimes, without copying them.
+
+    Parameters
+    ----------
+    ns : numpy.ndarray
+        int64 nanoseconds since the epoch (``numpy.iinfo(numpy.int64).min`` is NaT).
+    utc : bool
+        Timezone-aware UTC datetimes (True) or naive ones (False).
+
+    Returns
+    -------
+    pandas.arrays.DatetimeArray
+        A view of ``ns``.
+    """
+    values = pd.DatetimeIndex(np.asarray(ns, dtype=np.int64).view("M8[ns]"), copy=False).array
+    # A view rather than tz_localize("UTC"), which copies the times.
+    return values.view("datetime64[ns, UTC]") if utc else values
+
+
+def taq_frame(times: np.ndarray, columns: dict, utc: bool = True) -> pd.DataFrame:
+    """Wrap int64 UTC nanoseconds and column arrays as a frame with a ``time`` index.
+
+    Nothing is copied: the index views ``times`` and each column keeps its array (no block
+    consolidation), so building a frame of many rows costs no memory beyond its inputs.
+
+    Parameters
+    ----------
+    times : numpy.ndarray
+        int64 UTC nanoseconds, one per row.
+    columns : dict
+        Column name to array (or pandas array) of the same length, in column order.
+    utc : bool
+        A timezone-aware UTC index (True) or a naive one (False).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Not validated: pass it to :func:`validate_taq`.
+    """
+    index = pd.DatetimeIndex(datetimes(times, utc), copy=False, name="time")
+    return pd.DataFrame(columns, index=index, copy=False)
 
 
 def funding_rates(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -392,7 +441,7 @@ def _raise_first(df: pd.DataFrame, kind: str, mask: np.ndarray, cols: dict, firs
     raise SchemaError(msg + drop)
 
 
-def clean_taq(df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+def clean_taq(df: pd.DataFrame, *, after: int | None = None) -> tuple[pd.DataFrame, dict]:
     """Drop the rows of a TAQ frame that break the schema.
 
     Column problems (a missing column, a type that cannot be cast losslessly, an index that is
@@ -402,6 +451,9 @@ def clean_taq(df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     ----------
     df : pandas.DataFrame
         A TAQ frame.
+    after : int, optional
+        When ``df`` continues data cleaned before it (a stream read in chunks): the latest
+        time kept so far, as int64 UTC nanoseconds. Rows earlier than it are out of order.
 
     Returns
     -------
@@ -425,9 +477,11 @@ def clean_taq(df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     keep = np.flatnonzero(~bad)
     times = index_ns(df.index)[keep]
     late = np.zeros(len(df), bool)
-    if len(keep) > 1:
+    if len(keep):
         running = np.maximum.accumulate(times)
         late[keep[1:]] = times[1:] < running[:-1]
+        if after is not None:
+            late[keep] |= times < after
     masks["out_of_order"] = late
     counts = {kind: int(masks[kind].sum()) for kind in ROW_PROBLEMS}
     bad |= late
@@ -444,10 +498,13 @@ def _assemble(df: pd.DataFrame, cols: dict) -> pd.DataFrame:
         index = index.tz_convert("UTC")
     if index.unit != "ns":
         index = index.as_unit("ns")
-    if (index is df.index and list(df.columns) == list(TAQ_COLUMNS)
-            and all(dtype == np.float64 for dtype in df.dtypes)):
+    optional = [c for c in OPTIONAL_COLUMNS if c in df.columns]
+    if (index is df.index and list(df.columns) == [*TAQ_COLUMNS, *optional]
+            and all(df[c].dtype == np.float64 for c in TAQ_COLUMNS)):
         return df
-    out = pd.DataFrame({c: cols[c].to_numpy() for c in TAQ_COLUMNS}, index=index)
+    # copy=False: the columns are the caller's (or their float64 casts); a copy would double
+    # the memory of a large frame for nothing.
+    out = pd.DataFrame({c: cols[c].to_numpy() for c in TAQ_COLUMNS}, index=index, copy=False)
     for column in OPTIONAL_COLUMNS:
         if column in df.columns:
             # The optional columns travel with their rows (see local_time_ns, mark_price).
@@ -484,14 +541,7 @@ def validate_taq(df: pd.DataFrame, clean: bool = False) -> pd.DataFrame:
         or the first bad row (position and time), what is wrong with it and the fix.
     """
     if clean:
-        out, counts = clean_taq(df)
-        if counts["total"]:
-            detail = ", ".join(f"{k}={v}" for k, v in counts.items() if v and k != "total")
-            log.warning("validate_taq(clean=True) dropped %d of %d rows: %s",
-                        counts["total"], len(df), detail)
-            out = out.copy(deep=False)
-            out.attrs["dropped_rows"] = counts
-        return out
+        return report_dropped(*clean_taq(df), len(df))
     time_index_ns(df, "taq")  # index type and name, NaT, time order
     cols = _taq_columns(df)
     masks, first_quote = _problem_masks(df.index, cols)
@@ -499,6 +549,30 @@ def validate_taq(df: pd.DataFrame, clean: bool = False) -> pd.DataFrame:
         if mask.any():
             _raise_first(df, kind, mask, cols, first_quote)
     return _assemble(df, cols)
+
+
+def report_dropped(out: pd.DataFrame, counts: dict, rows: int) -> pd.DataFrame:
+    """Log what :func:`clean_taq` dropped and record it in ``out.attrs["dropped_rows"]``.
+
+    Parameters
+    ----------
+    out, counts
+        What :func:`clean_taq` returned.
+    rows : int
+        How many rows the cleaned frame had.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``out`` (a shallow copy carrying the counts when rows were dropped).
+    """
+    if counts["total"]:
+        detail = ", ".join(f"{k}={v}" for k, v in counts.items() if v and k != "total")
+        log.warning("validate_taq(clean=True) dropped %d of %d rows: %s",
+                    counts["total"], rows, detail)
+        out = out.copy(deep=False)
+        out.attrs["dropped_rows"] = counts
+    return out
 
 
 def validate_signals(df: pd.DataFrame) -> pd.DataFrame:

@@ -108,7 +108,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mmsim.data.schema import TAQ_COLUMNS, bound_ns
+from mmsim.data.schema import TAQ_COLUMNS, bound_ns, taq_frame
 
 __all__ = ["synthetic_taq", "synthetic_funding", "sign_autocorrelation"]
 
@@ -486,21 +486,27 @@ def synthetic_taq(
     scale *= vol_mean
     np.sqrt(scale, out=scale)
     scale *= kappa
-    fade_bid = 1.0 - fade * pressure  # 1 + fade when sellers are at work
-    fade_ask = 2.0 - fade_bid
     # ---- cumulative depletion of each side ----------------------------------------------
     # D[i]: everything that consumed that side's touch up to and including row i.
     sells, buys = side < 0, side > 0
     depleted = {}
-    for key, fading, own in (("bid", fade_bid, sells), ("ask", fade_ask, buys)):
+    for key, own in (("bid", sells), ("ask", buys)):
         inc = np.zeros(n)
-        cancel = rng.standard_exponential(n_q)
-        cancel *= scale
-        cancel *= fading
-        inc[q_rows] = np.rint(cancel)
+        # By chunks of quote rows: full-size temporaries past glibc's 32 MB mmap threshold
+        # are fresh pages on every allocation, and faulting them in cost more than the
+        # arithmetic. Draws in chunks continue the generator's stream, so the values are
+        # the same as one draw of n_q.
+        for i in range(0, n_q, _CHUNK):
+            cancel = rng.standard_exponential(min(_CHUNK, n_q - i))
+            cancel *= scale[i:i + _CHUNK]
+            fading = 1.0 - fade * pressure[i:i + _CHUNK]  # 1 + fade when sellers are at work
+            if key == "ask":
+                fading = 2.0 - fading
+            cancel *= fading
+            inc[q_rows[i:i + _CHUNK]] = np.rint(cancel, out=cancel)
         inc[t_rows[own]] = size[own]
         depleted[key] = np.cumsum(inc, out=inc)
-    del scale, fade_bid, fade_ask, cancel
+    del scale
 
     # ---- news: exogenous jumps on quote rows that follow a quote row ----------------------
     # (never right after a trade, so the row after a sweep always shows the sweep's move)
@@ -602,24 +608,22 @@ def synthetic_taq(
 
     # ---- the frame: each row shows the state after the row before its trade ---------------
     # A quote row shows its own update; a trade row shows the quote left by the row before.
-    shown_row = np.arange(n)
-    shown_row -= is_trade
-    is_event = np.zeros(n, np.int32)
-    is_event[ev_rows] = 1
-    epoch = np.cumsum(is_event, out=is_event)[shown_row]
-    del is_event
-    bid_amt_col = bounds["bid"][live_idx["bid"][epoch]]
-    bid_amt_col -= depleted["bid"][shown_row]
-    bid_amt_col += lo
-    del depleted["bid"]
-    ask_amt_col = bounds["ask"][live_idx["ask"][epoch]]
-    ask_amt_col -= depleted["ask"][shown_row]
-    ask_amt_col += lo
-    del depleted, shown_row
-    bid_col = bid_level[epoch]
-    ask_col = spread[epoch]
-    ask_col += bid_col
-    del epoch
+    # By chunks of rows, into the columns allocated once (see the depletion above).
+    bid_amt_col, ask_amt_col, bid_col, ask_col = (np.empty(n) for _ in range(4))
+    for i in range(0, n, _CHUNK):
+        shown_row = np.arange(i, min(i + _CHUNK, n))
+        shown_row -= is_trade[i:i + _CHUNK]
+        # The epoch of a row: how many events happened at or before the row it shows.
+        epoch = np.searchsorted(ev_rows, shown_row, side="right")
+        part = slice(i, i + _CHUNK)
+        for key, amounts in (("bid", bid_amt_col), ("ask", ask_amt_col)):
+            np.take(bounds[key], live_idx[key][epoch], out=amounts[part])
+            amounts[part] -= depleted[key][shown_row]
+            amounts[part] += lo
+        np.take(bid_level, epoch, out=bid_col[part])
+        np.take(spread, epoch, out=ask_col[part])
+        ask_col[part] += bid_col[part]
+    del depleted, shown_row, epoch
     price_col = np.full(n, np.nan)
     price_col[t_rows] = np.where(side > 0, ask_col[t_rows], bid_col[t_rows])
     price_col[sw_rows] += np.where(sw_buy, extra, -extra)
@@ -643,10 +647,8 @@ def synthetic_taq(
 
 
 def _frame(times: np.ndarray, columns) -> pd.DataFrame:
-    """Wrap int64 UTC nanoseconds and six float64 columns as a TAQ frame (columns not copied)."""
-    index = pd.DatetimeIndex(times.view("M8[ns]"), dtype=pd.DatetimeTZDtype("ns", "UTC"),
-                             name="time")
-    return pd.DataFrame(dict(zip(TAQ_COLUMNS, columns)), index=index, copy=False)
+    """Wrap int64 UTC nanoseconds and six float64 columns as a TAQ frame (nothing copied)."""
+    return taq_frame(times, dict(zip(TAQ_COLUMNS, columns)))
 
 
 def synthetic_funding(taq: pd.DataFrame, *, seed: int = 0, interval="8h", mean: float = 0.0001,
