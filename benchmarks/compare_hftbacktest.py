@@ -21,7 +21,9 @@ replace`` (the default) cancels every working order and posts both sides anew ea
 ``test_bench_engine.py``). Orders reach the exchange after 0.5 s and cancels take effect
 after 0.5 s; hftbacktest also delays its order responses by 0.5 s, which mmsim does not
 model. Queue: risk-averse in both (join behind the displayed size, advance only on prints,
-shrink to the displayed size). Contract: inverse, tick 0.5, lot 1, BitMEX fees.
+shrink to the displayed size); hftbacktest's exchange without partial fills, which for
+one-lot orders fills as mmsim's partial fills do. Contract: inverse, tick 0.5, lot 1, BitMEX
+fees.
 
 Timed: the engine run alone (for hftbacktest, building the backtest from the event array,
 the jitted strategy loop and closing it). Reported apart: building each engine's input
