@@ -15,6 +15,16 @@ def minute_signals(taq: pd.DataFrame, **columns) -> pd.DataFrame:
                         or {"x": np.zeros(len(index))}, index=index)
 
 
+def pytest_collect_file(file_path, parent):
+    """Collect ``compare_*.py`` as test modules too: they are scripts named for what they
+    compare, whose tests skip when the peer library is absent."""
+    if (file_path.suffix == ".py" and file_path.name.startswith("compare_")
+            # A path named on the command line is collected by pytest itself.
+            and not parent.session.isinitpath(file_path)):
+        return pytest.Module.from_parent(parent, path=file_path)
+    return None
+
+
 @pytest.fixture(scope="session")
 def quick():
     """True when running at CI sizes."""

@@ -19,10 +19,19 @@ from conftest import minute_signals
 
 class TouchQuoter(mmsim.Strategy):
     """Keep one bid at the best bid and one ask at the best ask; requote a side only when
-    the best price moved away from it or it filled."""
+    the best price moved away from it or it filled.
 
-    def __init__(self, size=100.0):
+    Parameters
+    ----------
+    size : float, default 100.0
+        Contracts per order.
+    post_only : bool, default False
+        Send the limits post-only (rejected rather than crossing the spread when they go live).
+    """
+
+    def __init__(self, size=100.0, post_only=False):
         self.size = size
+        self.post_only = post_only
 
     def on_signal(self, ctx):
         bid, ask = ctx.bid_price, ctx.ask_price
@@ -37,9 +46,9 @@ class TouchQuoter(mmsim.Strategy):
             else:
                 ctx.cancel(oid)
         if not have_bid:
-            ctx.limit(bid, self.size)
+            ctx.limit(bid, self.size, post_only=self.post_only)
         if not have_ask:
-            ctx.limit(ask, -self.size)
+            ctx.limit(ask, -self.size, post_only=self.post_only)
 
 
 QUEUE_MODELS = {
