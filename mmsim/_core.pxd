@@ -237,6 +237,7 @@ cdef class Engine:
     cdef Table fills
     cdef Table balances
     cdef bint keep_orders               # the orders table records every order (record "all")
+    cdef bint keep_fills                # the fills and positions tables record every fill
     cdef Order spare                    # an order's record when orders are not kept
     cdef int64_t balance_every          # ns between balance rows; 0: at every call, fill, funding
     cdef int64_t balance_due            # time from which the next sampled balance row is due
@@ -250,6 +251,7 @@ cdef class Engine:
 
     cdef int replay(self, int64_t until, bint stop_on_fill) except -1 nogil
     cdef int refill(self) except -1
+    cdef int request_cancel(self, Order* o) except -1
     cdef int on_row(self, Py_ssize_t r) except -1 nogil
     cdef Py_ssize_t quote_side(self, Py_ssize_t r, int8_t sgn) except -1 nogil
     cdef int cross(self, Py_ssize_t n_buys, Py_ssize_t n_sells) except -1 nogil

@@ -254,6 +254,9 @@ cdef class Engine:
     keep_orders : bool, default True
         Record every order in the orders table (False: the table stays empty, so that a
         long run's memory does not grow with its orders).
+    keep_fills : bool, default True
+        Record every fill and position change (False: both tables stay empty; each fill
+        still reaches ``on_fill``).
     balance_every : int, default 0
         Nanoseconds between balance rows: a row is written at the first call, fill or
         funding time at or after each multiple of it (UTC), and one at the end of the run
@@ -273,7 +276,8 @@ cdef class Engine:
                  double initial_margin=0.0, double maintenance_margin=0.0,
                  const int64_t[::1] local_time=None, const int64_t[::1] funding_time=None,
                  const double[::1] funding_rate=None, const double[::1] mark_price=None,
-                 source=None, bint keep_orders=True, int64_t balance_every=0):
+                 source=None, bint keep_orders=True, bint keep_fills=True,
+                 int64_t balance_every=0):
         self.t_time = time
         self.t_price = price
         self.t_amount = amount
@@ -349,6 +353,7 @@ cdef class Engine:
         if balance_every < 0:
             raise ValueError(f"balance_every must be >= 0 ns, got {balance_every}")
         self.keep_orders = keep_orders
+        self.keep_fills = keep_fills
         self.balance_every = balance_every
         self.balance_due = INT64_MIN
         self.balance_owed = False
@@ -888,10 +893,11 @@ cdef class Engine:
         f.mid = NAN
         if self.i > 0:
             f.mid = 0.5 * (self.t_bid[self.i - 1] + self.t_ask[self.i - 1])
-        p = <PositionRow*>self.positions.push()
-        p.time = self.now
-        p.amount = new_pos
-        p.weighted_price = e
+        if self.keep_fills:
+            p = <PositionRow*>self.positions.push()
+            p.time = self.now
+            p.amount = new_pos
+            p.weighted_price = e
         self.record_balance()
         return qty
 
@@ -1419,6 +1425,20 @@ cdef class Engine:
         self.maybe_compact()
         return 0
 
+    cdef int request_cancel(self, Order* o) except -1:
+        """The strategy asks to cancel ``o``: a no-op when its cancel is on its way or it is
+        closed (the first request is recorded), else a cancel action after the cancel
+        latency."""
+        if o.cancelling:
+            return 0                                # already on its way
+        if o.cancel_sent == NO_TIME:
+            o.cancel_sent = self.now
+        if o.status >= S_FILLED:
+            return 0                                # closed: a no-op, recorded
+        o.cancelling = 1
+        self.push_action(A_CANCEL, o.order_id, self.cancel_latency.draw(self.now), NAN, NAN)
+        return 0
+
     cdef int64_t send(self, int8_t type, double price, int64_t level, double amount,
                       bint post_only, int8_t tif, bint reduce_only) except -1:
         cdef Order* o = self.new_order(type, price, level, amount, post_only, tif, reduce_only)
@@ -1487,6 +1507,8 @@ cdef class Engine:
                 t_sig = self.s_time[self.j] if self.j < self.n_sig else INT64_MAX
                 t_fund = self.f_time[self.k_fund] if self.k_fund < self.n_fund else INT64_MAX
                 t_next = min(t_act, t_fund, t_sig)
+                if not self.keep_fills:
+                    self.fills.n = 0        # every fill so far was handed to on_fill
                 n_fills = self.fills.n
                 with nogil:
                     rc = self.replay(t_next, stop)
@@ -1551,6 +1573,8 @@ cdef class Engine:
         """
         if self.book.n:
             self.finish()
+        if not self.keep_fills:
+            self.fills.n = 0
         return {
             "orders": self.orders.view().copy(),
             "fills": self.fills.view().copy(),
@@ -1935,17 +1959,85 @@ cdef class Context:
         ValueError
             If no order with this id was ever sent.
         """
-        cdef Engine e = self.engine
         cdef int64_t oid = self.check_id("cancel", order_id)
-        cdef Order* o = e.record(oid)
-        if o.cancelling:
-            return                                  # already on its way
-        if o.cancel_sent == NO_TIME:
-            o.cancel_sent = e.now
-        if o.status >= S_FILLED:
-            return                                  # closed: a no-op, recorded
-        o.cancelling = 1
-        e.push_action(A_CANCEL, oid, e.cancel_latency.draw(e.now), NAN, NAN)
+        self.engine.request_cancel(self.engine.record(oid))
+
+    def quote(self, bid_price, bid_amount, ask_price, ask_amount, post_only=False):
+        """Hold one bid and one ask: keep the working limit order that already matches each
+        side, cancel the other limit orders of that side, and send what is missing.
+
+        One call does what a strategy otherwise does with :attr:`orders`, :meth:`cancel`
+        and :meth:`limit`, in one crossing into the engine. On each side the first working
+        limit order (in sending order) at the price, with the amount as sent and the same
+        ``post_only``, and without a cancel on its way, is kept (the notebook's keep-order
+        rule with zero tolerance); every other working limit order of the side is
+        cancelled. Follow and market orders are left alone.
+
+        Parameters
+        ----------
+        bid_price, ask_price : float
+            Prices on the tick grid; NaN for no order on that side.
+        bid_amount, ask_amount : float
+            Sizes on the lot grid, >= 0 (0: no order on that side).
+        post_only : bool, default False
+            For the orders sent (and kept).
+
+        Returns
+        -------
+        tuple of int
+            ``(bid_id, ask_id)``: the order kept or sent on each side, 0 for none.
+
+        Raises
+        ------
+        ValueError
+            If a price is not NaN or a positive number on the tick grid, or a size is
+            negative or off the lot grid.
+        """
+        cdef Engine e = self.engine
+        cdef double p[2]
+        cdef double a[2]
+        cdef int64_t tick[2]
+        cdef int64_t kept[2]
+        cdef Order* o
+        cdef Py_ssize_t k, n
+        cdef int side
+        cdef bint po = bool(post_only)
+        self.check_acting("quote")
+        for side, price, size, name in ((0, bid_price, bid_amount, "bid"),
+                                        (1, ask_price, ask_amount, "ask")):
+            try:
+                a[side] = size
+                p[side] = price
+            except TypeError:
+                raise TypeError(f"quote: {name} price and amount must be numbers, got "
+                                f"{price!r} and {size!r}") from None
+            if not a[side] >= 0.0:
+                raise ValueError(f"quote: {name}_amount must be a size >= 0 (the side is "
+                                 f"given by its place), got {size!r}")
+            kept[side] = 0
+            if isnan(p[side]) or a[side] == 0.0:
+                a[side] = 0.0                   # nothing on this side
+                continue
+            p[side] = self.check_price("quote", p[side])
+            a[side] = self.check_amount("quote", a[side] if side == 0 else -a[side])
+            tick[side] = to_grid(p[side], e.inv_tick)
+        n = e.book.n
+        for k in range(n):
+            o = &(<Order*>e.book.data)[k]
+            if o.type != T_LIMIT or o.status >= S_FILLED or o.cancelling:
+                continue
+            side = 0 if o.side > 0 else 1
+            if (kept[side] == 0 and a[side] != 0.0 and o.price_tick == tick[side]
+                    and o.amount == a[side] and o.post_only == po and o.tif == TIF_GTC
+                    and not o.reduce_only):
+                kept[side] = o.order_id
+            else:
+                e.request_cancel(o)
+        # New orders last: sending may move the book's memory.
+        for side in range(2):
+            if a[side] != 0.0 and kept[side] == 0:
+                kept[side] = e.send(T_LIMIT, p[side], 0, a[side], po, TIF_GTC, False)
+        return kept[0], kept[1]
 
     def amend(self, order_id, price=None, amount=None):
         """Change an order's price or amount; it takes effect after the amend latency.

@@ -122,12 +122,15 @@ def _initial_margin(leverage, contract: Contract) -> float:
     return 1.0 / value
 
 
-#: The ``record`` levels of :func:`backtest` by name (keep orders, ns between balance rows).
-RECORD_LEVELS = {"all": (True, 0), "fills": (False, 0), "daily": (False, 86_400_000_000_000)}
+#: The ``record`` levels of :func:`backtest` by name: keep the orders, keep the fills, ns
+#: between balance rows.
+RECORD_LEVELS = {"all": (True, True, 0), "fills": (False, True, 0),
+                 "daily": (False, False, 86_400_000_000_000)}
 
 
-def _record(record) -> tuple[bool, int]:
-    # backtest(record=): whether to keep the orders table, and ns between balance rows.
+def _record(record) -> tuple[bool, bool, int]:
+    # backtest(record=): whether to keep the orders and the fills tables, and ns between
+    # balance rows.
     from mmsim.checks import duration
 
     if isinstance(record, str) and record in RECORD_LEVELS:
@@ -140,7 +143,7 @@ def _record(record) -> tuple[bool, int]:
                          f"{record!r}") from None
     if span <= pd.Timedelta(0):
         raise ValueError(f"record must be a positive duration, got {record!r}")
-    return False, int(span.value)
+    return False, False, int(span.value)
 
 
 def _plain(value):
@@ -449,9 +452,11 @@ def backtest(
         order, fill, position change and funding payment, and a balance row at every
         strategy call, fill and funding time. ``"fills"``: the same without the orders
         table (statistics of orders read n/a). ``"daily"``, or a duration such as ``"1h"``
-        (a bare number is seconds): as ``"fills"``, with at most one balance row per UTC
-        day (or per multiple of the duration: the first call, fill or funding time at or
-        after it) and one for the state at the end.
+        (a bare number is seconds): no orders, fills or position changes, and at most one
+        balance row per UTC day (or per multiple of the duration: the first call, fill or
+        funding time at or after it) and one for the state at the end; memory then stays
+        flat however long the run (statistics of the equity curve and funding remain,
+        those of fills read n/a). ``on_fill`` hears of every fill whatever is recorded.
 
     Returns
     -------
@@ -503,7 +508,7 @@ def backtest(
     if fill_bound not in _core.FILL_BOUNDS:
         raise ValueError(f"fill_bound must be one of {_core.FILL_BOUNDS}, got {fill_bound!r}")
     queue_model = as_queue_model(queue_model)
-    keep_orders, balance_every = _record(record)
+    keep_orders, keep_fills, balance_every = _record(record)
     initial_margin = _initial_margin(leverage, contract)
     funding_time, funding_rate = _funding(funding)
     # Liquidation goes with margin: at the contract's maintenance rate (no higher than the
@@ -539,7 +544,7 @@ def backtest(
         initial_margin=initial_margin, maintenance_margin=maintenance_margin,
         local_time=data.local_time, funding_time=funding_time, funding_rate=funding_rate,
         mark_price=data.mark_price, source=source, keep_orders=keep_orders,
-        balance_every=balance_every,
+        keep_fills=keep_fills, balance_every=balance_every,
     )
     ctx = _core.Context(engine, data.signals, data.columns, contract, np.random.default_rng(seed))
     params = {

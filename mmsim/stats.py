@@ -134,6 +134,19 @@ _CURVE_STATS = ("start", "end", "duration", "pnl", "pnl_usd", "return", "annual_
                 "inventory_mean", "inventory_abs_mean", "inventory_max_abs", "time_at_limit")
 
 
+#: Statistics of the fills and position changes: n/a for a run that did not record them.
+_FILL_STATS = ("fills", "volume", "volume_usd", "turnover", "maker_share", "maker_volume_queue",
+               "maker_volume_through", "maker_volume_cross", "maker_unprinted_share",
+               "fees_paid", "rebates_earned", "spread_per_fill", "spread_pnl", "inventory_pnl",
+               "fee_pnl", "inventory_mean", "inventory_abs_mean", "inventory_max_abs",
+               "time_at_limit")
+
+
+def _fills_recorded(result) -> bool:
+    # backtest(record="daily" or a duration) keeps no fills or position changes.
+    return result.params.get("record", "all") in ("all", "fills")
+
+
 def _ns(index: pd.DatetimeIndex) -> np.ndarray:
     """int64 nanoseconds of a DatetimeIndex, whatever its stored resolution."""
     return index.as_unit("ns").asi8
@@ -185,6 +198,11 @@ def equity_curve(result) -> pd.DataFrame:
         # that mark (DESIGN rule 9), with no division that a hedged account would make 0/0.
         mark = balances["mark"].to_numpy(dtype=float)
         q = balances["position"].to_numpy(dtype=float)
+        if not _fills_recorded(result):
+            # No position changes, so no entry price: the NAV is equity at the mark.
+            equity = nav / mark if result.contract.inverse else nav
+            return pd.DataFrame({"position": q, "mark": mark, "equity": equity, "nav": nav},
+                                index=balances.index)
         flat = q == 0
         safe_entry = np.where(flat, 1.0, entry)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -274,6 +292,8 @@ def _decompose(result, curve: pd.DataFrame) -> pd.DataFrame:
         first = np.searchsorted(fund_ns, _ns(curve.index)[0], side="right")
         funding = fund_cum[np.searchsorted(fund_ns, _ns(curve.index), side="right")] \
             - fund_cum[first]
+    if not _fills_recorded(result):
+        spread = fees = np.full(len(curve), np.nan)     # unknown without the fills
     return pd.DataFrame(
         {"total": total, "spread": spread, "inventory": total - spread - fees - funding,
          "fees": fees, "funding": funding},
@@ -630,6 +650,11 @@ def compute_stats(result, freq="1h", size_limit=None) -> pd.Series:
     else:
         out.update(_performance(result, curve, step, out["volume_usd"], why))
         out.update(_inventory(result, size_limit))
+    record = result.params.get("record", "all")
+    if not _fills_recorded(result):
+        for name in _FILL_STATS:
+            out[name] = np.nan
+            why[name] = f"fills not recorded (record={record!r})"
     if size_limit is None:
         why.setdefault("time_at_limit", "no size_limit given")
     stats = pd.Series(out, index=list(STAT_NAMES), dtype=object, name="value")

@@ -57,8 +57,9 @@ def test_sampled_balances_are_the_first_row_of_each_interval_and_the_end(data, r
     last = full.balances.iloc[-1]
     assert (end["total"], end["position"]) == (last["total"], last["position"])
     assert end["mark"] == (taq["bid_price"].iloc[-1] + taq["ask_price"].iloc[-1]) / 2
-    for name in ("fills", "positions", "funding"):
-        pd.testing.assert_frame_equal(getattr(full, name), getattr(part, name), obj=name)
+    # No fills or position changes are kept; funding is.
+    assert len(part.fills) == 0 and len(part.positions) == 0
+    pd.testing.assert_frame_equal(full.funding, part.funding)
     assert part.params["record"] == record
 
 
@@ -80,3 +81,29 @@ def test_a_streamed_sampled_run_equals_the_in_memory_one(data):
 def test_bad_record_values_are_named(data, record, message):
     with pytest.raises(ValueError, match=message):
         run(*data, record)
+
+
+def test_a_sampled_run_keeps_the_equity_statistics_and_says_why_the_others_are_n_a(data):
+    taq, signals, funding = data
+
+    class Counting(Requote):
+        fills = 0
+
+        def on_fill(self, ctx, fill):
+            self.fills += 1
+            super().on_fill(ctx, fill)
+
+    full_strategy, part_strategy = Counting(), Counting()
+    full = mmsim.backtest(taq, signals, full_strategy, latency=0.3, funding=funding)
+    part = mmsim.backtest(taq, signals, part_strategy, latency=0.3, funding=funding,
+                          record="1h")
+    # on_fill hears of every fill, recorded or not.
+    assert part_strategy.fills == full_strategy.fills == len(full.fills) > 100
+    stats, whole = part.stats(), full.stats()
+    assert stats["pnl"] == whole["pnl"] and stats["funding_pnl"] == whole["funding_pnl"]
+    for name in ("fills", "volume", "spread_pnl", "inventory_mean"):
+        assert np.isnan(stats[name])
+        assert stats.attrs["n/a"][name] == "fills not recorded (record='1h')"
+    decomposition = mmsim.stats.pnl_decomposition(part)
+    assert decomposition["spread"].isna().all() and decomposition["inventory"].isna().all()
+    assert decomposition["total"].iloc[-1] == stats["pnl"]

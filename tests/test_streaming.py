@@ -190,3 +190,15 @@ def test_an_empty_stream_is_an_empty_run(synthetic):
     with pytest.warns(mmsim.EmptyResultWarning):
         result = run(iter([]), signals)
     assert len(result.balances) == 0 and result.params["rows"] == 0
+
+
+def test_a_read_taq_stream_of_daily_files_replays_as_in_memory(tmp_path):
+    # Three days in daily Parquet files, read back in chunks of 5,000 rows with a time range.
+    taq = synthetic_taq(duration="3D", seed=4).iloc[::20]
+    signals = signals_every(taq, "5min")
+    mmsim.write_taq(taq, tmp_path / "days", by_day=True)
+    start, end = "2019-04-01 12:00", "2019-04-03 06:00"
+    stream = mmsim.read_taq(tmp_path / "days", start, end, stream=True, batch_rows=5_000)
+    whole = run(mmsim.read_taq(tmp_path / "days", start, end), signals)
+    assert len(whole.fills) > 100
+    assert_same(whole, run(stream, signals))
