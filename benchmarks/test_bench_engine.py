@@ -51,6 +51,31 @@ class TouchQuoter(mmsim.Strategy):
             ctx.limit(ask, -self.size, post_only=self.post_only)
 
 
+class QuoteTouch(mmsim.Strategy):
+    """TouchQuoter's rule in one ``ctx.quote`` call (the same orders and fills)."""
+
+    def __init__(self, size=100.0):
+        self.size = size
+
+    def on_signal(self, ctx):
+        ctx.quote(ctx.bid_price, self.size, ctx.ask_price, self.size)
+
+
+@pytest.mark.parametrize("strategy", ["orders_cancel_limit", "quote"])
+def test_end_to_end_requote(benchmark, replay_taq, strategy):
+    """5M rows from a DataFrame (validation, the replay, the callbacks and the Result all
+    counted), a bid and an ask requoted at 1-minute signals: written with ctx.orders, cancel
+    and limit, or with one ctx.quote call."""
+    signals = minute_signals(replay_taq)
+    make = TouchQuoter if strategy == "orders_cancel_limit" else QuoteTouch
+    result = benchmark.pedantic(
+        lambda: mmsim.backtest(replay_taq, signals, make(), latency=0.01), rounds=5,
+        iterations=1)
+    rows = len(replay_taq)
+    benchmark.extra_info.update(rows=rows, orders=len(result.orders), fills=len(result.fills),
+                                rows_per_s=rows / benchmark.stats.stats.min)
+
+
 QUEUE_MODELS = {
     "risk_averse": mmsim.RiskAverse(),
     "power2": mmsim.PowerProb(2),

@@ -1617,6 +1617,57 @@ def first_off_grid(const double[::1] column, double tick_size):
     return bad
 
 
+def first_bad_row(const double[::1] price, const double[::1] amount,
+                  const double[::1] bid_price, const double[::1] bid_amount,
+                  const double[::1] ask_price, const double[::1] ask_amount):
+    """The first row that breaks a TAQ row rule of :mod:`mmsim.data.schema`, or -1.
+
+    One pass in C over the six columns, so that valid data costs one read of each;
+    :func:`mmsim.data.schema.validate_taq` works out what is wrong with a row this finds.
+    The rules: a finite amount; a trade (amount != 0) has a positive price; from the first
+    row with any quote value on, all four quote values are finite; sizes >= 0, prices > 0
+    and bid < ask wherever they are given.
+
+    Parameters
+    ----------
+    price, amount, bid_price, bid_amount, ask_price, ask_amount : numpy.ndarray
+        float64 TAQ columns of one length.
+
+    Returns
+    -------
+    int
+    """
+    cdef Py_ssize_t k, n = price.shape[0], bad = -1
+    cdef double a, p, b, bs, s, ss
+    cdef bint quoted = False
+    if not (amount.shape[0] == bid_price.shape[0] == bid_amount.shape[0] == ask_price.shape[0]
+            == ask_amount.shape[0] == n):
+        raise ValueError("every TAQ column needs one value per row")
+    with nogil:
+        for k in range(n):
+            a = amount[k]
+            p = price[k]
+            if not isfinite(a) or (a != 0.0 and not (isfinite(p) and p > 0.0)):
+                bad = k
+                break
+            b = bid_price[k]
+            bs = bid_amount[k]
+            s = ask_price[k]
+            ss = ask_amount[k]
+            # NaN fails every comparison below: a row before the first quote passes them.
+            if bs < 0.0 or ss < 0.0 or b <= 0.0 or s <= 0.0 or b >= s:
+                bad = k
+                break
+            if not quoted:
+                if isnan(b) and isnan(bs) and isnan(s) and isnan(ss):
+                    continue
+                quoted = True
+            if not (isfinite(b) and isfinite(bs) and isfinite(s) and isfinite(ss)):
+                bad = k
+                break
+    return bad
+
+
 cdef inline bint on_grid(double x, double inv_step) noexcept nogil:
     cdef double k = x * inv_step
     return fabs(k - floor(k + 0.5)) <= GRID_EPS

@@ -337,3 +337,33 @@ def test_signals_index_name():
     df.index.name = None
     with pytest.raises(SchemaError, match=r"signals index must be named 'time', got None"):
         validate_signals(df)
+
+
+def test_the_fused_row_check_finds_the_first_row_any_rule_finds():
+    # first_bad_row (one C pass) against the masks that name each problem, on frames whose
+    # values come from a small set that hits every rule and its edges.
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from hypothesis.extra.numpy import arrays
+
+    from mmsim._core import first_bad_row
+    from mmsim.data.schema import _problem_masks
+
+    values = st.sampled_from([np.nan, -1.0, 0.0, 1.0, 2.0, 3.0, np.inf])
+    columns = st.integers(1, 12).flatmap(
+        lambda n: st.tuples(*[arrays(np.float64, n, elements=values) for _ in range(6)]))
+
+    @settings(max_examples=400, deadline=None, derandomize=True)
+    @given(columns)
+    def check(cols):
+        frame = dict(zip(("price", "amount", "bid_price", "bid_amount", "ask_price",
+                          "ask_amount"), (pd.Series(c) for c in cols)))
+        index = pd.DatetimeIndex(np.arange(len(cols[0])) * 10**9, tz="UTC")
+        masks, _ = _problem_masks(index, frame)
+        bad = np.zeros(len(index), bool)
+        for mask in masks.values():
+            bad |= mask
+        expected = int(np.argmax(bad)) if bad.any() else -1
+        assert first_bad_row(*cols) == expected
+
+    check()

@@ -542,12 +542,17 @@ def validate_taq(df: pd.DataFrame, clean: bool = False) -> pd.DataFrame:
     """
     if clean:
         return report_dropped(*clean_taq(df), len(df))
+    from mmsim._core import first_bad_row
+
     time_index_ns(df, "taq")  # index type and name, NaT, time order
     cols = _taq_columns(df)
-    masks, first_quote = _problem_masks(df.index, cols)
-    for kind, mask in masks.items():
-        if mask.any():
-            _raise_first(df, kind, mask, cols, first_quote)
+    # One fused pass in C finds whether any row is bad; only then are the masks built, to
+    # name the first problem of each kind.
+    if first_bad_row(*(np.ascontiguousarray(cols[c].to_numpy()) for c in TAQ_COLUMNS)) >= 0:
+        masks, first_quote = _problem_masks(df.index, cols)
+        for kind, mask in masks.items():
+            if mask.any():
+                _raise_first(df, kind, mask, cols, first_quote)
     return _assemble(df, cols)
 
 
