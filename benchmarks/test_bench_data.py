@@ -94,7 +94,9 @@ print(json.dumps({"rows": len(df), "peak_rss_ratio": (rss() - before) / data,
 def read_peak(path) -> dict:
     """Peak RSS growth of ``read_taq(path)`` over the data size (8 bytes per row and column,
     the index included), and the same for pyarrow's memory pool, in a fresh interpreter."""
+    # Run beside the data, not in a checkout whose mmsim/ may lack the compiled modules.
     out = subprocess.run([sys.executable, "-c", _PEAK, str(path)], check=True,
+                         cwd=Path(path).parent,
                          capture_output=True, text=True).stdout
     return json.loads(out)
 

@@ -64,8 +64,11 @@ def test_streamed_replay_memory_is_flat_in_days(benchmark, year_of_days):
     def spans():
         out = []
         for days in DAYS:
+            # Run beside the data, not in a checkout whose mmsim/ may lack the compiled
+            # modules.
             text = subprocess.run([sys.executable, "-c", _RUN, str(days), str(year_of_days),
-                                   here], check=True, capture_output=True, text=True).stdout
+                                   here], check=True, capture_output=True, text=True,
+                                  cwd=year_of_days).stdout
             out.append(json.loads(text))
         return out
 
