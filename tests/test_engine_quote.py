@@ -110,3 +110,19 @@ def test_bad_quotes_are_named(args, error, message):
     assert isinstance(err.value.__cause__, error)
     with pytest.raises(error, match=message):
         raise err.value.__cause__
+
+
+def test_glft_quotes_in_one_call_as_its_own_rule_does():
+    # delta_price 0 goes through ctx.quote; a tolerance below a tick through the loop of
+    # orders, cancel and limit: the same orders and fills.
+    from mmsim.strategies import GLFT
+
+    taq = synthetic_taq(n_rows=60_000, seed=2)
+    index = pd.date_range(taq.index[0].ceil("5s"), taq.index[-1], freq="5s", name="time")
+    signals = pd.DataFrame({"sigma": np.full(len(index), 2.0)}, index=index)
+    quoted = mmsim.backtest(taq, signals, GLFT(100, 0.1, 140, 1.5, 300), latency=0.3)
+    looped = mmsim.backtest(taq, signals, GLFT(100, 0.1, 140, 1.5, 300, delta_price=1e-12),
+                            latency=0.3)
+    assert len(quoted.fills) > 1000
+    for name in ("orders", "fills", "balances"):
+        pd.testing.assert_frame_equal(getattr(quoted, name), getattr(looped, name), obj=name)

@@ -169,6 +169,10 @@ class GLFT(SourcedStrategy):
             return
         bid, ask, bid_amount, ask_amount = self.quote(
             s, float(ctx.position), sigma, best_bid, best_ask, ctx.contract.tick_size)
+        if self.delta_price == 0.0:
+            # The exact keep-order rule is ctx.quote's: one call into the engine.
+            ctx.quote(bid, bid_amount, ask, -ask_amount)
+            return
         need_bid, need_ask = bid_amount != 0, ask_amount != 0
         tolerance = self.delta_price + 1e-9
         for order_id, amount, price in order_rows(ctx.orders):
