@@ -197,7 +197,11 @@ def _streamed(source, signals, start, end, contract: Contract, models):
     if lo is not None and hi is not None and hi <= lo:
         raise SchemaError(f"end ({end}) must be after start ({start})")
     seen = {"rows": 0, "last": None}
-    chunks = _chunks(iter(source), start, end, hi, contract, models, seen)
+    from mmsim.data.io import TAQStream
+
+    # A TAQStream's chunks are validated as it reads them: they are not checked twice.
+    chunks = _chunks(iter(source), start, end, hi, contract, models, seen,
+                     checked=isinstance(source, TAQStream))
     first = next(chunks, None)
     empty = taq_arrays(pd.DataFrame(
         {c: np.zeros(0) for c in TAQ_COLUMNS},
@@ -212,7 +216,8 @@ def _streamed(source, signals, start, end, contract: Contract, models):
     return data, (None if first is None else _guarded_source(rest)), seen
 
 
-def _chunks(source, start, end, hi, contract: Contract, models, seen: dict):
+def _chunks(source, start, end, hi, contract: Contract, models, seen: dict,
+            checked: bool = False):
     # The source's frames, checked one by one and against the rows before them, cut to
     # [start, end); empty ones are skipped. ``seen`` counts rows and keeps the last time.
     last_seen, has_local, has_mark = None, None, None
@@ -222,7 +227,7 @@ def _chunks(source, start, end, hi, contract: Contract, models, seen: dict):
             raise TypeError(f"{where} is a {type(frame).__name__}; a streamed taq yields TAQ "
                             f"DataFrames")
         try:
-            data = cut(taq_arrays(frame), start, end)
+            data = cut(taq_arrays(frame, checked), start, end)
         except SchemaError as exc:
             raise SchemaError(f"{where}: {exc}") from None
         if has_local is None:

@@ -162,13 +162,16 @@ def align(taq: pd.DataFrame, signals: pd.DataFrame, start=None, end=None) -> Ali
     return cut(with_signals(taq_arrays(taq), signals), start, end)
 
 
-def taq_arrays(taq: pd.DataFrame) -> Aligned:
+def taq_arrays(taq: pd.DataFrame, checked: bool = False) -> Aligned:
     """Validate a TAQ frame and return its engine arrays, with no signals.
 
     Parameters
     ----------
     taq : pandas.DataFrame
         TAQ frame (see :mod:`mmsim.data.schema`).
+    checked : bool, default False
+        ``taq`` is what :func:`~mmsim.data.schema.validate_taq` returned (e.g. a chunk of a
+        :class:`~mmsim.data.io.TAQStream`): it is not checked again.
 
     Returns
     -------
@@ -182,7 +185,8 @@ def taq_arrays(taq: pd.DataFrame) -> Aligned:
         If the frame breaks the TAQ schema.
     """
     local_time, marks = local_time_ns(taq), mark_price(taq)
-    taq = validate_taq(taq)
+    if not checked:
+        taq = validate_taq(taq)
     return Aligned(
         time=index_ns(taq.index), signal_time=np.zeros(0, dtype=np.int64),
         signals=np.zeros((0, 0)), columns=(), local_time=local_time, mark_price=marks,
