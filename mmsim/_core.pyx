@@ -1584,6 +1584,17 @@ cdef class Engine:
         }
 
 
+cdef inline bint off_grid(double x) noexcept nogil:
+    # x in ticks: more than GRID_EPS from a whole number (NaN, no quote, counts as on it).
+    # Adding and taking away 1.5 x 2**52 rounds |x| < 2**51 to the nearest whole number in
+    # plain arithmetic, with no libm call or conversion; larger tick counts are whole
+    # numbers or halves of them in float64 and take the floor() path.
+    cdef double magic = 6755399441055744.0, big = 2251799813685248.0
+    if fabs(x - ((x + magic) - magic)) > GRID_EPS:
+        return fabs(x) < big or fabs(x - floor(x + 0.5)) > GRID_EPS
+    return False
+
+
 def first_off_grid(const double[::1] column, double tick_size):
     """The first row whose value is not a whole number of ticks (NaN counts as on the grid).
 
@@ -1601,20 +1612,47 @@ def first_off_grid(const double[::1] column, double tick_size):
         The row, or -1 when every value is on the grid (within 1e-6 of a tick).
     """
     cdef Py_ssize_t k, n = column.shape[0], bad = -1
-    cdef double inv = 1.0 / tick_size, x
-    # Adding and taking away 1.5 x 2**52 rounds |x| < 2**51 to the nearest whole number in
-    # plain arithmetic, with no libm call or conversion in the loop; larger tick counts are
-    # whole numbers or halves of them in float64 and take the floor() path. NaN (no quote)
-    # compares False and passes.
-    cdef double magic = 6755399441055744.0, big = 2251799813685248.0
+    cdef double inv = 1.0 / tick_size
     with nogil:
         for k in range(n):
-            x = column[k] * inv
-            if fabs(x - ((x + magic) - magic)) > GRID_EPS:
-                if fabs(x) < big or fabs(x - floor(x + 0.5)) > GRID_EPS:
-                    bad = k
-                    break
+            if off_grid(column[k] * inv):
+                bad = k
+                break
     return bad
+
+
+def prices_fit(const double[::1] price, const double[::1] bid_price,
+               const double[::1] ask_price, double tick_size):
+    """Whether every price is below 2**53 ticks and every quote on the tick grid.
+
+    One pass in C over the three columns for what the engine needs of prices (whole ticks
+    held exactly in int64; quotes are book levels). The caller names the first row that
+    breaks either when this is False.
+
+    Parameters
+    ----------
+    price, bid_price, ask_price : numpy.ndarray
+        float64 columns of one length.
+    tick_size : float
+
+    Returns
+    -------
+    bool
+    """
+    cdef Py_ssize_t k, n = price.shape[0]
+    cdef double inv = 1.0 / tick_size, limit = MAX_UNITS * tick_size, b, a
+    cdef bint fits = True
+    if not (bid_price.shape[0] == ask_price.shape[0] == n):
+        raise ValueError("every TAQ column needs one value per row")
+    with nogil:
+        for k in range(n):
+            b = bid_price[k]
+            a = ask_price[k]
+            if (price[k] >= limit or b >= limit or a >= limit or off_grid(b * inv)
+                    or off_grid(a * inv)):
+                fits = False
+                break
+    return fits
 
 
 def first_bad_row(const double[::1] price, const double[::1] amount,

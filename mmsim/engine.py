@@ -164,6 +164,10 @@ def _check_horizon(ns: int, name: str, value, time: np.ndarray) -> None:
 
 def _check_prices(data: Aligned, contract: Contract) -> None:
     # The engine compares prices in whole ticks held in int64: each must stay exact.
+    from mmsim._core import first_off_grid, prices_fit
+
+    if prices_fit(data.price, data.bid_price, data.ask_price, contract.tick_size):
+        return                      # one pass in C; the checks below name what does not fit
     limit = _MAX_TICKS * contract.tick_size
     for name in ("price", "bid_price", "ask_price"):
         column = getattr(data, name)
@@ -173,8 +177,6 @@ def _check_prices(data: Aligned, contract: Contract) -> None:
                               f"2**53 ticks of {contract.tick_size!r} ({contract.name or 'the contract'})")
     # Quotes are book levels, so on the tick grid (rule 4 compares them as whole ticks); a
     # print may be an off-grid VWAP of fills aggregated at one timestamp.
-    from mmsim._core import first_off_grid
-
     inverse_tick = 1.0 / contract.tick_size
     for name in ("bid_price", "ask_price"):
         row = first_off_grid(getattr(data, name), contract.tick_size)

@@ -367,3 +367,31 @@ def test_the_fused_row_check_finds_the_first_row_any_rule_finds():
         assert first_bad_row(*cols) == expected
 
     check()
+
+
+def test_the_fused_price_check_agrees_with_the_column_checks():
+    # prices_fit (one C pass) is True exactly when no price reaches 2**53 ticks and both quote
+    # columns are on the grid, as the per-column checks that name a bad row find.
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from hypothesis.extra.numpy import arrays
+
+    from mmsim._core import first_off_grid, prices_fit
+
+    tick = 0.5
+    values = st.sampled_from([np.nan, 0.5, 1.0, 100.0, 100.25, 100.5, 2.0**53 * tick,
+                              2.0**53 * tick - 0.5, 1e300])
+    columns = st.integers(1, 8).flatmap(
+        lambda n: st.tuples(*[arrays(np.float64, n, elements=values) for _ in range(3)]))
+
+    @settings(max_examples=300, deadline=None, derandomize=True)
+    @given(columns)
+    def check(cols):
+        price, bid, ask = cols
+        limit = 2.0**53 * tick
+        with np.errstate(invalid="ignore"):
+            big = any((c >= limit).any() for c in cols)
+        expected = not big and first_off_grid(bid, tick) < 0 and first_off_grid(ask, tick) < 0
+        assert prices_fit(price, bid, ask, tick) == expected
+
+    check()
