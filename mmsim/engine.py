@@ -294,7 +294,9 @@ def _overrides(strategy, name: str) -> bool:
 
 def _to_frame(records: np.ndarray, columns: list[str], time_field: str = "time") -> pd.DataFrame:
     index = pd.DatetimeIndex(pd.to_datetime(records[time_field], unit="ns", utc=True), name="time")
-    return pd.DataFrame({c: records[c] for c in columns}, index=index)
+    # copy=False: each column views its field of ``records`` (the engine's tables are
+    # copies already); pandas would otherwise copy every column into a consolidated block.
+    return pd.DataFrame({c: records[c] for c in columns}, index=index, copy=False)
 
 
 def _times(values: np.ndarray) -> pd.DatetimeIndex:
@@ -341,6 +343,7 @@ def _orders_frame(o: np.ndarray) -> pd.DataFrame:
             "rejected": o["rejected"].astype(np.int64),
         },
         index=pd.DatetimeIndex(created, name="time"),
+        copy=False,
     )
     return frame
 
