@@ -5,7 +5,7 @@ The public face of the package. Heavy modules are imported on first use, so
 """
 from __future__ import annotations
 
-import importlib
+from mmsim import _lazy
 
 __version__ = "0.1.0"
 
@@ -79,21 +79,7 @@ def get_include() -> str:
 # Sub-packages reachable as attributes (``mmsim.data.ohlcv``) without importing them first.
 _SUBMODULES = ("data", "strategies", "estimators", "experiments", "compat", "stats", "plots",
                "report", "config", "contracts", "engine", "results", "strategy", "cli", "sweep",
-               "queue")
+               "queue", "latency", "checks")
 
-
-def __getattr__(name: str):
-    if name in _SUBMODULES:
-        module = importlib.import_module(f"mmsim.{name}")
-        globals()[name] = module
-        return module
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mmsim' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS) | set(_SUBMODULES))
+__getattr__, __dir__ = _lazy.attach(__name__, _EXPORTS, _SUBMODULES,
+                                    public=("__version__", "get_include"))

@@ -1732,14 +1732,26 @@ cdef class Context:
 
     @property
     def time(self):
-        """Current time, int64 nanoseconds since the epoch (UTC)."""
+        """Current time, int64 nanoseconds since the epoch (UTC); the fast form to compare
+        and subtract. :attr:`timestamp` is the same instant as a ``pandas.Timestamp``."""
         return self.engine.now
 
     @property
     def timestamp(self):
-        """Current time as a UTC ``pandas.Timestamp``."""
+        """Current time as a UTC ``pandas.Timestamp`` (:attr:`time` in int64 ns is cheaper
+        where only arithmetic is needed)."""
         import pandas as pd
         return pd.Timestamp(self.engine.now, tz="UTC")
+
+    def __repr__(self):
+        # One line a user can read in a debugger or a notebook: when, the quote seen, the
+        # account and how many orders work.
+        import pandas as pd
+        when = pd.Timestamp(self.engine.now, tz="UTC").isoformat()
+        return (f"<Context {when} bid {self.bid_price:g} x {self.bid_amount:g} / ask "
+                f"{self.ask_price:g} x {self.ask_amount:g}; position {self.position:g}, "
+                f"balance {self.balance:g}, nav {self.nav:g}, "
+                f"{len(self.orders)} working order{'' if len(self.orders) == 1 else 's'}>")
 
     @property
     def signal(self):

@@ -72,3 +72,27 @@ def test_on_start_already_sees_the_first_signal_row():
 
     mmsim.backtest(taq(ROWS), signals(1, 2.5, sigma=[0.25, 0.5]), Reader(), contract=NOFEE)
     assert seen == [("start", 0.25, 0.25, [0.25]), ("signal", 0.25), ("signal", 0.5)]
+
+
+def test_context_repr_reads_time_quote_account_and_orders():
+    from helpers import run
+
+    seen = []
+
+    def step(ctx):
+        ctx.limit(100.0, 5)
+        seen.append(repr(ctx))
+
+    def later(ctx):
+        seen.append(repr(ctx))
+
+    # The order sent at 1 s is counted while in flight; NAV is in the quote currency for an
+    # inverse contract: 2 BTC x mid 100.25, then x mid 100.
+    run([quote(0, 100.0, 7, 100.5, 9), quote(1.5, 99.5, 3, 100.5, 4), quote(3, 99.5, 3, 100.5, 4)],
+        [1, 2], step, later, balance=2.0)
+    assert seen == [
+        "<Context 2019-04-01T00:00:01+00:00 bid 100 x 7 / ask 100.5 x 9; position 0, "
+        "balance 2, nav 200.5, 1 working order>",
+        "<Context 2019-04-01T00:00:02+00:00 bid 99.5 x 3 / ask 100.5 x 4; position 0, "
+        "balance 2, nav 200, 1 working order>",
+    ]

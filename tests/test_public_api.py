@@ -55,3 +55,23 @@ def test_subpackages_resolve_as_attributes_in_a_fresh_interpreter():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": root}, cwd=root)
     assert out.stdout.split() == ["price", "GLFT"]
+
+
+def test_dir_lists_the_public_api_only():
+    names = dir(mmsim)
+    assert "annotations" not in names and "importlib" not in names
+    assert not [n for n in names if n.startswith("_") and n != "__version__"]
+    assert {"backtest", "Result", "data", "sweep", "__version__"} <= set(names)
+    assert "annotations" not in dir(mmsim.data) and "importlib" not in dir(mmsim.data)
+
+
+def test_submodules_load_on_attribute_access(tmp_path):
+    # A fresh interpreter: nothing has imported mmsim.data.bitmex yet.
+    import subprocess
+    import sys
+
+    code = ("import sys, mmsim; assert 'mmsim.data.bitmex' not in sys.modules; "
+            "print(mmsim.data.bitmex.to_taq.__module__, mmsim.data.tardis.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=tmp_path)
+    assert out.stdout.split() == ["mmsim.data.bitmex", "mmsim.data.tardis"]

@@ -12,7 +12,7 @@ first use, so ``import mmsim.data`` does not import pyarrow.
 """
 from __future__ import annotations
 
-import importlib
+from mmsim import _lazy
 
 from mmsim.data.schema import (
     TAQ_COLUMNS,
@@ -37,14 +37,7 @@ _LAZY = {
 __all__ = ["TAQ_COLUMNS", "SchemaError", "validate_taq", "clean_taq", "validate_signals", *_LAZY]
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mmsim.data' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+# Converters and the other data modules, reachable as ``mmsim.data.bitmex`` without an import.
+_SUBMODULES = ("schema", "io", "bars", "synthetic", "bitmex", "binance", "tardis")
 
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = _lazy.attach(__name__, _LAZY, _SUBMODULES, public=__all__)
