@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import asdict, dataclass
+
+from mmsim.checks import number
 
 # Grid steps outside this range lose the engine's exact arithmetic in ticks and lots (their
 # inverse overflows or sizes stop being representable); no exchange lists such a step.
@@ -64,11 +65,8 @@ class Contract:
     def __post_init__(self):
         for field in ("tick_size", "lot_size", "contract_size", "maker_fee", "taker_fee"):
             value = getattr(self, field)
-            # Any real number (NumPy scalars included) is stored as a Python float.
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise TypeError(f"Contract.{field} must be a number, got {value!r} "
-                                f"({type(value).__name__})")
-            object.__setattr__(self, field, float(value))
+            # Any finite real number (NumPy scalars included) is stored as a Python float.
+            object.__setattr__(self, field, number(value, f"Contract.{field}"))
         for field in ("tick_size", "lot_size"):
             value = getattr(self, field)
             if not _MIN_STEP <= value <= _MAX_STEP:
@@ -87,9 +85,7 @@ class Contract:
             value = getattr(self, field)
             if value is None:
                 continue
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise TypeError(f"Contract.{field} must be a number or None, got {value!r} "
-                                f"({type(value).__name__})")
+            number(value, f"Contract.{field}", allow_none=True)
             if not 0.0 < value <= 1.0:
                 raise ValueError(f"Contract.{field} must be a rate in (0, 1] (e.g. 0.01 for "
                                  f"100x leverage), got {value!r}")

@@ -1,12 +1,12 @@
 """``backtest``: validate the inputs, run the compiled engine, wrap its records as a Result."""
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
 import pandas as pd
 
+from mmsim.checks import number
 from mmsim.contracts import BITMEX_XBTUSD, Contract
 from mmsim.data.align import Aligned, align, check_aligned, cut, taq_arrays, with_signals
 from mmsim.data.schema import (
@@ -84,18 +84,6 @@ def _guarded(progress):
     return call
 
 
-def _number(value, name: str, *, at_least=None, what: str = "a number") -> float:
-    # One check for every numeric run parameter: a finite float, optionally bounded below.
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be {what}, got {value!r}") from None
-    if not math.isfinite(number) or (at_least is not None and number < at_least):
-        bound = "" if at_least is None else f" >= {at_least:g}"
-        raise ValueError(f"{name} must be {what.replace('a ', 'a finite ', 1)}{bound}, got {value!r}")
-    return number
-
-
 def _funding(frame):
     # A funding frame as the engine's arrays: times in ns (increasing), finite rates.
     if frame is None:
@@ -115,7 +103,7 @@ def _initial_margin(leverage, contract: Contract) -> float:
         return 0.0
     if isinstance(leverage, str) and leverage == "max":
         return 0.0 if top is None else top
-    value = _number(leverage, "leverage", at_least=1, what="a number")
+    value = number(leverage, "leverage", minimum=1)
     if top is not None and 1.0 / value < top:
         raise ValueError(f"leverage {value:g} is above {contract.name or 'the contract'}'s "
                          f"highest, {1.0 / top:g} (initial_margin {top!r})")
@@ -509,8 +497,8 @@ def backtest(
         raise TypeError(f"strategy must have an on_signal(ctx) method, got {type(strategy).__name__}")
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable as progress(rows_done), got {progress!r}")
-    balance = _number(balance, "balance")
-    queue_position = _number(queue_position, "queue_position", at_least=0)
+    balance = number(balance, "balance")
+    queue_position = number(queue_position, "queue_position", nonnegative=True)
     lat = as_model(latency, "latency")
     clat = lat if cancel_latency is None else as_model(cancel_latency, "cancel_latency")
     alat = clat if amend_latency is None else as_model(amend_latency, "amend_latency")

@@ -20,6 +20,8 @@ from collections import deque
 import numpy as np
 import pandas as pd
 
+from mmsim.checks import duration
+
 __all__ = [
     "RollingVolatility",
     "EWMAVolatility",
@@ -32,14 +34,8 @@ _RETURNS = ("log", "diff")
 
 
 def _span_ns(name: str, value) -> float:
-    """Length of ``value`` in nanoseconds (a Timedelta, a string like ``"1s"``, or ns)."""
-    try:
-        ns = pd.Timedelta(value).value if not isinstance(value, numbers.Real) else float(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a time span such as '1s' or a number of ns, got {value!r}") from exc
-    if isinstance(value, bool) or not (math.isfinite(ns) and ns > 0):
-        raise ValueError(f"{name} must be a positive time span, got {value!r}")
-    return float(ns)
+    """Length of ``value`` in nanoseconds: a span such as ``"1s"`` or a number of seconds."""
+    return float(duration(value, name, positive=True).value)
 
 
 def _time(value) -> int:
@@ -132,7 +128,7 @@ class RollingVolatility(_PriceReturns):
     window : int
         Number of returns in the window (at least 1).
     unit : str, pandas.Timedelta or float, default "1s"
-        Unit of time of the estimate (a number is taken as nanoseconds).
+        Unit of time of the estimate (a bare number is seconds).
     returns : {"log", "diff"}, default "log"
         Log returns (sigma as a fraction of price) or price differences (sigma in price
         units, as the Avellaneda-Stoikov model uses it).
@@ -199,7 +195,7 @@ class EWMAVolatility(_PriceReturns):
     Parameters
     ----------
     halflife : str, pandas.Timedelta or float
-        Half-life of the weights (a number is taken as nanoseconds).
+        Half-life of the weights (a bare number is seconds).
     unit : str, pandas.Timedelta or float, default "1s"
         Unit of time of the estimate.
     returns : {"log", "diff"}, default "log"
@@ -280,7 +276,7 @@ class TradeIntensity:
     depths : array_like
         Increasing grid of depths :math:`\delta_j \ge 0` in price units (at least two).
     window : str, pandas.Timedelta or float
-        Length of the rolling time window (a number is taken as nanoseconds).
+        Length of the rolling time window (a bare number is seconds).
     unit : str, pandas.Timedelta or float, default "1s"
         Unit of time of :math:`A` (trades per unit).
     min_count : int, default 10
@@ -427,7 +423,7 @@ class FillRate:
     Parameters
     ----------
     window : str, pandas.Timedelta or float
-        Length of the window (a number is taken as nanoseconds).
+        Length of the window (a bare number is seconds).
     unit : str, pandas.Timedelta or float, default "1s"
         Unit of time of :attr:`rate`.
     """

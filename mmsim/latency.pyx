@@ -46,7 +46,7 @@ from libc.math cimport INFINITY, ceil, frexp, ldexp, rint, sqrt
 from libc.stdint cimport int64_t, uint64_t
 
 from mmsim.data.schema import index_ns
-from mmsim.strategies._common import check_number
+from mmsim.checks import number
 
 __all__ = ["LatencyModel", "Constant", "Sampled", "Lognormal", "Series", "as_model",
            "MAX_SECONDS"]
@@ -183,10 +183,9 @@ def _seconds_ns(value, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number of seconds or a duration such as '5ms', "
                         f"got {value!r}")
-    try:
-        seconds = check_number(name, value, nonnegative=True)
-    except OverflowError:                   # an int too large for a float
-        raise _cap_error(name, value) from None
+    if isinstance(value, numbers.Integral) and value > MAX_SECONDS:
+        raise _cap_error(name, value)       # before an int too large for a float reads as inf
+    seconds = number(value, name, nonnegative=True)
     if seconds > MAX_SECONDS:
         raise _cap_error(name, value)
     # The engine's rounding of a latency in seconds, so Constant(x) and a bare x agree.
@@ -225,7 +224,7 @@ def _seconds_array(values, name):
         bad = ~np.isfinite(seconds) | (seconds < 0) | (seconds > MAX_SECONDS)
     if bad.any():
         i = int(np.argmax(bad))
-        check_number(f"{name}[{i}]", arr[i].item(), nonnegative=True)
+        number(arr[i].item(), f"{name}[{i}]", nonnegative=True)
         raise _cap_error(f"{name}[{i}]", arr[i].item())
     # np.rint is round-half-even like Python's round(): the same ns as _seconds_ns.
     return np.rint(seconds * 1e9).astype(np.int64)
@@ -510,7 +509,7 @@ cdef class Lognormal(LatencyModel):
 
     def __init__(self, median, sigma, seed=0):
         median_ns = _seconds_ns(median, "median")
-        sigma = check_number("sigma", sigma, nonnegative=True)
+        sigma = number(sigma, "sigma", nonnegative=True)
         seed = _seed(seed)
         cdef double bound = 0.0
         if median_ns > 0:

@@ -174,11 +174,8 @@ cdef class PowerProb(QueueModel):
     """
 
     def __init__(self, n):
-        from mmsim.engine import _number
-        n = _number(n, "PowerProb n", at_least=0, what="a positive number")
-        if n <= 0.0:
-            raise ValueError(f"PowerProb n must be a positive number, got {n!r}")
-        self.n = n
+        from mmsim.checks import number
+        self.n = number(n, "PowerProb n", positive=True)
 
     cdef double front_share(self, double ahead, double behind) except -1.0 nogil:
         cdef double fa = pow(ahead, self.n), fb = pow(behind, self.n)

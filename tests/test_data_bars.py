@@ -78,7 +78,7 @@ def test_ohlcv_errors(taq):
         ohlcv(taq.drop(columns=["price"]), "1min")
     with pytest.raises(SchemaError, match="signed 'amount' column"):
         ohlcv(taq.drop(columns=["amount"]), "1min")
-    with pytest.raises(ValueError, match="positive duration"):
+    with pytest.raises(ValueError, match=r"^bar must be a positive time span, got '0s'$"):
         ohlcv(taq, "0s")
     trades = taq.loc[taq["amount"] != 0, ["price"]].assign(size=1.0, side="Buy")
     trades.iloc[1, trades.columns.get_loc("side")] = "Short"

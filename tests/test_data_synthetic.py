@@ -369,8 +369,8 @@ def test_flow_parameters_are_checked(kwargs, message):
     ({"n_rows": 100, "start": None}, r"^start must be a time such as '2019-04-01', got None$"),
     ({"n_rows": -1}, r"^n_rows must be a non-negative integer, got -1$"),
     ({"n_rows": 2.5}, r"^n_rows must be a non-negative integer, got 2.5$"),
-    ({"duration": "0s"}, r"^duration must be positive, got '0s'$"),
-    ({"duration": "-1h"}, r"^duration must be positive, got '-1h'$"),
+    ({"duration": "0s"}, r"^duration must be a positive time span, got '0s'$"),
+    ({"duration": "-1h"}, r"^duration must be a positive time span, got '-1h'$"),
 ])
 def test_market_parameters_are_checked(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -131,9 +131,14 @@ def test_queue_model_argument_is_checked(value, error, message):
         run(drop_without_print(), [1], lambda c: c.limit(100.0, 100), queue_model=value)
 
 
-@pytest.mark.parametrize("n", [0, -1, float("nan"), "two"])
-def test_power_exponent_must_be_positive(n):
-    with pytest.raises((TypeError, ValueError), match=r"PowerProb n must be a"):
+@pytest.mark.parametrize("n, error, message", [
+    (0, ValueError, "^PowerProb n must be > 0, got 0$"),
+    (-1, ValueError, "^PowerProb n must be > 0, got -1$"),
+    (float("nan"), ValueError, "^PowerProb n must be finite, got nan$"),
+    ("two", TypeError, "^PowerProb n must be a real number, got 'two'$"),
+])
+def test_power_exponent_must_be_positive(n, error, message):
+    with pytest.raises(error, match=message):
         PowerProb(n)
 
 

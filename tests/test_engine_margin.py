@@ -100,8 +100,8 @@ def test_presets_carry_their_exchange_margin():
 
 @pytest.mark.parametrize("leverage, error, message", [
     (200, ValueError, r"^leverage 200 is above BitMEX XBTUSD's highest, 100 \(initial_margin 0.01\)"),
-    (0.5, ValueError, r"^leverage must be a finite number >= 1, got 0.5"),
-    ("high", TypeError, r"^leverage must be a number, got 'high'"),
+    (0.5, ValueError, r"^leverage must be >= 1, got 0.5$"),
+    ("high", TypeError, r"^leverage must be a real number, got 'high'$"),
 ])
 def test_bad_leverage_is_named(leverage, error, message):
     with pytest.raises(error, match=message):
@@ -110,7 +110,7 @@ def test_bad_leverage_is_named(leverage, error, message):
 
 @pytest.mark.parametrize("kwargs, error, message", [
     (dict(initial_margin=0.0), ValueError, r"Contract.initial_margin must be a rate in \(0, 1\]"),
-    (dict(initial_margin="1%"), TypeError, r"Contract.initial_margin must be a number or None"),
+    (dict(initial_margin="1%"), TypeError, r"^Contract.initial_margin must be a real number or None, got '1%'$"),
     (dict(initial_margin=0.01, maintenance_margin=0.02), ValueError,
      r"Contract.maintenance_margin \(0.02\) must not exceed initial_margin \(0.01\)"),
 ])

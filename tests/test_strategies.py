@@ -191,9 +191,9 @@ def test_bad_parameters_are_named(make, message):
         (lambda: MonteCarlo(5, math.inf, 1, -0.05), ValueError,
          r"^threshold must be finite, got inf$"),
         (lambda: AvellanedaStoikov(5, 0.1, 5.0, horizon="soon"), ValueError,
-         r"^horizon must be None, 'day' or a session length such as '8h', got 'soon'$"),
+         r"^horizon must be None, 'day' or a session length such as '8h' \(a bare number is seconds\), got 'soon'$"),
         (lambda: AvellanedaStoikov(5, 0.1, 5.0, horizon="Day"), ValueError,
-         r"^horizon must be None, 'day' or a session length such as '8h', got 'Day'$"),
+         r"^horizon must be None, 'day' or a session length such as '8h' \(a bare number is seconds\), got 'Day'$"),
     ],
 )
 def test_bad_numbers_and_horizons_are_named(make, error, message):

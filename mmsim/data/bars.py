@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from mmsim.checks import duration
 from mmsim.data.bitmex import _sides
 from mmsim.data.schema import SchemaError
 
@@ -88,9 +89,7 @@ def ohlcv(trades_or_taq: pd.DataFrame, bar="1min") -> pd.DataFrame:
     --------
     >>> bars = ohlcv(taq, "1min")  # doctest: +SKIP
     """
-    freq = pd.Timedelta(bar)
-    if freq <= pd.Timedelta(0):
-        raise ValueError(f"bar must be a positive duration, got {bar!r}")
+    freq = duration(bar, "bar", positive=True)
     index, price, amount = _signed_trades(trades_or_taq)
     size = np.abs(amount)
     buy = amount > 0

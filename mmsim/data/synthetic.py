@@ -108,6 +108,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mmsim import checks
 from mmsim.data.schema import TAQ_COLUMNS, bound_ns, taq_frame
 
 __all__ = ["synthetic_taq", "synthetic_funding", "sign_autocorrelation"]
@@ -415,9 +416,7 @@ def synthetic_taq(
             raise ValueError(f"n_rows must be a non-negative integer, got {n_rows!r}")
         span = max(n / rate, 1.0)
     else:
-        span = pd.Timedelta(duration).total_seconds()
-        if not span > 0:
-            raise ValueError(f"duration must be positive, got {duration!r}")
+        span = checks.duration(duration, "duration", positive=True).total_seconds()
         n = int(rng.poisson(rate * span))
     if n == 0:
         return _frame(np.empty(0, np.int64), [np.empty(0) for _ in TAQ_COLUMNS])
@@ -639,7 +638,7 @@ def synthetic_taq(
     for i in range(0, n, _CHUNK):  # in place: the float seconds become int64 nanoseconds
         times[i:i + _CHUNK] = t[i:i + _CHUNK].copy()
     if resolution is not None:
-        res = pd.Timedelta(resolution).value
+        res = checks.duration(resolution, "resolution", positive=True).value
         times //= res
         times *= res
     times += start_ns
@@ -674,9 +673,7 @@ def synthetic_funding(taq: pd.DataFrame, *, seed: int = 0, interval="8h", mean: 
     pandas.DataFrame
         ``rate`` by a ``time`` index, as :func:`mmsim.backtest` takes as ``funding``.
     """
-    step = pd.Timedelta(interval)
-    if step <= pd.Timedelta(0):
-        raise ValueError(f"interval must be a positive time span, got {interval!r}")
+    step = checks.duration(interval, "interval", positive=True)
     if not (np.isfinite(mean) and np.isfinite(std) and std >= 0):
         raise ValueError(f"mean and std must be finite, std >= 0; got {mean!r}, {std!r}")
     index = taq.index

@@ -6,13 +6,12 @@ import math
 import numbers
 
 import numpy as np
-import pandas as pd
 
+from mmsim.checks import duration, number
 from mmsim.strategy import Strategy
 
 __all__ = [
     "REFERENCES",
-    "check_number",
     "check_choice",
     "Source",
     "SourcedStrategy",
@@ -27,20 +26,6 @@ __all__ = [
 
 #: Reference prices a quoting strategy can centre on.
 REFERENCES = ("last", "mid", "microprice")
-
-
-def check_number(name: str, value, *, positive=False, nonnegative=False) -> float:
-    """Return ``value`` as a float, or raise naming ``name`` and what was expected."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    if nonnegative and value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return value
 
 
 def check_choice(name: str, value, choices: tuple):
@@ -73,7 +58,7 @@ class Source:
             self.kind = "column"
         elif isinstance(spec, numbers.Real) and not isinstance(spec, bool):
             self.kind = "constant"
-            self.value = check_number(name, spec, positive=positive)
+            self.value = number(spec, name, positive=positive)
         elif hasattr(spec, "update") and callable(spec.update):
             self.kind = "estimator"
         elif callable(spec):
@@ -177,18 +162,20 @@ def unit_notional(contract, price: float) -> float:
 
 
 def horizon_ns(horizon):
-    """Validate a horizon option: None, ``"day"``, or a positive session length (ns)."""
+    """Validate a horizon option: None, ``"day"``, or a positive session length (a span such
+    as ``"8h"`` or a number of seconds), returned in ns."""
     if horizon is None:
         return None
     if isinstance(horizon, str) and horizon == "day":
         return 86_400_000_000_000
     try:
-        ns = pd.Timedelta(horizon).value
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"horizon must be None, 'day' or a session length such as '8h', got {horizon!r}") from exc
-    if ns <= 0:
+        span = duration(horizon, "horizon")
+    except ValueError:
+        raise ValueError(f"horizon must be None, 'day' or a session length such as '8h' (a "
+                         f"bare number is seconds), got {horizon!r}") from None
+    if not span.value > 0:
         raise ValueError(f"horizon must be a positive session length, got {horizon!r}")
-    return int(ns)
+    return int(span.value)
 
 
 def time_to_horizon(time_ns: int, length_ns) -> float:

@@ -11,12 +11,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from mmsim.checks import number
 from mmsim.strategies._common import (
     REFERENCES,
     Source,
     SourcedStrategy,
     check_choice,
-    check_number,
     floor_to_lot,
     horizon_ns,
     order_rows,
@@ -213,11 +213,11 @@ class AvellanedaStoikov(SourcedStrategy):
 
     def __init__(self, max_size, gamma, k, n=0.0, delta_price=0.0, delta_size=0.0, *,
                  sigma="sigma", reference="last", horizon=None, centre="notebook"):
-        self.max_size = check_number("max_size", max_size, positive=True)
-        self.gamma = check_number("gamma", gamma, positive=True)
-        self.n = check_number("n", n)
-        self.delta_price = check_number("delta_price", delta_price, nonnegative=True)
-        self.delta_size = check_number("delta_size", delta_size, nonnegative=True)
+        self.max_size = number(max_size, "max_size", positive=True)
+        self.gamma = number(gamma, "gamma", positive=True)
+        self.n = number(n, "n")
+        self.delta_price = number(delta_price, "delta_price", nonnegative=True)
+        self.delta_size = number(delta_size, "delta_size", nonnegative=True)
         self.k_source = Source("k", k)
         self.sigma_source = Source("sigma", sigma)
         self.reference = check_choice("reference", reference, REFERENCES)

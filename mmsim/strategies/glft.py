@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import math
 
+from mmsim.checks import number
 from mmsim.strategies._common import (
     REFERENCES,
     Source,
     SourcedStrategy,
     check_choice,
-    check_number,
     order_rows,
     reference_price,
     to_tick,
@@ -116,14 +116,14 @@ class GLFT(SourcedStrategy):
 
     def __init__(self, order_size, gamma, A, k, max_position, *, xi=None, delta=1.0,
                  sigma="sigma", reference="mid", delta_price=0.0):
-        self.order_size = check_number("order_size", order_size, positive=True)
-        self.gamma = check_number("gamma", gamma, positive=True)
-        self.A = check_number("A", A, positive=True)
-        self.k = check_number("k", k, positive=True)
-        self.max_position = check_number("max_position", max_position, nonnegative=True)
-        self.xi = None if xi is None else check_number("xi", xi, positive=True)
-        self.delta = check_number("delta", delta, positive=True)
-        self.delta_price = check_number("delta_price", delta_price, nonnegative=True)
+        self.order_size = number(order_size, "order_size", positive=True)
+        self.gamma = number(gamma, "gamma", positive=True)
+        self.A = number(A, "A", positive=True)
+        self.k = number(k, "k", positive=True)
+        self.max_position = number(max_position, "max_position", nonnegative=True)
+        self.xi = None if xi is None else number(xi, "xi", positive=True)
+        self.delta = number(delta, "delta", positive=True)
+        self.delta_price = number(delta_price, "delta_price", nonnegative=True)
         self.reference = check_choice("reference", reference, REFERENCES)
         self.sigma_source = Source("sigma", sigma)
         self.c1, self.c2 = glft_coefficients(self.gamma, self.A, self.k, self.xi, self.delta)

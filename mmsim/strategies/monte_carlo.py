@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import math
 
+from mmsim.checks import number
 from mmsim.strategies._common import (
     Source,
     SourcedStrategy,
-    check_number,
     floor_to_lot,
     order_rows,
     unit_notional,
@@ -88,13 +88,13 @@ class MonteCarlo(SourcedStrategy):
     """
 
     def __init__(self, max_size, threshold, level=0, pct_loss=-0.05, *, inv="inv"):
-        self.max_size = check_number("max_size", max_size, positive=True)
-        self.threshold = check_number("threshold", threshold, nonnegative=True)
-        level = check_number("level", level, nonnegative=True)
+        self.max_size = number(max_size, "max_size", positive=True)
+        self.threshold = number(threshold, "threshold", nonnegative=True)
+        level = number(level, "level", nonnegative=True)
         if level != int(level):
             raise ValueError(f"level must be a whole number of ticks, got {level!r}")
         self.level = int(level)
-        self.pct_loss = check_number("pct_loss", pct_loss)
+        self.pct_loss = number(pct_loss, "pct_loss")
         self.inv_source = Source("inv", inv, positive=False)
 
     def on_signal(self, ctx):

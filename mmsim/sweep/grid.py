@@ -28,7 +28,8 @@ import math
 import numbers
 
 import numpy as np
-import pandas as pd
+
+from mmsim.checks import number
 
 __all__ = ["expand", "sample", "SPACE_KINDS", "SAMPLE_METHODS"]
 
@@ -101,12 +102,6 @@ def expand(grid) -> list[dict]:
                     f"got {type(grid).__name__}")
 
 
-def _number(value, key: str, what: str):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise TypeError(f"space[{key!r}]: {what} must be a finite number, got {value!r}")
-    return value
-
-
 def _dimension(key: str, spec):
     """Check one dimension of a space; return a function of u in [0, 1) -> values."""
     if not isinstance(spec, (tuple, list)) or not spec or spec[0] not in SPACE_KINDS:
@@ -123,7 +118,7 @@ def _dimension(key: str, spec):
                                                          len(choices) - 1)]
     if len(spec) != 3:
         raise ValueError(f"space[{key!r}] must be ({kind!r}, low, high), got {spec!r}")
-    lo, hi = _number(spec[1], key, "low"), _number(spec[2], key, "high")
+    lo, hi = (number(spec[1], f"space[{key!r}]: low"), number(spec[2], f"space[{key!r}]: high"))
     if not hi > lo:
         raise ValueError(f"space[{key!r}]: high ({hi!r}) must be greater than low ({lo!r})")
     if kind == "uniform":
