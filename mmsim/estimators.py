@@ -20,6 +20,7 @@ from collections import deque
 import numpy as np
 import pandas as pd
 
+from mmsim._arguments import call_repr
 from mmsim.checks import duration
 
 __all__ = [
@@ -51,6 +52,10 @@ class _PriceReturns:
 
     A subclass folds each return in with ``_add(r, dt)`` and defines :attr:`variance`.
     """
+
+    def __repr__(self):
+        # The call that builds this estimator again, as recorded in a result's parameters.
+        return call_repr(self)
 
     def __init__(self, unit, returns: str):
         if returns not in _RETURNS:
@@ -283,6 +288,10 @@ class TradeIntensity:
         Least number of trades a grid depth needs to enter the fit.
     """
 
+    def __repr__(self):
+        # The call that builds this estimator again, as recorded in a result's parameters.
+        return call_repr(self)
+
     def __init__(self, depths, window, unit="1s", min_count: int = 10):
         grid = np.asarray(depths, dtype=np.float64)
         if grid.ndim != 1 or grid.size < 2 or not np.all(np.isfinite(grid)) or grid[0] < 0 \
@@ -427,6 +436,10 @@ class FillRate:
     unit : str, pandas.Timedelta or float, default "1s"
         Unit of time of :attr:`rate`.
     """
+
+    def __repr__(self):
+        # The call that builds this estimator again, as recorded in a result's parameters.
+        return call_repr(self)
 
     def __init__(self, window, unit="1s"):
         self.window_ns = _span_ns("window", window)

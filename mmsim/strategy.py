@@ -53,14 +53,23 @@ class Strategy:
         """
 
     def params(self) -> dict:
-        """The strategy's parameters, recorded with the result.
+        """The strategy's parameters, recorded with the result so that it can be rerun.
+
+        For a class with its own ``__init__``: every constructor argument the strategy keeps
+        (as an attribute of the same name, ``<name>_source``, ``<name>_ns`` or ``_<name>``),
+        so that ``type(s)(**s.params())`` builds it again. A model input given as a signal
+        column or a constant is recorded as given; an estimator as the call that builds it
+        (``"EWMAVolatility(halflife=30.0, unit=1.0, returns='log')"``); a function as
+        ``module:qualname``. Without its own ``__init__``: the public attributes with plain
+        values. Override it to record something else.
 
         Returns
         -------
         dict
-            Public instance attributes with plain values.
         """
-        return {
-            k: v for k, v in vars(self).items()
-            if not k.startswith("_") and isinstance(v, (int, float, str, bool, type(None)))
-        }
+        from mmsim._arguments import constructor_arguments
+
+        if type(self).__init__ is not object.__init__:
+            return constructor_arguments(self)
+        return {k: v for k, v in vars(self).items()
+                if not k.startswith("_") and isinstance(v, (int, float, str, bool, type(None)))}

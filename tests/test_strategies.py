@@ -350,3 +350,44 @@ def test_monte_carlo_follows_the_target_and_stops_out():
     assert o["amount"].tolist() == [9999.0, -9999.0]
     assert res.fills["price"].tolist() == [9999.5, 9000.0]
     assert res.positions["amount"].iloc[-1] == 0.0
+
+
+@pytest.mark.parametrize("strategy, expected", [
+    (lambda: AvellanedaStoikov(5, 0.1, "k", sigma=3.0, horizon=3600),
+     {"max_size": 5.0, "gamma": 0.1, "k": "k", "n": 0.0, "delta_price": 0.0, "delta_size": 0.0,
+      "sigma": 3.0, "reference": "last", "horizon": 3600, "centre": "notebook"}),
+    (lambda: mmsim.GLFT(2, 0.05, 1.5, 0.3, 10, sigma="vol"),
+     {"order_size": 2.0, "gamma": 0.05, "A": 1.5, "k": 0.3, "max_position": 10.0, "xi": None,
+      "delta": 1.0, "sigma": "vol", "reference": "mid", "delta_price": 0.0}),
+    (lambda: mmsim.MonteCarlo(5, 0.1, level=2),
+     {"max_size": 5.0, "threshold": 0.1, "level": 2, "pct_loss": -0.05, "inv": "inv"}),
+    (lambda: mmsim.Symmetric(5, 0.1, 2.0),
+     {"max_size": 5.0, "gamma": 0.1, "k": 2.0, "delta_price": 0.0, "delta_size": 0.0,
+      "sigma": "sigma", "reference": "last", "horizon": None}),
+])
+def test_params_record_every_argument_and_rebuild_the_strategy(strategy, expected):
+    built = strategy()
+    assert built.params() == expected
+    again = type(built)(**built.params())
+    assert again.params() == expected
+
+
+def test_an_estimator_source_is_recorded_as_the_call_that_builds_it():
+    from mmsim.estimators import EWMAVolatility, TradeIntensity
+
+    strat = AvellanedaStoikov(5, 0.1, 5.0, sigma=EWMAVolatility("30s", unit="1min"))
+    assert strat.params()["sigma"] == "EWMAVolatility(halflife=30.0, unit=60.0, returns='log')"
+    rebuilt = eval(strat.params()["sigma"], {"EWMAVolatility": EWMAVolatility})
+    assert (rebuilt.halflife_ns, rebuilt.unit_ns) == (30e9, 60e9)
+    assert repr(TradeIntensity([0, 0.5], "1min", min_count=3)) == (
+        "TradeIntensity(depths=[0.0, 0.5], window=60.0, unit=1.0, min_count=3)")
+
+
+def test_a_result_records_the_strategy_sources():
+    from helpers import quote, signals, taq
+
+    result = mmsim.backtest(taq([quote(0, 100.0, 5, 100.5, 5), quote(2, 100.0, 5, 100.5, 5)]),
+                            signals(1, k=[2.0]), AvellanedaStoikov(5, 0.1, "k", sigma=0.5),
+                            latency=0.5)
+    assert result.params["strategy_params"]["k"] == "k"
+    assert result.params["strategy_params"]["sigma"] == 0.5
