@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from mmsim.data import binance
-from mmsim.data.bitmex import parse_time
+from mmsim.data.merge import parse_time
 from mmsim.data.schema import SchemaError
 
 DATA = (Path(__file__).resolve().parents[1].parent / "shared" / "data"

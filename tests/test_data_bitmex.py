@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmsim.data import bitmex
+from mmsim.data import bitmex, download, merge
 from mmsim.data.io import read_taq
 from mmsim.data.schema import TAQ_COLUMNS, SchemaError
 
@@ -126,20 +126,20 @@ def test_parse_time():
 
 
 def test_build_taq_sorts_unsorted_input_and_handles_no_trades():
-    taq = bitmex.build_taq([3, 1], [1, -1], [1.0, 2.0], [10.0, 9.0],
+    taq = merge.build_taq([3, 1], [1, -1], [1.0, 2.0], [10.0, 9.0],
                            [2, 0], [9.0, 8.0], [5.0, 5.0], [10.0, 9.5], [5.0, 5.0])
     assert list(taq.index.asi8) == [0, 1, 2, 3]
     assert list(taq["amount"]) == [0.0, -2.0, 0.0, 1.0]
     assert taq["bid_price"].iloc[1] == 8.0  # the quote at 0
     assert taq["bid_price"].iloc[3] == 9.0  # the quote at 2
-    only_quotes = bitmex.build_taq([], [], [], [], [5], [1.0], [2.0], [1.5], [2.0])
+    only_quotes = merge.build_taq([], [], [], [], [5], [1.0], [2.0], [1.5], [2.0])
     assert len(only_quotes) == 1 and only_quotes["amount"].iloc[0] == 0.0
     assert list(only_quotes.columns) == list(TAQ_COLUMNS)
     assert only_quotes.index.tz is not None
-    naive = bitmex.build_taq([], [], [], [], [5], [1.0], [2.0], [1.5], [2.0], tz=None)
+    naive = merge.build_taq([], [], [], [], [5], [1.0], [2.0], [1.5], [2.0], tz=None)
     assert naive.index.tz is None and naive.index[0].value == 5
     with pytest.raises(ValueError, match="tz must be 'UTC' or None"):
-        bitmex.build_taq([], [], [], [], [5], [1.0], [2.0], [1.5], [2.0], tz="Europe/Paris")
+        merge.build_taq([], [], [], [], [5], [1.0], [2.0], [1.5], [2.0], tz="Europe/Paris")
 
 
 # ---- the real capture ----------------------------------------------------------------------
@@ -265,7 +265,7 @@ class _Server:
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/data"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.01,), daemon=True)
 
     def __enter__(self):
         self.thread.start()
@@ -286,7 +286,7 @@ def _files():
 
 @pytest.fixture(autouse=True)
 def _fast_retries(monkeypatch):
-    monkeypatch.setattr(bitmex, "RETRY_DELAY", 0.01)
+    monkeypatch.setattr(download, "RETRY_DELAY", 0.01)
 
 
 def test_download_fetches_each_day_and_skips_present_ones(tmp_path, capsys):
@@ -362,7 +362,7 @@ def test_a_resumed_download_counts_each_byte_once(tmp_path):
     body = files["/data/trade/20190320.csv.gz"]
     bar = Bar()
     with _Server(files, cut_first=True) as server:
-        bitmex._fetch(f"{server.url}/trade/20190320.csv.gz", tmp_path / "t.csv.gz", 5.0, 3, bar)
+        download._fetch(f"{server.url}/trade/20190320.csv.gz", tmp_path / "t.csv.gz", 5.0, 3, bar)
     assert len(server.requests) == 2  # the dropped connection, then the resumed rest
     assert (bar.n, bar.total) == (len(body), len(body))
 
@@ -440,7 +440,7 @@ def test_convert_days_carries_the_last_quote_into_the_next_day(tmp_path):
 
 def test_build_taq_receive_times_go_together():
     import numpy as np
-    from mmsim.data.bitmex import build_taq
+    from mmsim.data.merge import build_taq
     one = np.array([0], dtype=np.int64)
     with pytest.raises(ValueError, match=r"^trade_local and quote_local go together: give both "
                                          r"or neither"):

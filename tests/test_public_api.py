@@ -65,13 +65,26 @@ def test_dir_lists_the_public_api_only():
     assert "annotations" not in dir(mmsim.data) and "importlib" not in dir(mmsim.data)
 
 
-def test_submodules_load_on_attribute_access(tmp_path):
-    # A fresh interpreter: nothing has imported mmsim.data.bitmex yet.
+def _fresh(code: str, cwd) -> list:
+    """What ``code`` prints in a new interpreter (beside, not inside, the checkout)."""
     import subprocess
     import sys
 
-    code = ("import sys, mmsim; assert 'mmsim.data.bitmex' not in sys.modules; "
-            "print(mmsim.data.bitmex.to_taq.__module__, mmsim.data.tardis.__name__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=tmp_path)
-    assert out.stdout.split() == ["mmsim.data.bitmex", "mmsim.data.tardis"]
+                         check=True, cwd=cwd)
+    return out.stdout.split()
+
+
+def test_submodules_load_on_attribute_access(tmp_path):
+    # A fresh interpreter: nothing has imported mmsim.data.bitmex yet.
+    assert _fresh("import sys, mmsim; assert 'mmsim.data.bitmex' not in sys.modules; "
+                  "print(mmsim.data.bitmex.to_taq.__module__, mmsim.data.tardis.__name__)",
+                  tmp_path) == ["mmsim.data.bitmex", "mmsim.data.tardis"]
+
+
+def test_other_exchanges_do_not_load_the_bitmex_module(tmp_path):
+    # The merge and CSV helpers are exchange-neutral (mmsim.data.merge), the downloader is
+    # mmsim.data.download: Binance, tardis.dev and bars need nothing of BitMEX's.
+    assert _fresh("import sys, mmsim.data.binance, mmsim.data.tardis, mmsim.data.bars; "
+                  "print('mmsim.data.bitmex' in sys.modules, 'mmsim.data.download' in sys.modules)",
+                  tmp_path) == ["False", "False"]

@@ -1,11 +1,12 @@
 """Tick data: the TAQ schema and its validation, reading and writing, exchange converters,
 bars and features, and synthetic markets.
 
-Converters live in submodules: :mod:`mmsim.data.bitmex` (public daily dumps, and their
-download), :mod:`mmsim.data.binance` (trades + bookTicker captures) and
+Converters live in submodules: :mod:`mmsim.data.bitmex` (public daily dumps, fetched by
+:mod:`mmsim.data.download`), :mod:`mmsim.data.binance` (trades + bookTicker captures) and
 :mod:`mmsim.data.tardis` (tardis.dev ``trades`` + ``quotes`` CSVs); each has ``to_taq``. Raw
 websocket captures convert with ``binance.raw_to_taq`` (hftbacktest's logs) and
-``bitmex.cryptofeed_to_taq`` (cryptofeed's BitMEX log).
+``bitmex.cryptofeed_to_taq`` (cryptofeed's BitMEX log). All of them merge trades and quotes
+into TAQ through :mod:`mmsim.data.merge`.
 
 ``mmsim.data.schema`` is imported eagerly (the engine needs it); everything else is loaded on
 first use, so ``import mmsim.data`` does not import pyarrow.
@@ -38,6 +39,7 @@ __all__ = ["TAQ_COLUMNS", "SchemaError", "validate_taq", "clean_taq", "validate_
 
 
 # Converters and the other data modules, reachable as ``mmsim.data.bitmex`` without an import.
-_SUBMODULES = ("schema", "io", "bars", "synthetic", "bitmex", "binance", "tardis")
+_SUBMODULES = ("schema", "io", "bars", "synthetic", "merge", "download", "bitmex", "binance",
+               "tardis")
 
 __getattr__, __dir__ = _lazy.attach(__name__, _LAZY, _SUBMODULES, public=__all__)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from mmsim.checks import duration
-from mmsim.data.bitmex import _sides
+from mmsim.data.merge import sides
 from mmsim.data.schema import SchemaError
 
 __all__ = ["ohlcv", "fix_features", "volatility", "volatility_signals", "OHLCV_COLUMNS",
@@ -46,7 +46,7 @@ def _signed_trades(frame: pd.DataFrame) -> tuple[pd.DatetimeIndex, np.ndarray, n
     if "amount" in frame.columns:
         amount = frame["amount"].to_numpy(dtype=np.float64)
     elif {"size", "side"} <= set(frame.columns):
-        amount = _sides(frame["side"], "trades") * frame["size"].to_numpy(dtype=np.float64)
+        amount = sides(frame["side"], "trades") * frame["size"].to_numpy(dtype=np.float64)
     else:
         raise SchemaError("trades need a signed 'amount' column (> 0 buyer-initiated, < 0 "
                           f"seller-initiated) or 'size' and 'side'; got {list(frame.columns)}")

@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from mmsim.data import _capture
-from mmsim.data.bitmex import LOCAL, _concat, _received_to_taq
+from mmsim.data.merge import LOCAL, concat, received_to_taq
 
 __all__ = ["to_taq", "read_raw", "raw_to_taq"]
 
@@ -64,7 +64,7 @@ def to_taq(trades, quotes, symbol: str | None = None, *, clock: str = "exchange"
     --------
     >>> taq = to_taq("btcusd_perp_trades.csv.gz", "btcusd_perp_quotes.csv.gz")  # doctest: +SKIP
     """
-    return _received_to_taq(trades, quotes, symbol, clock, clean, local_time)
+    return received_to_taq(trades, quotes, symbol, clock, clean, local_time)
 
 
 # ---- the raw websocket captures --------------------------------------------------------
@@ -178,8 +178,8 @@ def read_raw(source, symbol: str | None = None) -> tuple[pd.DataFrame, pd.DataFr
     ...                            "cm_btcusd_perp_20240809.gz"])  # doctest: +SKIP
     """
     read = [_raw_file(path) for path in _capture.paths(source, "capture")]
-    return (_concat([t for t, _ in read], symbol, "trades"),
-            _concat([q for _, q in read], symbol, "quotes"))
+    return (concat([t for t, _ in read], symbol, "trades"),
+            concat([q for _, q in read], symbol, "quotes"))
 
 
 def raw_to_taq(source, symbol: str | None = None, *, clock: str = "exchange",
@@ -212,4 +212,4 @@ def raw_to_taq(source, symbol: str | None = None, *, clock: str = "exchange",
     --------
     >>> taq = raw_to_taq("usdm_btcusdt_20240808.gz")  # doctest: +SKIP
     """
-    return _received_to_taq(*read_raw(source, symbol), None, clock, clean, local_time)
+    return received_to_taq(*read_raw(source, symbol), None, clock, clean, local_time)

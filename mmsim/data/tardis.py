@@ -19,7 +19,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from mmsim.data.bitmex import _load, _sides, build_taq
+from mmsim.data.merge import build_taq, load_symbol, sides
 from mmsim.data.schema import SchemaError, validate_taq
 
 __all__ = ["to_taq"]
@@ -77,8 +77,8 @@ def to_taq(trades, quotes, symbol: str | None = None, *, clock: str = "exchange"
     if unknown not in ("infer", "drop", "raise"):
         raise ValueError(f"unknown must be 'infer', 'drop' or 'raise', got {unknown!r}")
     time_col = "timestamp" if clock == "exchange" else "local_timestamp"
-    t = _load(trades, TRADE_COLUMNS, symbol, "trades")
-    q = _load(quotes, QUOTE_COLUMNS, symbol, "quotes")
+    t = load_symbol(trades, TRADE_COLUMNS, symbol, "trades")
+    q = load_symbol(quotes, QUOTE_COLUMNS, symbol, "quotes")
 
     q_time = _micros(q, time_col, "quotes")
     bid = q["bid_price"].to_numpy(dtype=np.float64)
@@ -90,7 +90,7 @@ def to_taq(trades, quotes, symbol: str | None = None, *, clock: str = "exchange"
 
     t_time = _micros(t, time_col, "trades")
     price = t["price"].to_numpy(dtype=np.float64)
-    side = _sides(t["side"], "trades", unknown=True)
+    side = sides(t["side"], "trades", unknown=True)
     keep = np.ones(len(side), bool)
     missing = side == 0
     if missing.any():
