@@ -280,81 +280,6 @@ def _overrides(strategy, name: str) -> bool:
     return method is not None and method is not getattr(Strategy, name, None)
 
 
-def _to_frame(records: np.ndarray, columns: list[str], time_field: str = "time") -> pd.DataFrame:
-    index = pd.DatetimeIndex(pd.to_datetime(records[time_field], unit="ns", utc=True), name="time")
-    # copy=False: each column views its field of ``records`` (the engine's tables are
-    # copies already); pandas would otherwise copy every column into a consolidated block.
-    return pd.DataFrame({c: records[c] for c in columns}, index=index, copy=False)
-
-
-def _times(values: np.ndarray) -> pd.DatetimeIndex:
-    # The engine's NO_TIME is int64 min, which is pandas' NaT: "never" reads as NaT.
-    return pd.DatetimeIndex(pd.to_datetime(values, unit="ns", utc=True))
-
-
-def _labels(codes: np.ndarray, names) -> pd.Categorical:
-    # Engine enums become categoricals: one small code array, no per-row string objects.
-    return pd.Categorical.from_codes(codes.astype(np.int8), categories=list(names))
-
-
-def _orders_frame(o: np.ndarray) -> pd.DataFrame:
-    from mmsim import _core
-
-    created = _times(o["created"])
-    closed = _times(o["closed"])
-    frame = pd.DataFrame(
-        {
-            "order_id": o["order_id"],
-            "type": _labels(o["type"], _core.TYPE_NAMES),
-            "side": o["side"].astype(np.int64),
-            "status": _labels(o["status"], _core.STATUS_NAMES),
-            "price": o["price"],
-            "price_level": np.where(o["price_level"] >= 0, o["price_level"], np.nan),
-            "amount": o["amount"],
-            "filled": o["filled"],
-            "avg_price": o["avg_price"],
-            "amount_q": o["amount_q"],
-            "volume_req": o["volume_req"],
-            "volume": o["volume"],
-            "fee": o["fee"],
-            "slippage": o["slippage"],
-            "live": _times(o["live"]),
-            "closed": closed,
-            "active_duration": (closed - created).total_seconds(),
-            "reason": _labels(o["reason"], _core.REASON_NAMES),
-            "cancel_sent": _times(o["cancel_sent"]),
-            "queue_ahead": o["queue_ahead"],
-            "tif": _labels(o["tif"], _core.TIF_NAMES),
-            "post_only": o["post_only"].astype(bool),
-            "reduce_only": o["reduce_only"].astype(bool),
-            "amends": o["amends"].astype(np.int64),
-            "rejected": o["rejected"].astype(np.int64),
-        },
-        index=pd.DatetimeIndex(created, name="time"),
-        copy=False,
-    )
-    return frame
-
-
-def _result(tables: dict, contract: Contract, params: dict) -> Result:
-    from mmsim import _core
-
-    fills = _to_frame(tables["fills"], ["order_id", "price", "amount", "fee", "liquidity",
-                                        "mid", "realized", "position", "cause",
-                                        "print_volume"])
-    fills["liquidity"] = _labels(tables["fills"]["liquidity"], _core.LIQUIDITY_NAMES)
-    fills["cause"] = _labels(tables["fills"]["cause"], _core.CAUSE_NAMES)
-    return Result(
-        funding=_to_frame(tables["funding"], ["rate", "mark", "position", "payment"]),
-        orders=_orders_frame(tables["orders"]),
-        fills=fills,
-        balances=_to_frame(tables["balances"], ["total", "available", "nav", "mark", "position"]),
-        positions=_to_frame(tables["positions"], ["amount", "weighted_price"]),
-        contract=contract,
-        params=params,
-    )
-
-
 def backtest(
     taq,
     signals,
@@ -570,26 +495,26 @@ def backtest(
     except _SourceFailed as failed:
         exc = failed.__cause__
         when = pd.Timestamp(ctx.time, tz="UTC")
-        partial = _result(engine.tables(), contract, _stream_params(params, seen, data))
+        partial = Result.from_tables(engine.tables(), contract, _stream_params(params, seen, data))
         raise StreamError(
             f"the streamed taq failed at {when}: {type(exc).__name__}: {exc}", partial, when,
         ) from exc
     except _ProgressFailed as failed:
         exc = failed.__cause__
         when = pd.Timestamp(ctx.time, tz="UTC")
-        partial = _result(engine.tables(), contract, _stream_params(params, seen, data))
+        partial = Result.from_tables(engine.tables(), contract, _stream_params(params, seen, data))
         raise ProgressError(
             f"the progress callback raised at {when}: {type(exc).__name__}: {exc}",
             partial, when,
         ) from exc
     except Exception as exc:
         when = pd.Timestamp(ctx.time, tz="UTC")
-        partial = _result(engine.tables(), contract, _stream_params(params, seen, data))
+        partial = Result.from_tables(engine.tables(), contract, _stream_params(params, seen, data))
         raise StrategyError(
             f"strategy {type(strategy).__name__} raised at {when}: "
             f"{type(exc).__name__}: {exc}", partial, when,
         ) from exc
-    result = _result(engine.tables(), contract, _stream_params(params, seen, data))
+    result = Result.from_tables(engine.tables(), contract, _stream_params(params, seen, data))
     if not len(result.balances):
         window = "" if start is None and end is None else f" between start={start} and end={end}"
         warnings.warn(

@@ -29,6 +29,63 @@ def _empty(name: str) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=float) for c in _OPTIONAL[name]}, index=index)
 
 
+def _to_frame(records: np.ndarray, columns: list[str], time_field: str = "time") -> pd.DataFrame:
+    index = pd.DatetimeIndex(pd.to_datetime(records[time_field], unit="ns", utc=True), name="time")
+    # copy=False: each column views its field of ``records`` (the engine's tables are
+    # copies already); pandas would otherwise copy every column into a consolidated block.
+    return pd.DataFrame({c: records[c] for c in columns}, index=index, copy=False)
+
+
+def _times(values: np.ndarray) -> pd.DatetimeIndex:
+    # The engine's NO_TIME is int64 min, which is pandas' NaT: "never" reads as NaT.
+    return pd.DatetimeIndex(pd.to_datetime(values, unit="ns", utc=True))
+
+
+def _labels(codes: np.ndarray, names) -> pd.Categorical:
+    # Engine enums become categoricals: one small code array, no per-row string objects.
+    return pd.Categorical.from_codes(codes.astype(np.int8), categories=list(names))
+
+
+def _orders_frame(o: np.ndarray) -> pd.DataFrame:
+    # The engine's order records as the orders table, indexed by creation time.
+    from mmsim import _core
+
+    created = _times(o["created"])
+    closed = _times(o["closed"])
+    frame = pd.DataFrame(
+        {
+            "order_id": o["order_id"],
+            "type": _labels(o["type"], _core.TYPE_NAMES),
+            "side": o["side"].astype(np.int64),
+            "status": _labels(o["status"], _core.STATUS_NAMES),
+            "price": o["price"],
+            "price_level": np.where(o["price_level"] >= 0, o["price_level"], np.nan),
+            "amount": o["amount"],
+            "filled": o["filled"],
+            "avg_price": o["avg_price"],
+            "amount_q": o["amount_q"],
+            "volume_req": o["volume_req"],
+            "volume": o["volume"],
+            "fee": o["fee"],
+            "slippage": o["slippage"],
+            "live": _times(o["live"]),
+            "closed": closed,
+            "active_duration": (closed - created).total_seconds(),
+            "reason": _labels(o["reason"], _core.REASON_NAMES),
+            "cancel_sent": _times(o["cancel_sent"]),
+            "queue_ahead": o["queue_ahead"],
+            "tif": _labels(o["tif"], _core.TIF_NAMES),
+            "post_only": o["post_only"].astype(bool),
+            "reduce_only": o["reduce_only"].astype(bool),
+            "amends": o["amends"].astype(np.int64),
+            "rejected": o["rejected"].astype(np.int64),
+        },
+        index=pd.DatetimeIndex(created, name="time"),
+        copy=False,
+    )
+    return frame
+
+
 def _encode(value):
     """Turn run parameters into JSON values, tagging the types JSON lacks so they load back."""
     if isinstance(value, dict):
@@ -122,6 +179,42 @@ class Result:
     contract: Contract
     params: dict = field(default_factory=dict)
     funding: pd.DataFrame = field(default_factory=lambda: _empty("funding"))
+
+    @classmethod
+    def from_tables(cls, tables: dict, contract: Contract, params: dict) -> "Result":
+        """A result from the engine's record tables.
+
+        Parameters
+        ----------
+        tables : dict
+            NumPy structured arrays ``orders, fills, balances, positions, funding`` as
+            ``Engine.tables()`` returns them (copies of the engine's buffers, which the frames
+            view without copying again).
+        contract : Contract
+        params : dict
+            The run parameters.
+
+        Returns
+        -------
+        Result
+        """
+        from mmsim import _core
+
+        fills = _to_frame(tables["fills"], ["order_id", "price", "amount", "fee", "liquidity",
+                                            "mid", "realized", "position", "cause",
+                                            "print_volume"])
+        fills["liquidity"] = _labels(tables["fills"]["liquidity"], _core.LIQUIDITY_NAMES)
+        fills["cause"] = _labels(tables["fills"]["cause"], _core.CAUSE_NAMES)
+        return cls(
+            funding=_to_frame(tables["funding"], ["rate", "mark", "position", "payment"]),
+            orders=_orders_frame(tables["orders"]),
+            fills=fills,
+            balances=_to_frame(tables["balances"], ["total", "available", "nav", "mark",
+                                                    "position"]),
+            positions=_to_frame(tables["positions"], ["amount", "weighted_price"]),
+            contract=contract,
+            params=params,
+        )
 
     def stats(self, freq="1h", size_limit=None) -> pd.Series:
         """Statistics of the run: returns, risk, activity and the PnL decomposition.

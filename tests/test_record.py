@@ -107,3 +107,33 @@ def test_a_sampled_run_keeps_the_equity_statistics_and_says_why_the_others_are_n
     decomposition = mmsim.stats.pnl_decomposition(part)
     assert decomposition["spread"].isna().all() and decomposition["inventory"].isna().all()
     assert decomposition["total"].iloc[-1] == stats["pnl"]
+
+
+def test_result_from_tables_reads_the_engine_records():
+    # Hand-made engine records become the result's frames: times as a UTC index, enum codes
+    # as labelled categoricals, and the record buffers viewed rather than copied.
+    from mmsim import _core
+
+    fills = np.zeros(2, dtype=_core.FILL_DTYPE)
+    fills["time"] = [1_000_000_000, 2_000_000_000]
+    fills["order_id"] = [3, 4]
+    fills["price"] = [100.0, 100.5]
+    fills["amount"] = [5.0, -5.0]
+    fills["liquidity"] = [0, 1]
+    fills["cause"] = [2, 3]
+    positions = np.zeros(1, dtype=_core.POSITION_DTYPE)
+    positions[0] = (1_000_000_000, 5.0, 100.0)
+    tables = {"orders": np.zeros(0, dtype=_core.ORDER_DTYPE), "fills": fills,
+              "balances": np.zeros(0, dtype=_core.BALANCE_DTYPE), "positions": positions,
+              "funding": np.zeros(0, dtype=_core.FUNDING_DTYPE)}
+    result = mmsim.Result.from_tables(tables, mmsim.BITMEX_XBTUSD, {"seed": 1})
+    assert list(result.fills.index) == [pd.Timestamp("1970-01-01 00:00:01", tz="UTC"),
+                                        pd.Timestamp("1970-01-01 00:00:02", tz="UTC")]
+    assert list(result.fills["liquidity"]) == ["maker", "taker"]
+    assert list(result.fills["cause"]) == ["cross", "taker"]
+    assert result.fills["price"].tolist() == [100.0, 100.5]
+    assert np.shares_memory(result.fills["price"].to_numpy(), fills)
+    assert result.positions.to_dict("list") == {"amount": [5.0], "weighted_price": [100.0]}
+    assert len(result.orders) == 0 and list(result.orders.columns)[:3] == ["order_id", "type",
+                                                                           "side"]
+    assert result.params == {"seed": 1} and result.contract is mmsim.BITMEX_XBTUSD
