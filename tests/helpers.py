@@ -1,6 +1,7 @@
 """Small builders for hand-worked scenarios."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,13 @@ import mmsim
 
 NAN = float("nan")
 T0 = pd.Timestamp("2019-04-01", tz="UTC")
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+#: The shared folder (``data/`` and ``seed/``) beside the checkout, or ``$MMSIM_SHARED``. Tests
+#: reach it through the ``shared`` fixture of conftest.py, which skips when a file is absent.
+SHARED = Path(os.environ.get("MMSIM_SHARED")
+              or Path(__file__).resolve().parents[1].parent / "shared")
+#: The capture folders the tests read.
+BINANCE_DIR = ("data", "binance-btc-perp-hftbacktest-20240808")
+BITMEX_DIR = ("data", "bitmex-xbtusd-cryptofeed-20210722")
 
 #: A contract with the XBTUSD grid and no fees, so queue tests read plainly.
 NOFEE = mmsim.Contract(inverse=True, tick_size=0.5, lot_size=1.0, contract_size=1.0,

@@ -1,7 +1,6 @@
 """The notebook's own strategy functions through mmsim.compat, against the strategy classes."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,15 +14,10 @@ from mmsim.strategies import AvellanedaStoikov, MonteCarlo
 
 from helpers import NOFEE, quote, signals, taq
 
-NOTEBOOK = (Path(__file__).resolve().parents[1].parent / "shared" / "seed"
-            / "inventory-management-research.ipynb.txt")
-
-
-def _notebook_function(name):
+def _notebook_function(shared, name):
     """Read ``name`` out of the notebook text, drop its ``@njit`` line and exec it."""
-    if not NOTEBOOK.exists():
-        pytest.skip(f"notebook not found at {NOTEBOOK}")
-    lines = NOTEBOOK.read_text().splitlines()
+    notebook = shared("seed", "inventory-management-research.ipynb.txt")
+    lines = notebook.read_text().splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(f"def {name}("))
     assert lines[start - 1] == "@njit"
     body = [lines[start]]
@@ -37,7 +31,7 @@ def _notebook_function(name):
     source = "from __future__ import annotations\n" + "\n".join(body)
     namespace = {"np": np, "ADD": compat.ADD, "CANCEL": compat.CANCEL, "LIMIT": compat.LIMIT,
                  "MARKET": compat.MARKET, "FOLLOW_LIMIT": compat.FOLLOW_LIMIT}
-    exec(compile(source, str(NOTEBOOK), "exec"), namespace)
+    exec(compile(source, str(notebook), "exec"), namespace)
     return namespace[name]
 
 
@@ -59,9 +53,9 @@ def _same(a, b):
         pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
 
 
-def test_inventory_management_runs_unchanged_and_matches_the_class(market):
+def test_inventory_management_runs_unchanged_and_matches_the_class(market, shared):
     taq_, sig, _ = market
-    fn = _notebook_function("inventory_management")
+    fn = _notebook_function(shared, "inventory_management")
     params = {"max_size": 5.0, "gamma": 0.1, "k": 5.0, "n": -0.4, "delta_price": 1.0, "delta_size": 1.0}
     np.random.seed(0)
     by_fn = mmsim.backtest(taq_, sig, FunctionStrategy(fn, params), seed=42)
@@ -72,9 +66,9 @@ def test_inventory_management_runs_unchanged_and_matches_the_class(market):
     _same(by_fn, by_class)
 
 
-def test_monte_carlo_runs_unchanged_and_matches_the_class(market):
+def test_monte_carlo_runs_unchanged_and_matches_the_class(market, shared):
     taq_, _, inv = market
-    fn = _notebook_function("monte_carlo")
+    fn = _notebook_function(shared, "monte_carlo")
     params = {"max_size": 5.0, "threshold": 0.05, "level": 0.0, "pct_loss": -0.05}
     by_fn = mmsim.backtest(taq_, inv, FunctionStrategy(fn, params), seed=42)
     by_class = mmsim.backtest(taq_, inv, MonteCarlo(**params), seed=42)
@@ -85,10 +79,10 @@ def test_monte_carlo_runs_unchanged_and_matches_the_class(market):
     _same(by_fn, by_class)
 
 
-def test_monte_carlo_stop_loss_matches_the_class(market):
+def test_monte_carlo_stop_loss_matches_the_class(market, shared):
     # A 0.05 % stop-loss fires: market orders close the position, in both versions alike.
     taq_, _, inv = market
-    fn = _notebook_function("monte_carlo")
+    fn = _notebook_function(shared, "monte_carlo")
     params = {"max_size": 5.0, "threshold": 0.05, "level": 0.0, "pct_loss": -0.0005}
     by_fn = mmsim.backtest(taq_, inv, FunctionStrategy(fn, params), seed=42)
     by_class = mmsim.backtest(taq_, inv, MonteCarlo(**params), seed=42)

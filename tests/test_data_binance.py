@@ -1,29 +1,25 @@
 """The real Binance bookTicker + trades captures to TAQ, and a backtest on each."""
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import BINANCE_DIR
 from mmsim.data import binance
 from mmsim.data.merge import parse_time
 from mmsim.data.schema import SchemaError
 
-DATA = (Path(__file__).resolve().parents[1].parent / "shared" / "data"
-        / "binance-btc-perp-hftbacktest-20240808")
 SYMBOLS = {"btcusd_perp": "BTCUSD_PERP", "btcusdt": "BTCUSDT"}
 
 
-def _files(name):
-    trades, quotes = DATA / f"{name}_trades.csv.gz", DATA / f"{name}_quotes.csv.gz"
-    if not (trades.exists() and quotes.exists()):
-        pytest.skip(f"Binance data not found in {DATA}")
-    return trades, quotes
+def _files(shared, name):
+    return (shared(*BINANCE_DIR, f"{name}_trades.csv.gz"),
+            shared(*BINANCE_DIR, f"{name}_quotes.csv.gz"))
 
 
 @pytest.fixture(scope="module", params=sorted(SYMBOLS))
-def converted(request):
-    trades, quotes = _files(request.param)
+def converted(request, shared):
+    trades, quotes = _files(shared, request.param)
     raw_t, raw_q = pd.read_csv(trades), pd.read_csv(quotes)
     return request.param, raw_t, raw_q, binance.to_taq(trades, quotes)
 
@@ -65,8 +61,8 @@ def test_an_aggregated_row_by_hand(converted):
         pytest.approx((before["bidPrice"], before["bidSize"], before["askPrice"], before["askSize"]))
 
 
-def test_local_clock_uses_receive_times():
-    trades, quotes = _files("btcusd_perp")
+def test_local_clock_uses_receive_times(shared):
+    trades, quotes = _files(shared, "btcusd_perp")
     taq = binance.to_taq(trades, quotes, clock="local")
     raw_q = pd.read_csv(quotes)
     assert taq.index[0].value == min(raw_q["local_timestamp_ns"].min(),
@@ -76,8 +72,8 @@ def test_local_clock_uses_receive_times():
         binance.to_taq(trades, quotes, clock="wall")
 
 
-def test_symbol_filter_and_errors(tmp_path):
-    trades, quotes = _files("btcusd_perp")
+def test_symbol_filter_and_errors(tmp_path, shared):
+    trades, quotes = _files(shared, "btcusd_perp")
     assert len(binance.to_taq(trades, quotes, symbol="BTCUSD_PERP")) > 0
     with pytest.raises(ValueError, match="no rows for symbol 'ETHUSD_PERP'"):
         binance.to_taq(trades, quotes, symbol="ETHUSD_PERP")
@@ -87,11 +83,11 @@ def test_symbol_filter_and_errors(tmp_path):
 
 
 @pytest.mark.parametrize("name", sorted(SYMBOLS))
-def test_a_backtest_runs_on_each(name):
+def test_a_backtest_runs_on_each(name, shared):
     pytest.importorskip("mmsim._core", reason="the compiled engine is not built")
     import mmsim
 
-    trades, quotes = _files(name)
+    trades, quotes = _files(shared, name)
     taq = binance.to_taq(trades, quotes)
     contract = mmsim.BINANCE_BTCUSD_PERP if name == "btcusd_perp" else mmsim.BINANCE_BTCUSDT
     size = 1.0 if name == "btcusd_perp" else 0.001
@@ -158,8 +154,8 @@ def test_local_time_survives_parquet_and_csv(tmp_path):
         assert back["local_time"].tolist() == taq["local_time"].tolist(), name
 
 
-def test_local_time_on_the_real_capture():
-    trades, quotes = _files("btcusdt")
+def test_local_time_on_the_real_capture(shared):
+    trades, quotes = _files(shared, "btcusdt")
     taq = binance.to_taq(trades, quotes, local_time=True)
     raw_q, raw_t = pd.read_csv(quotes), pd.read_csv(trades)
     received = pd.DatetimeIndex(taq["local_time"]).as_unit("ns").asi8

@@ -3,18 +3,17 @@ import gzip
 import http.server
 import re
 import threading
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import BITMEX_DIR
 from mmsim.data import bitmex, download, merge
 from mmsim.data.io import read_taq
 from mmsim.data.schema import TAQ_COLUMNS, SchemaError
 
 NAN = np.nan
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bitmex-xbtusd-cryptofeed-20210722"
 
 TRADES = """timestamp,symbol,side,size,price,tickDirection,trdMatchID,grossValue,homeNotional,foreignNotional
 2019-03-20D00:00:05.698000000,XBTUSD,Buy,8200,3997,ZeroPlusTick,a,1,1,1
@@ -145,15 +144,17 @@ def test_build_taq_sorts_unsorted_input_and_handles_no_trades():
 # ---- the real capture ----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def real_taq():
-    if not (REAL / "xbtusd_trades.csv").exists():
-        pytest.skip(f"BitMEX capture not found in {REAL}")
-    return bitmex.to_taq(REAL / "xbtusd_trades.csv", REAL / "xbtusd_quotes.csv")
+def real_files(shared):
+    return shared(*BITMEX_DIR, "xbtusd_trades.csv"), shared(*BITMEX_DIR, "xbtusd_quotes.csv")
 
 
-def test_real_capture_converts(real_taq):
-    trades = pd.read_csv(REAL / "xbtusd_trades.csv")
-    quotes = pd.read_csv(REAL / "xbtusd_quotes.csv")
+@pytest.fixture(scope="module")
+def real_taq(real_files):
+    return bitmex.to_taq(*real_files)
+
+
+def test_real_capture_converts(real_taq, real_files):
+    trades, quotes = map(pd.read_csv, real_files)
     taq = real_taq
     is_trade = taq["amount"] != 0
     # 16 fills in 6 (timestamp, side) groups; every quote row changes the quote.

@@ -5,24 +5,21 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from helpers import BINANCE_DIR, BITMEX_DIR
 from mmsim.cli import main
 from mmsim.data import binance, bitmex, tardis
 from mmsim.data.io import read_taq
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-BINANCE = SHARED / "binance-btc-perp-hftbacktest-20240808"
-BITMEX = SHARED / "bitmex-xbtusd-cryptofeed-20210722"
 
 
-def _need(*paths):
-    for p in paths:
-        if not p.exists():
-            pytest.skip(f"{p} not found")
+@pytest.fixture
+def binance_files(shared):
+    return (shared(*BINANCE_DIR, "btcusd_perp_trades.csv.gz"),
+            shared(*BINANCE_DIR, "btcusd_perp_quotes.csv.gz"))
 
 
-def test_convert_binance(tmp_path, capsys):
-    trades, quotes = BINANCE / "btcusd_perp_trades.csv.gz", BINANCE / "btcusd_perp_quotes.csv.gz"
-    _need(trades, quotes)
+def test_convert_binance(tmp_path, capsys, binance_files):
+    trades, quotes = binance_files
     out = tmp_path / "perp.parquet"
     assert main(["convert", "binance", "--trades", str(trades), "--quotes", str(quotes),
                  "--out", str(out)]) == 0
@@ -32,9 +29,8 @@ def test_convert_binance(tmp_path, capsys):
     pd.testing.assert_frame_equal(read_taq(out), binance.to_taq(trades, quotes))
 
 
-def test_convert_binance_keeping_receive_times(tmp_path, capsys):
-    trades, quotes = BINANCE / "btcusd_perp_trades.csv.gz", BINANCE / "btcusd_perp_quotes.csv.gz"
-    _need(trades, quotes)
+def test_convert_binance_keeping_receive_times(tmp_path, capsys, binance_files):
+    trades, quotes = binance_files
     out = tmp_path / "perp.parquet"
     assert main(["convert", "binance", "--trades", str(trades), "--quotes", str(quotes),
                  "--out", str(out), "--local-time"]) == 0
@@ -42,9 +38,8 @@ def test_convert_binance_keeping_receive_times(tmp_path, capsys):
     assert list(read_taq(out).columns)[-1] == "local_time"
 
 
-def test_convert_bitmex_capture_to_csv(tmp_path, capsys):
-    trades, quotes = BITMEX / "xbtusd_trades.csv", BITMEX / "xbtusd_quotes.csv"
-    _need(trades, quotes)
+def test_convert_bitmex_capture_to_csv(tmp_path, capsys, shared):
+    trades, quotes = shared(*BITMEX_DIR, "xbtusd_trades.csv"), shared(*BITMEX_DIR, "xbtusd_quotes.csv")
     out = tmp_path / "xbt.csv"
     assert main(["convert", "bitmex", "--trades", str(trades), "--quotes", str(quotes),
                  "--out", str(out)]) == 0
@@ -53,10 +48,9 @@ def test_convert_bitmex_capture_to_csv(tmp_path, capsys):
     pd.testing.assert_frame_equal(read_taq(out), bitmex.to_taq(trades, quotes))
 
 
-def test_convert_binance_raw_captures(tmp_path, capsys):
-    raw = [BINANCE / "raw" / f"cm_btcusd_perp_2024080{d}.gz" for d in (8, 9)]
-    trades, quotes = BINANCE / "btcusd_perp_trades.csv.gz", BINANCE / "btcusd_perp_quotes.csv.gz"
-    _need(*raw, trades, quotes)
+def test_convert_binance_raw_captures(tmp_path, capsys, shared, binance_files):
+    raw = [shared(*BINANCE_DIR, "raw", f"cm_btcusd_perp_2024080{d}.gz") for d in (8, 9)]
+    trades, quotes = binance_files
     out = tmp_path / "perp.parquet"
     assert main(["convert", "binance-raw", *map(str, raw), "--out", str(out)]) == 0
     # The same rows as the CSVs derived from these captures, receive times kept.
@@ -66,9 +60,8 @@ def test_convert_binance_raw_captures(tmp_path, capsys):
     pd.testing.assert_frame_equal(read_taq(out), binance.to_taq(trades, quotes, local_time=True))
 
 
-def test_convert_a_cryptofeed_log(tmp_path, capsys):
-    log = BITMEX / "raw_BITMEX.ws.1.0.txt"
-    _need(log)
+def test_convert_a_cryptofeed_log(tmp_path, capsys, shared):
+    log = shared(*BITMEX_DIR, "raw_BITMEX.ws.1.0.txt")
     out = tmp_path / "xbt.parquet"
     assert main(["convert", "cryptofeed", str(log), "--out", str(out), "--clock", "local"]) == 0
     assert "wrote 292 rows" in capsys.readouterr().out

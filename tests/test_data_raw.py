@@ -8,12 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import SHARED
+from helpers import BINANCE_DIR, BITMEX_DIR
 from mmsim.data import binance, bitmex
 from mmsim.data.schema import SchemaError
 
-BINANCE = SHARED / "data" / "binance-btc-perp-hftbacktest-20240808"
-BITMEX = SHARED / "data" / "bitmex-xbtusd-cryptofeed-20210722"
 # The derived CSVs of each instrument and the raw captures they came from (the folder's README).
 CAPTURES = {"btcusdt": ["usdm_btcusdt_20240808.gz"],
             "btcusd_perp": ["cm_btcusd_perp_20240808.gz", "cm_btcusd_perp_20240809.gz"]}
@@ -21,17 +19,10 @@ CAPTURES = {"btcusdt": ["usdm_btcusdt_20240808.gz"],
 MESSAGES = {"btcusdt": (21313, 66089), "btcusd_perp": (2286 + 2949, 19136 + 29219)}
 
 
-def _need(*paths):
-    for path in paths:
-        if not path.exists():
-            pytest.skip(f"{path} not found")
-
-
-def _binance(name):
-    raw = [BINANCE / "raw" / f for f in CAPTURES[name]]
-    trades, quotes = BINANCE / f"{name}_trades.csv.gz", BINANCE / f"{name}_quotes.csv.gz"
-    _need(*raw, trades, quotes)
-    return raw, trades, quotes
+def _binance(shared, name):
+    raw = [shared(*BINANCE_DIR, "raw", f) for f in CAPTURES[name]]
+    return raw, shared(*BINANCE_DIR, f"{name}_trades.csv.gz"), shared(*BINANCE_DIR,
+                                                                      f"{name}_quotes.csv.gz")
 
 
 def _dump_times(frame):
@@ -43,8 +34,8 @@ def _dump_times(frame):
 
 
 @pytest.mark.parametrize("name", sorted(CAPTURES))
-def test_binance_messages_are_the_rows_of_the_derived_csvs(name):
-    raw, trades_csv, quotes_csv = _binance(name)
+def test_binance_messages_are_the_rows_of_the_derived_csvs(shared, name):
+    raw, trades_csv, quotes_csv = _binance(shared, name)
     trades, quotes = binance.read_raw(raw)
     assert (len(trades), len(quotes)) == MESSAGES[name]
     # Row for row and field for field: the CSVs are these messages written out (pandas reads
@@ -54,42 +45,40 @@ def test_binance_messages_are_the_rows_of_the_derived_csvs(name):
 
 
 @pytest.mark.parametrize("name", sorted(CAPTURES))
-def test_binance_raw_taq_is_the_csv_taq(name):
-    raw, trades_csv, quotes_csv = _binance(name)
+def test_binance_raw_taq_is_the_csv_taq(shared, name):
+    raw, trades_csv, quotes_csv = _binance(shared, name)
     taq = binance.raw_to_taq(raw)
     assert taq.columns[-1] == "local_time"
     pd.testing.assert_frame_equal(taq, binance.to_taq(trades_csv, quotes_csv, local_time=True))
 
 
-def test_binance_raw_taq_on_the_receive_clock():
-    raw, trades_csv, quotes_csv = _binance("btcusd_perp")
+def test_binance_raw_taq_on_the_receive_clock(shared):
+    raw, trades_csv, quotes_csv = _binance(shared, "btcusd_perp")
     pd.testing.assert_frame_equal(binance.raw_to_taq(raw, clock="local"),
                                   binance.to_taq(trades_csv, quotes_csv, clock="local"))
     with pytest.raises(ValueError, match="with clock='local' the index already is the receive"):
         binance.raw_to_taq(raw, clock="local", local_time=True)
 
 
-def test_binance_symbol_filter():
-    raw, _, _ = _binance("btcusdt")
+def test_binance_symbol_filter(shared):
+    raw, _, _ = _binance(shared, "btcusdt")
     trades, quotes = binance.read_raw(raw, symbol="BTCUSDT")
     assert (len(trades), len(quotes)) == MESSAGES["btcusdt"]
     with pytest.raises(ValueError, match="no rows for symbol 'ETHUSDT'"):
         binance.read_raw(raw, symbol="ETHUSDT")
 
 
-def _cryptofeed():
-    log, trades, quotes = (BITMEX / "raw_BITMEX.ws.1.0.txt", BITMEX / "xbtusd_trades.csv",
-                           BITMEX / "xbtusd_quotes.csv")
-    _need(log, trades, quotes)
-    return log, trades, quotes
+def _cryptofeed(shared):
+    return (shared(*BITMEX_DIR, "raw_BITMEX.ws.1.0.txt"), shared(*BITMEX_DIR, "xbtusd_trades.csv"),
+            shared(*BITMEX_DIR, "xbtusd_quotes.csv"))
 
 
 def _ns(seconds: str) -> int:
     return int(Decimal(seconds) * 10**9)
 
 
-def test_cryptofeed_records_are_the_rows_of_the_derived_csvs():
-    log, trades_csv, quotes_csv = _cryptofeed()
+def test_cryptofeed_records_are_the_rows_of_the_derived_csvs(shared):
+    log, trades_csv, quotes_csv = _cryptofeed(shared)
     trades, quotes = bitmex.read_cryptofeed(log)
     for frame, path in ((trades, trades_csv), (quotes, quotes_csv)):
         csv = _dump_times(pd.read_csv(path, dtype={"recv_time": str}))
@@ -101,8 +90,8 @@ def test_cryptofeed_records_are_the_rows_of_the_derived_csvs():
     assert (len(trades), len(quotes)) == (16, 286)
 
 
-def test_cryptofeed_taq_is_the_csv_taq():
-    log, trades_csv, quotes_csv = _cryptofeed()
+def test_cryptofeed_taq_is_the_csv_taq(shared):
+    log, trades_csv, quotes_csv = _cryptofeed(shared)
     taq = bitmex.cryptofeed_to_taq(log)
     pd.testing.assert_frame_equal(taq.drop(columns="local_time"),
                                   bitmex.to_taq(trades_csv, quotes_csv))

@@ -1,22 +1,20 @@
 """A two-sided quoter on the real Binance BTCUSD_PERP capture (inverse, 100 USD contracts)."""
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import mmsim
+from helpers import BINANCE_DIR
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "binance-btc-perp-hftbacktest-20240808"
 
 
 @pytest.fixture(scope="module")
-def perp_taq():
-    if not DATA.exists():
-        pytest.skip(f"real data absent: {DATA}")
+def perp_taq(shared):
     from mmsim.data import binance
 
-    return binance.to_taq(DATA / "btcusd_perp_trades.csv.gz", DATA / "btcusd_perp_quotes.csv.gz")
+    return binance.to_taq(shared(*BINANCE_DIR, "btcusd_perp_trades.csv.gz"),
+                          shared(*BINANCE_DIR, "btcusd_perp_quotes.csv.gz"))
 
 
 class TwoSided(mmsim.Strategy):

@@ -88,3 +88,21 @@ def test_other_exchanges_do_not_load_the_bitmex_module(tmp_path):
     assert _fresh("import sys, mmsim.data.binance, mmsim.data.tardis, mmsim.data.bars; "
                   "print('mmsim.data.bitmex' in sys.modules, 'mmsim.data.download' in sys.modules)",
                   tmp_path) == ["False", "False"]
+
+
+def test_tests_find_the_shared_data_through_one_fixture(tmp_path):
+    # MMSIM_SHARED points the suite at another folder; a missing file skips, and the summary
+    # names it and the variable.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parent
+    env = dict(os.environ, MMSIM_SHARED=str(tmp_path))
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          str(tests / "test_compat.py"), "-k", "notebook or runs_unchanged"],
+                         capture_output=True, text=True, cwd=tests.parent, env=env)
+    reason = (f"shared data absent: {tmp_path}/seed/inventory-management-research.ipynb.txt "
+              f"not found (set MMSIM_SHARED to the folder that holds data/ and seed/)")
+    assert f"SKIPPED [2] tests/conftest.py:39: {reason}" in out.stdout, out.stdout

@@ -1,25 +1,21 @@
 """Every strategy backtested on the real Binance BTCUSD_PERP data (skipped when it is absent)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
 import mmsim
+from helpers import BINANCE_DIR
 from mmsim.estimators import EWMAVolatility
 from mmsim.strategies import GLFT, AvellanedaStoikov, MonteCarlo, Symmetric
 
-DATA = (Path(__file__).resolve().parents[1].parent / "shared" / "data"
-        / "binance-btc-perp-hftbacktest-20240808")
 
 
 @pytest.fixture(scope="module")
-def binance():
-    quotes_path, trades_path = DATA / "btcusd_perp_quotes.csv.gz", DATA / "btcusd_perp_trades.csv.gz"
-    if not (quotes_path.exists() and trades_path.exists()):
-        pytest.skip(f"Binance data not found in {DATA}")
+def binance(shared):
+    quotes_path = shared(*BINANCE_DIR, "btcusd_perp_quotes.csv.gz")
+    trades_path = shared(*BINANCE_DIR, "btcusd_perp_trades.csv.gz")
     from mmsim.data import binance as converter
 
     taq = converter.to_taq(trades_path, quotes_path)

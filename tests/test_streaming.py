@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import mmsim
-from helpers import SHARED
+from helpers import BINANCE_DIR
 from mmsim.data.synthetic import synthetic_funding, synthetic_taq
 from mmsim.latency import Lognormal
 
@@ -112,10 +112,8 @@ def test_start_end_and_margin_stream_as_in_memory(synthetic):
     assert_same(whole, run(chunks(taq, 999), signals, **kwargs))
 
 
-def test_the_real_btcusd_perp_capture_streams_as_in_memory():
-    folder = SHARED / "data" / "binance-btc-perp-hftbacktest-20240808"
-    if not folder.exists():
-        pytest.skip(f"Binance data not found in {folder}")
+def test_the_real_btcusd_perp_capture_streams_as_in_memory(shared):
+    folder = shared(*BINANCE_DIR)
     from mmsim.data import binance
 
     taq = binance.to_taq(folder / "btcusd_perp_trades.csv.gz",
