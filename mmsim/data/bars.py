@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from mmsim.checks import duration
+from mmsim.checks import duration, number
 from mmsim.data.merge import sides
 from mmsim.data.schema import SchemaError
 
@@ -290,12 +290,11 @@ def inventory_signals(taq: pd.DataFrame, bar="15min", max_size: int = 5,
 
     Raises
     ------
-    ValueError
-        If ``max_size`` is not a positive whole number.
+    TypeError, ValueError
+        If ``max_size`` is not a whole number > 0 (:func:`mmsim.checks.number`).
     """
-    if isinstance(max_size, bool) or not float(max_size).is_integer() or max_size < 1:
-        raise ValueError(f"max_size must be a positive whole number, got {max_size!r}")
+    max_size = number(max_size, "max_size", positive=True, integer=True)
     index = ohlcv(taq, bar).index
     rng = np.random.RandomState(seed)  # the notebook's np.random.seed: the same draws
-    inv = rng.randint(-int(max_size), int(max_size), size=len(index)).astype(np.float64)
+    inv = rng.randint(-max_size, max_size, size=len(index)).astype(np.float64)
     return pd.DataFrame({"inv": inv}, index=index)
