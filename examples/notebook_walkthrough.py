@@ -1,12 +1,14 @@
 """The research notebook's steps with mmsim, from tick data to the report.
 
 Run ``python examples/notebook_walkthrough.py`` (a month of synthetic data, a few seconds) or
-``--rows 20000`` for a quick look; ``--taq FILE`` replays a TAQ file instead.
+``--rows 20000`` for a quick look; ``--taq FILE`` replays a TAQ file instead, with
+``--contract`` naming its contract (e.g. ``--taq perp.parquet --contract BINANCE_BTCUSD_PERP``
+for the Binance capture that ``mmsim convert binance`` turns into TAQ).
 
 1. Tick data in the TAQ schema (time index; price, amount, bid/ask price and amount).
 2. The signal: 1-minute bar closes, rolling 60-bar volatility of log returns x sqrt(60).
 3. The Avellaneda-Stoikov strategy with the notebook's parameters.
-4. The backtest: BitMEX XBTUSD, 1 BTC, 0.5 s latency, back of the queue.
+4. The backtest: BitMEX XBTUSD (or ``--contract``), 1 BTC, 0.5 s latency, back of the queue.
 5. Balances and positions, the orders summary, order listings.
 6. The notebook's four charts (plus two more) and the HTML report.
 """
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import mmsim
 from mmsim.data.bars import volatility_signals
+from mmsim.config import PRESETS
 from mmsim.data.synthetic import synthetic_taq
 from mmsim.plots import KINDS
 from mmsim.strategies.avellaneda_stoikov import AvellanedaStoikov
@@ -28,7 +31,8 @@ def main(argv=None) -> mmsim.Result:
     Parameters
     ----------
     argv : list of str, optional
-        Command-line arguments (``--days``, ``--rows``, ``--taq``, ``--out``).
+        Command-line arguments (``--days``, ``--rows``, ``--taq``, ``--contract``,
+        ``--balance``, ``--out``).
 
     Returns
     -------
@@ -38,6 +42,10 @@ def main(argv=None) -> mmsim.Result:
     parser.add_argument("--days", type=int, default=30, help="days of synthetic data")
     parser.add_argument("--rows", type=int, help="rows of synthetic data instead of --days")
     parser.add_argument("--taq", help="a TAQ Parquet file to replay instead of synthetic data")
+    parser.add_argument("--contract", choices=PRESETS, default="BITMEX_XBTUSD",
+                        help="the contract of the data (default BITMEX_XBTUSD)")
+    parser.add_argument("--balance", type=float, default=1.0,
+                        help="starting balance in the contract's settlement currency (default 1)")
     parser.add_argument("--out", default="walkthrough", help="output directory")
     args = parser.parse_args(argv)
     out = Path(args.out)
@@ -60,7 +68,8 @@ def main(argv=None) -> mmsim.Result:
     strategy = AvellanedaStoikov(max_size=5, gamma=0.1, k=5, n=-0.4, delta_price=1, delta_size=1)
 
     # 4. The backtest (the notebook's maker/taker fees are those of the BitMEX preset)
-    result = mmsim.backtest(taq, signals, strategy, contract=mmsim.BITMEX_XBTUSD, balance=1.0,
+    contract = getattr(mmsim, args.contract)
+    result = mmsim.backtest(taq, signals, strategy, contract=contract, balance=args.balance,
                             latency=0.5, queue_position=1.0, seed=42)
 
     # 5. Balances, positions and orders

@@ -6,8 +6,7 @@ The public face of the package. Heavy modules are imported on first use, so
 from __future__ import annotations
 
 from mmsim import _lazy
-
-__version__ = "0.1.0"
+from mmsim.strategies.registry import STRATEGIES as _STRATEGIES
 
 # name -> module that defines it; resolved lazily by __getattr__ below.
 _EXPORTS = {
@@ -34,13 +33,11 @@ _EXPORTS = {
     "Result": "mmsim.results",
     "SchemaError": "mmsim.data.schema",
     "align": "mmsim.data.align",
+    "DataWarning": "mmsim.data.align",
     "read_taq": "mmsim.data.io",
     "write_taq": "mmsim.data.io",
     "TAQStream": "mmsim.data.io",
-    "AvellanedaStoikov": "mmsim.strategies",
-    "GLFT": "mmsim.strategies",
-    "Symmetric": "mmsim.strategies",
-    "MonteCarlo": "mmsim.strategies",
+    **dict.fromkeys(_STRATEGIES, "mmsim.strategies"),
     "FunctionStrategy": "mmsim.compat",
     "RollingVolatility": "mmsim.estimators",
     "EWMAVolatility": "mmsim.estimators",
@@ -58,6 +55,17 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS) + ["get_include"]
+
+
+def _version() -> str:
+    """The installed distribution's version; ``0+unknown`` for a checkout that is not
+    installed (``pip install -e .`` installs it)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mmsim")
+    except PackageNotFoundError:
+        return "0+unknown"
 
 
 def get_include() -> str:
@@ -81,5 +89,13 @@ _SUBMODULES = ("data", "strategies", "estimators", "experiments", "compat", "sta
                "report", "config", "contracts", "engine", "results", "strategy", "cli", "sweep",
                "queue", "latency", "checks")
 
-__getattr__, __dir__ = _lazy.attach(__name__, _EXPORTS, _SUBMODULES,
-                                    public=("__version__", "get_include"))
+_lazy_getattr, __dir__ = _lazy.attach(__name__, _EXPORTS, _SUBMODULES,
+                                      public=("__version__", "get_include"))
+
+
+def __getattr__(name: str):
+    # The version is read on first use: importlib.metadata takes longer to import than mmsim.
+    if name == "__version__":
+        value = globals()["__version__"] = _version()
+        return value
+    return _lazy_getattr(name)

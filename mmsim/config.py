@@ -11,11 +11,13 @@ A run file has these sections (only ``data`` and ``strategy`` are required)::
                                               # (or {path: funding.csv}: BitMEX's history)
     contract: BITMEX_XBTUSD     # a preset name, or the Contract fields as a mapping
     strategy:
-      name: AvellanedaStoikov   # a class of mmsim.strategies
+      name: AvellanedaStoikov   # a class of mmsim.strategies, or your own class as
+                                # package.module:Class or path/to/file.py:Class
       params: {max_size: 5, gamma: 0.1, k: 5, n: -0.4, delta_price: 1, delta_size: 1}
-    signals:                    # exactly one of volatility / path; default: volatility
+    signals:                    # exactly one of these; default: volatility
       volatility: {bar: 1min, window: 60}     # column sigma from the data (see below)
-      path: signals.parquet     # a file with a time index and float columns
+      inventory: {bar: 15min, max_size: 5, seed: 42}  # column inv, for MonteCarlo (below)
+      path: signals.parquet     # or .csv: a time index (column) and float columns
     engine: {balance: 1.0, latency: 0.5, cancel_latency: null, queue_position: 1.0,
              seed: 42, feed_latency: 0.0}
     output: {dir: out, report: true}
@@ -26,12 +28,20 @@ bars without trades), log returns ``r_t = ln(c_t / c_{t-1})``, and at each bar c
 ``sigma_t = std(r_{t-w+1..t}) x sqrt(w)`` (population std of the available returns of the last
 ``w = window`` bars), 0 before there are any.
 
+The inventory signal is the notebook's Monte Carlo target: at each ``bar`` close a random
+whole number in ``[-max_size, max_size)`` drawn with NumPy's legacy generator seeded with
+``seed`` (:func:`mmsim.data.bars.inventory_signals`); ``max_size`` defaults to the
+strategy's.
+
+The user's strategy classes get the checks the built-in ones get: ``strategy.params`` must
+name arguments of the class (any name, when it takes ``**kwargs``), and give every argument
+without a default.
+
 Every mistake raises :class:`ConfigError` naming the key (``engine.latency``) and what it
 expects; the ``mmsim run`` command turns it into exit code 2.
 """
 from __future__ import annotations
 
-import importlib
 import inspect
 import math
 from dataclasses import dataclass, field
@@ -42,6 +52,7 @@ import pandas as pd
 from mmsim import contracts
 from mmsim.contracts import Contract
 from mmsim.engine import backtest
+from mmsim.strategies.registry import resolve_spec, strategy_class
 
 __all__ = [
     "ConfigError",
@@ -53,21 +64,13 @@ __all__ = [
     "load_signals",
     "make_strategy",
     "execute",
-    "STRATEGIES",
+    "output_dir",
     "PRESETS",
 ]
 
 #: Contract presets accepted by ``contract:``: every Contract that mmsim.contracts exports.
 PRESETS = tuple(name for name in contracts.__all__
                 if isinstance(getattr(contracts, name), Contract))
-
-#: Strategy class name -> module that defines it.
-STRATEGIES = {
-    "AvellanedaStoikov": "mmsim.strategies.avellaneda_stoikov",
-    "GLFT": "mmsim.strategies.glft",
-    "Symmetric": "mmsim.strategies.symmetric",
-    "MonteCarlo": "mmsim.strategies.monte_carlo",
-}
 
 _SECTIONS = ("data", "contract", "strategy", "signals", "engine", "output", "stats")
 #: The ``engine:`` keys, defaulting to those of :func:`mmsim.backtest`.
@@ -95,11 +98,15 @@ class RunConfig:
         Time span to replay.
     contract : Contract
     strategy : str
-        Strategy class name (a key of :data:`STRATEGIES`).
+        A name of :data:`mmsim.strategies.registry.STRATEGIES`, ``package.module:Class``,
+        or ``/absolute/path/to/file.py:Class`` (see
+        :func:`mmsim.strategies.registry.strategy_class`).
     strategy_params : dict
         Keyword arguments of the strategy class.
     signals : dict
-        ``{"volatility": {"bar": str, "window": int}}`` or ``{"path": pathlib.Path}``.
+        ``{"volatility": {"bar": str, "window": int}}``,
+        ``{"inventory": {"bar": str, "max_size": int, "seed": int}}`` or
+        ``{"path": pathlib.Path}``.
     engine : dict
         Keyword arguments of :func:`mmsim.backtest` (balance, latency, ...).
     funding : dict or None
@@ -224,26 +231,26 @@ def _contract(value) -> Contract:
         raise ConfigError(f"{key}: {exc}") from None
 
 
-def _strategy_class(name: str):
-    module = importlib.import_module(STRATEGIES[name])
-    return getattr(module, name)
-
-
-def _strategy(value, provided=()) -> tuple[str, dict]:
+def _strategy(value, base: Path, provided=()) -> tuple[str, dict]:
     spec = _mapping(value, "strategy")
     _only(spec, "strategy", ("name", "params"))
     name = spec.get("name")
-    if name not in STRATEGIES:
-        raise ConfigError(f"strategy.name: expected one of {list(STRATEGIES)}, got {name!r}")
+    try:
+        # A file named relative to the run file is kept as an absolute path.
+        name = resolve_spec(name, base) if isinstance(name, str) else name
+        cls = strategy_class(name)
+    except ValueError as exc:
+        raise ConfigError(f"strategy.name: {exc}") from None
     params = _mapping(spec.get("params") or {}, "strategy.params")
-    signature = inspect.signature(_strategy_class(name))
-    accepted = [p for p in signature.parameters if p not in ("self", "args", "kwargs")]
-    _only(params, "strategy.params", accepted)
-    missing = [p.name for p in signature.parameters.values()
-               if p.default is inspect.Parameter.empty and p.name not in params
-               and p.name not in provided and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    arguments = [p for p in inspect.signature(cls).parameters.values()
+                 if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if not any(p.kind is p.VAR_KEYWORD for p in inspect.signature(cls).parameters.values()):
+        _only(params, "strategy.params", [p.name for p in arguments])
+    missing = [p.name for p in arguments if p.default is inspect.Parameter.empty
+               and p.name not in params and p.name not in provided]
     if missing:
-        raise ConfigError(f"strategy.params.{missing[0]}: missing; {name} needs {missing}")
+        raise ConfigError(f"strategy.params.{missing[0]}: missing; {cls.__name__} needs "
+                          f"{missing}")
     return name, dict(params)
 
 
@@ -304,13 +311,26 @@ def _data(value, base: Path) -> dict:
     return out
 
 
-def _signals(value, base: Path) -> dict:
+def _signals(value, base: Path, strategy_params: dict) -> dict:
     spec = _mapping(value, "signals")
-    _only(spec, "signals", ("volatility", "path"))
-    if ("volatility" in spec) == ("path" in spec):
-        raise ConfigError("signals: expected exactly one of 'volatility' or 'path'")
+    _only(spec, "signals", ("volatility", "inventory", "path"))
+    if len(spec) != 1:
+        raise ConfigError("signals: expected exactly one of 'volatility', 'inventory' or 'path'")
     if "path" in spec:
         return {"path": _file(spec["path"], "signals.path", base)}
+    if "inventory" in spec:
+        inv = _mapping(spec["inventory"] or {}, "signals.inventory")
+        _only(inv, "signals.inventory", ("bar", "max_size", "seed"))
+        if "max_size" not in inv and "max_size" not in strategy_params:
+            raise ConfigError("signals.inventory.max_size: missing; give it here or as "
+                              "strategy.params.max_size")
+        return {"inventory": {
+            "bar": _timedelta(inv.get("bar", "15min"), "signals.inventory.bar"),
+            "max_size": _number(inv.get("max_size", strategy_params.get("max_size")),
+                                "signals.inventory.max_size", positive=True, integer=True),
+            "seed": _number(inv.get("seed", 42), "signals.inventory.seed", minimum=0,
+                            integer=True),
+        }}
     vol = _mapping(spec["volatility"] or {}, "signals.volatility")
     _only(vol, "signals.volatility", ("bar", "window"))
     return {"volatility": {
@@ -366,31 +386,69 @@ def parse_config(mapping, base=".", provided=()) -> RunConfig:
         if section not in spec:
             raise ConfigError(f"{section}: missing; a run needs the sections 'data' and 'strategy'")
     data = _data(spec["data"], base)
-    name, params = _strategy(spec["strategy"], provided)
+    name, params = _strategy(spec["strategy"], base, provided)
     output = _mapping(spec.get("output") or {}, "output")
     _only(output, "output", ("dir", "report"))
-    out_dir = output.get("dir", "out")
-    if not isinstance(out_dir, str) or not out_dir:
-        raise ConfigError(f"output.dir: expected a directory path, got {out_dir!r}")
+    out_path = output_dir(output.get("dir", "out"), "output.dir", base)
     report = output.get("report", True)
     if not isinstance(report, bool):
         raise ConfigError(f"output.report: expected true or false, got {report!r}")
     stats = _mapping(spec.get("stats") or {}, "stats")
     _only(stats, "stats", ("freq", "size_limit"))
-    out_path = Path(out_dir).expanduser()
     return RunConfig(
         contract=_contract(spec.get("contract", "BITMEX_XBTUSD")),
         strategy=name,
         strategy_params=params,
-        signals=_signals(spec.get("signals") or {"volatility": {}}, base),
+        signals=_signals(spec.get("signals") or {"volatility": {}}, base, params),
         engine=_engine(spec.get("engine") or {}),
-        output=out_path if out_path.is_absolute() else base / out_path,
+        output=out_path,
         report=report,
         freq=_timedelta(stats.get("freq", "1h"), "stats.freq"),
         size_limit=_number(stats.get("size_limit"), "stats.size_limit", positive=True,
                            allow_none=True),
         **data,
     )
+
+
+#: Name endings that make an output directory look like a file (``--out report.txt``).
+_FILE_SUFFIXES = (".txt", ".html", ".htm", ".json", ".csv", ".tsv", ".parquet", ".pq", ".yaml",
+                  ".yml", ".png", ".svg", ".pdf", ".md", ".log", ".zip", ".gz", ".pkl")
+
+
+def output_dir(value, key: str, base=".") -> Path:
+    """Check an output directory: a path that is not, and does not look like, a file.
+
+    Parameters
+    ----------
+    value : str or os.PathLike
+        The directory (created when the run saves into it).
+    key : str
+        Where it was given (``output.dir``, ``--out``), for the error message.
+    base : str or os.PathLike, default "."
+        Folder that a relative path is resolved against.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ConfigError
+        If ``value`` is empty or not a path, names an existing file, or ends in a file
+        suffix such as ``.txt`` or ``.html`` (a directory of that name would surprise).
+    """
+    if not isinstance(value, (str, Path)) or not str(value):
+        raise ConfigError(f"{key}: expected a directory path, got {value!r}")
+    path = Path(value).expanduser()
+    path = path if path.is_absolute() else Path(base) / path
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{key}: expected a directory (the saved result and report.html go "
+                          f"in it), got {str(value)!r}, an existing file")
+    if not path.is_dir() and path.suffix.lower() in _FILE_SUFFIXES:
+        raise ConfigError(f"{key}: expected a directory (the saved result and report.html go "
+                          f"in it), got {str(value)!r}, a file name; name a directory, e.g. "
+                          f"{str(Path(value).with_suffix(''))!r}")
+    return path
 
 
 def load_config(path) -> RunConfig:
@@ -454,15 +512,17 @@ def load_taq(config: RunConfig) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        A TAQ frame (the time span is applied by the engine).
+        A TAQ frame of the rows in ``[config.start, config.end)``: only those are read
+        from a file.
     """
     if config.synthetic is not None:
+        from mmsim.data.align import cut
         from mmsim.data.synthetic import synthetic_taq
 
-        return synthetic_taq(**config.synthetic)
+        return cut(synthetic_taq(**config.synthetic), config.start, config.end)
     from mmsim.data.io import read_taq
 
-    return read_taq(config.path)
+    return read_taq(config.path, config.start, config.end)
 
 
 def load_signals(config: RunConfig, taq: pd.DataFrame) -> pd.DataFrame:
@@ -476,12 +536,24 @@ def load_signals(config: RunConfig, taq: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
+        A file's signals as they are; generated ones up to the last TAQ row.
     """
     if "path" in config.signals:
-        return pd.read_parquet(config.signals["path"])
-    from mmsim.data.bars import volatility_signals
+        from mmsim.data.io import read_signals
 
-    return volatility_signals(taq, **config.signals["volatility"])
+        return read_signals(config.signals["path"])
+    from mmsim.data.align import cut
+    from mmsim.data.bars import inventory_signals, volatility_signals
+
+    if "inventory" in config.signals:
+        signals = inventory_signals(taq, **config.signals["inventory"])
+    else:
+        signals = volatility_signals(taq, **config.signals["volatility"])
+    if not len(taq):
+        return signals
+    # The last bar closes after the last row (bars are labelled by their close): the engine
+    # would drop it, with a warning meant for signals that do not fit their data.
+    return cut(signals, None, taq.index[-1] + pd.Timedelta(1, "ns"))
 
 
 def make_strategy(config: RunConfig):
@@ -500,7 +572,7 @@ def make_strategy(config: RunConfig):
     ConfigError
         If the strategy rejects a parameter (the message keeps the strategy's explanation).
     """
-    cls = _strategy_class(config.strategy)
+    cls = strategy_class(config.strategy)
     try:
         return cls(**config.strategy_params)
     except (TypeError, ValueError) as exc:
@@ -510,7 +582,7 @@ def make_strategy(config: RunConfig):
         raise ConfigError(f"{where}: {text}") from None
 
 
-def execute(config: RunConfig, progress=None, taq=None):
+def execute(config: RunConfig, progress=None, taq=None, strategy=None):
     """Run a configured backtest.
 
     Parameters
@@ -520,12 +592,15 @@ def execute(config: RunConfig, progress=None, taq=None):
         ``progress(rows_replayed)``, passed to :func:`mmsim.backtest`.
     taq : pandas.DataFrame, optional
         Data to use instead of :func:`load_taq` (already loaded by the caller).
+    strategy : mmsim.Strategy, optional
+        The strategy :func:`make_strategy` built (by a caller that checked its parameters
+        before loading the data); built here by default.
 
     Returns
     -------
     mmsim.Result
     """
-    strategy = make_strategy(config)
+    strategy = make_strategy(config) if strategy is None else strategy
     taq = load_taq(config) if taq is None else taq
     signals = load_signals(config, taq)
     funding = None

@@ -10,7 +10,7 @@ from mmsim.checks import number
 from mmsim.contracts import BITMEX_XBTUSD, Contract
 from mmsim.data.align import Aligned, align, check_aligned, cut, taq_arrays, with_signals
 from mmsim.data.schema import (
-    TAQ_COLUMNS, SchemaError, bound_ns, funding_rates, index_ns, time_index_ns,
+    TAQ_COLUMNS, SchemaError, bound_ns, funding_rates, index_ns, time_index_ns, validate_signals,
 )
 from mmsim.results import Result
 from mmsim.strategy import Strategy
@@ -183,9 +183,9 @@ def _streamed(source, signals, start, end, contract: Contract, models):
     fills in as it goes (``rows``, ``last``: rows and the time of the last row so far)."""
     if signals is None or isinstance(signals, Aligned):
         raise TypeError("a streamed taq needs a signals DataFrame (one row per strategy call)")
-    lo, hi = bound_ns(start, "start"), bound_ns(end, "end")
-    if lo is not None and hi is not None and hi <= lo:
-        raise SchemaError(f"end ({end}) must be after start ({start})")
+    # The signals in [start, end), cut as the chunks are (this also checks the bounds).
+    signals = cut(validate_signals(signals), start, end)
+    hi = bound_ns(end, "end")
     seen = {"rows": 0, "last": None}
     from mmsim.data.io import TAQStream
 
@@ -196,11 +196,7 @@ def _streamed(source, signals, start, end, contract: Contract, models):
     empty = taq_arrays(pd.DataFrame(
         {c: np.zeros(0) for c in TAQ_COLUMNS},
         index=pd.DatetimeIndex([], tz="UTC", name="time")))
-    data = with_signals(empty if first is None else first, signals)
-    st = data.signal_time
-    sa = 0 if lo is None else int(np.searchsorted(st, lo, "left"))
-    sb = len(st) if hi is None else int(np.searchsorted(st, hi, "left"))
-    data = data._replace(signal_time=st[sa:sb], signals=data.signals[sa:sb])
+    data = with_signals(empty if first is None else first, signals, checked=True)
     rest = (tuple(getattr(d, c) for c in ("time",) + TAQ_COLUMNS + ("local_time", "mark_price"))
             for d in chunks)
     return data, (None if first is None else _guarded_source(rest)), seen
@@ -217,7 +213,8 @@ def _chunks(source, start, end, hi, contract: Contract, models, seen: dict,
             raise TypeError(f"{where} is a {type(frame).__name__}; a streamed taq yields TAQ "
                             f"DataFrames")
         try:
-            data = cut(taq_arrays(frame, checked), start, end)
+            # A naive index is said once, at the first chunk.
+            data = cut(taq_arrays(frame, checked, name="taq" if k == 0 else None), start, end)
         except SchemaError as exc:
             raise SchemaError(f"{where}: {exc}") from None
         if has_local is None:

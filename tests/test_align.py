@@ -14,14 +14,18 @@ def ns(seconds):
 
 
 def test_start_is_inclusive_and_end_exclusive():
-    data = mmsim.align(taq(ROWS), signals(0.5, 1, 2.5, 4), start=at(1), end=at(3))
+    with pytest.warns(mmsim.DataWarning, match="^1 signal row"):  # 2.5 s
+        data = mmsim.align(taq(ROWS), signals(0.5, 1, 2.5, 4), start=at(1), end=at(3))
     assert data.time.tolist() == [ns(1), ns(2)]
     # Signals in [start, end) and not after the last kept row (2 s): 1 s only.
     assert data.signal_time.tolist() == [ns(1)]
 
 
 def test_signals_before_the_data_are_kept_and_after_it_dropped():
-    data = mmsim.align(taq(ROWS[1:]), signals(0.5, 2, 4, 9))
+    with pytest.warns(mmsim.DataWarning) as caught:
+        data = mmsim.align(taq(ROWS[1:]), signals(0.5, 2, 4, 9))
+    assert [str(w.message)[:30] for w in caught] == ["1 signal row(s) after the last",
+                                                     "1 signal row(s) before the fir"]
     assert data.signal_time.tolist() == [ns(0.5), ns(2), ns(4)]
 
 
@@ -71,3 +75,78 @@ def test_aligned_signal_columns_must_be_distinct():
     with pytest.raises(mmsim.SchemaError, match=r"^Aligned.columns has duplicate names "
                                                 r"\['a', 'a'\]$"):
         mmsim.backtest(data._replace(columns=("a", "a")), None, Script(), contract=NOFEE)
+
+
+def _messages(caught):
+    return [str(w.message) for w in caught if issubclass(w.category, mmsim.DataWarning)]
+
+
+def _naive(name):
+    return (f"{name} has a time index without a timezone; its times are taken as UTC (set the "
+            f"zone with {name}.index = {name}.index.tz_localize(...) to say otherwise)")
+
+
+def test_a_naive_index_is_taken_as_utc_with_one_warning_per_frame():
+    frame, calls = taq(ROWS), signals(1, 2)
+    with pytest.warns(mmsim.DataWarning) as caught:
+        naive = mmsim.align(frame.tz_localize(None), calls.tz_localize(None))
+    assert _messages(caught) == [_naive("taq"), _naive("signals")]
+    aware = mmsim.align(frame, calls)
+    assert naive.time.tolist() == aware.time.tolist()
+    assert naive.signal_time.tolist() == aware.signal_time.tolist() == [ns(1), ns(2)]
+
+
+def test_a_naive_stream_warns_once_not_once_per_chunk():
+    frame = taq(ROWS).tz_localize(None)
+    chunks = [frame.iloc[:2], frame.iloc[2:4], frame.iloc[4:]]
+    with pytest.warns(mmsim.DataWarning) as caught:
+        result = mmsim.backtest(chunks, signals(1, 3), Script(), contract=NOFEE)
+    assert _messages(caught) == [_naive("taq")]
+    assert result.params["signals"] == 2
+
+
+def test_signals_dropped_after_the_last_row_and_blind_before_the_first_quote_are_counted():
+    nan = float("nan")
+    # A trade at 0 s before any quote; the first quote comes at 2 s, the last row at 4 s.
+    rows = [(0, 100.0, 1.0, nan, nan, nan, nan)] + ROWS[2:]
+    with pytest.warns(mmsim.DataWarning) as caught:
+        data = mmsim.align(taq(rows), signals(0, 1, 1.5, 2, 4, 5, 6))
+    assert _messages(caught) == [
+        "2 signal row(s) after the last taq row (2019-04-01 00:00:04+00:00) dropped: there is "
+        "no market data left to act on",
+        "3 signal row(s) before the first quote (2019-04-01 00:00:02+00:00) see NaN bid and "
+        "ask prices",
+    ]
+    assert data.signal_time.tolist() == [ns(s) for s in (0, 1, 1.5, 2, 4)]
+
+
+def test_the_counts_are_of_the_span_only():
+    # [1 s, 3 s): rows 1 and 2; of the signals 0.5 (before start) and 3.5 (at or after end)
+    # are outside the span, 2.5 is inside it but after its last row.
+    with pytest.warns(mmsim.DataWarning) as caught:
+        mmsim.align(taq(ROWS), signals(0.5, 1, 2.5, 3.5), start=at(1), end=at(3))
+    assert _messages(caught) == [
+        "1 signal row(s) after the last taq row (2019-04-01 00:00:02+00:00) dropped: there is "
+        "no market data left to act on"]
+
+
+def test_data_that_fits_gives_no_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mmsim.align(taq(ROWS), signals(0, 2, 4))
+
+
+def test_cut_takes_the_span_of_a_frame_also_with_a_naive_index():
+    from mmsim.data.align import cut
+
+    frame = taq(ROWS)
+    assert cut(frame) is frame
+    for data in (frame, frame.tz_localize(None)):
+        part = cut(data, "2019-04-01 00:00:01", at(3))
+        assert part.index.tolist() == data.index[1:3].tolist()
+    assert len(cut(frame, at(9))) == 0
+    with pytest.raises(mmsim.SchemaError, match=r"^end \(2019-04-01 00:00:01\) must be after "
+                                                r"start \(2019-04-01 00:00:01\)$"):
+        cut(frame, "2019-04-01 00:00:01", "2019-04-01 00:00:01")

@@ -151,7 +151,7 @@ VOLATILITY = "volatility: {bar: 1min, window: 60}"
         (SYNTHETIC, "synthetic: {seed: 0}",
          r"^data.synthetic: expected exactly one of 'duration' \(e.g. 30D\) or 'rows'$"),
         (VOLATILITY, f"{VOLATILITY}\n  path: signals.parquet",
-         r"^signals: expected exactly one of 'volatility' or 'path'$"),
+         r"^signals: expected exactly one of 'volatility', 'inventory' or 'path'$"),
         ("contract: BITMEX_XBTUSD", "contract: {inverse: 1, tick_size: 0.5, lot_size: 1, "
                                     "contract_size: 1, maker_fee: 0, taker_fee: 0}",
          r"^contract.inverse: expected true or false, got 1$"),
@@ -191,10 +191,10 @@ def test_run_bad_data_ends_the_step_line(tmp_path, capsys):
     pd.DataFrame({"a": [1.0]}).to_parquet(tmp_path / "taq.parquet")
     (tmp_path / "run.yaml").write_text(
         RUN_YAML.replace(f"synthetic: {{rows: {ROWS}, seed: 0}}", "path: taq.parquet"))
-    assert main(["run", str(tmp_path / "run.yaml")]) == 2
+    assert main(["run", str(tmp_path / "run.yaml")]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("loading data ... failed\nmmsim run: bad input data: ")
-    assert "has no 'time' column" in err
+    assert err == (f"loading data ... failed\nmmsim run: bad input data: {tmp_path}/taq.parquet "
+                   f"has no 'time' column (columns: ['a']); write it with mmsim.write_taq\n")
 
 
 def test_config_contract_fields_and_paths(tmp_path):
@@ -305,3 +305,384 @@ def test_run_pays_funding_from_a_bitmex_history_file(tmp_path):
     assert (funding["position"] != 0).all()
     expected = funding["rate"] * funding["position"] / funding["mark"]
     assert funding["payment"].tolist() == pytest.approx(expected.tolist(), rel=1e-15)
+
+
+# --- the command line: version, exit codes, one-line errors and warnings --------------------
+
+def _write_run(tmp_path, text=RUN_YAML, name="run.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_version_comes_from_the_installed_distribution(capsys, monkeypatch):
+    import importlib.metadata
+
+    import mmsim
+
+    installed = importlib.metadata.version("mmsim")
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"mmsim {installed}\n"
+    assert mmsim.__version__ == installed
+
+    def not_installed(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", not_installed)
+    assert mmsim._version() == "0+unknown"
+
+
+@pytest.mark.parametrize("command", [["run", "RUN"], ["demo", "--rows", "500"]])
+def test_an_out_that_names_a_file_is_refused_and_not_created(tmp_path, capsys, command):
+    args = [_write_run(tmp_path) if a == "RUN" else a for a in command]
+    out = tmp_path / "report.txt"
+    assert main([*args, "--out", str(out), "--quiet"]) == 2
+    assert capsys.readouterr().err == (
+        f"mmsim {command[0]}: --out: expected a directory (the saved result and report.html go "
+        f"in it), got '{out}', a file name; name a directory, e.g. '{tmp_path / 'report'}'\n")
+    assert not out.exists()
+    out.write_text("notes")  # an existing file, whatever its name
+    plain = tmp_path / "notes"
+    plain.write_text("notes")
+    assert main([*args, "--out", str(plain), "--quiet"]) == 2
+    assert capsys.readouterr().err == (
+        f"mmsim {command[0]}: --out: expected a directory (the saved result and report.html go "
+        f"in it), got '{plain}', an existing file\n")
+
+
+def test_output_dir_in_the_run_file_is_checked_like_out(tmp_path):
+    with pytest.raises(ConfigError, match=r"^output.dir: expected a directory \(the saved "
+                                          r"result and report.html go in it\), got 'r.html', "
+                                          r"a file name; name a directory, e.g. 'r'$"):
+        load_config(_write_run(tmp_path, RUN_YAML.replace("dir: out", "dir: r.html")))
+
+
+def test_an_unwritable_out_fails_before_the_run_with_status_1(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    out = tmp_path / "file" / "out"  # below a file: it cannot be made
+    assert main(["run", _write_run(tmp_path), "--out", str(out), "--quiet"]) == 1
+    assert capsys.readouterr().err == (
+        f"mmsim run: cannot write to the output directory {out}: Not a directory\n")
+
+
+BOOM = '''
+import mmsim
+
+
+class Boom(mmsim.Strategy):
+    """Raises at its second call."""
+
+    def __init__(self, size, calls_before=1):
+        self.size = size
+        self.calls_before = calls_before
+
+    def on_signal(self, ctx):
+        if self.calls_before == 0:
+            raise RuntimeError("no quote\\nfor you")
+        self.calls_before -= 1
+'''
+
+
+def test_a_strategy_error_is_one_line_with_status_1_and_debug_shows_it(tmp_path, capsys):
+    (tmp_path / "boom.py").write_text(BOOM)
+    text = RUN_YAML.replace(STRATEGY.splitlines()[1], "  name: boom.py:Boom").replace(
+        STRATEGY.splitlines()[2], "  params: {size: 1}")
+    run_file = _write_run(tmp_path, text)
+    assert main(["run", run_file, "--quiet"]) == 1
+    # The volatility signal's second bar closes at 00:02 (the data starts at 00:00:00.369);
+    # the message's line break is folded into the one line.
+    assert capsys.readouterr().err == (
+        "mmsim run: strategy Boom raised at 2019-04-01 00:02:00+00:00: RuntimeError: no quote "
+        "for you\n")
+    import mmsim
+
+    for args in (["--debug", "run", run_file, "--quiet"], ["run", run_file, "--quiet", "--debug"]):
+        with pytest.raises(mmsim.StrategyError, match="^strategy Boom raised at 2019-04-01 "
+                                                      "00:02:00"):
+            main(args)
+
+
+def test_a_missing_optional_dependency_names_the_extra(tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "plotly", None)  # import plotly now fails
+    assert main(["run", _write_run(tmp_path), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err == "mmsim run: the HTML report needs plotly: pip install 'mmsim[plot]'\n"
+
+
+def test_describe_names_the_extra_of_a_missing_module():
+    from mmsim.cli import describe
+
+    missing = ModuleNotFoundError("No module named 'optuna'", name="optuna")
+    assert describe(missing) == "this needs optuna, which is not installed: " \
+                                "pip install 'mmsim[optuna]'"
+    assert describe(KeyError("x")) == "KeyError: 'x' (--debug shows the traceback)"
+
+
+def test_every_extra_the_cli_names_is_an_extra_of_the_package():
+    import importlib.metadata
+
+    from mmsim.cli import EXTRAS
+
+    extras = set(importlib.metadata.metadata("mmsim").get_all("Provides-Extra"))
+    assert set(EXTRAS.values()) <= extras
+
+
+def test_data_that_does_not_fit_the_contract_names_the_file(tmp_path, capsys):
+    from mmsim.data.io import write_taq
+    from mmsim.data.synthetic import synthetic_taq
+
+    # Synthetic XBTUSD-like prices on the 0.5 grid, moved by 0.1 off it.
+    taq = synthetic_taq(500, seed=0)
+    for column in ("price", "bid_price", "ask_price"):
+        taq[column] = taq[column] + 0.1
+    write_taq(taq, tmp_path / "taq.parquet")
+    first_bid = float(taq["bid_price"].iloc[0])
+    text = RUN_YAML.replace(f"synthetic: {{rows: {ROWS}, seed: 0}}", "path: taq.parquet")
+    assert main(["run", _write_run(tmp_path, text), "--quiet"]) == 1
+    assert capsys.readouterr().err == (
+        f"mmsim run: bad input data: {tmp_path}/taq.parquet: taq column 'bid_price' is "
+        f"{first_bid!r} at row 0, off the tick grid of 0.5 (BitMEX XBTUSD); the nearest price "
+        f"on the grid is {first_bid - 0.1!r}: check the contract matches the data\n")
+
+
+def test_warnings_are_one_line_each(tmp_path, capsys):
+    # A span after the data: nothing is replayed.
+    text = RUN_YAML.replace("data:\n", "data:\n  start: 2030-01-01\n").replace(
+        "report: true", "report: false")
+    assert main(["run", _write_run(tmp_path, text), "--quiet"]) == 0
+    assert capsys.readouterr().err == (
+        "mmsim run: warning: the run recorded no balance rows: 0 signal row(s) and 0 data "
+        "row(s) between start=2030-01-01 00:00:00+00:00 and end=None; its statistics are n/a\n")
+
+
+def test_demo_on_ten_rows_warns_in_one_line(tmp_path, capsys):
+    # The only bar closes at 00:01, after the last of the ten rows: no signal is left.
+    assert main(["demo", "--rows", "10", "--out", str(tmp_path), "--quiet"]) == 0
+    assert capsys.readouterr().err == (
+        "mmsim demo: warning: the run recorded no balance rows: 0 signal row(s) and 10 data "
+        "row(s); its statistics are n/a\n")
+
+
+# --- mmsim run: the span, signals files, user strategies, the Monte Carlo signal ------------
+
+def test_start_and_end_read_only_that_span_of_a_naive_file(tmp_path, capsys):
+    from mmsim.data.io import write_taq
+    from mmsim.data.synthetic import synthetic_taq
+
+    taq = synthetic_taq(ROWS, seed=0)
+    naive = taq.tz_localize(None)
+    write_taq(naive, tmp_path / "taq.parquet")
+    start, end = "2019-04-01 00:05", "2019-04-01 00:20"
+    text = RUN_YAML.replace(f"synthetic: {{rows: {ROWS}, seed: 0}}",
+                            f"path: taq.parquet\n  start: {start}\n  end: {end}").replace(
+        "report: true", "report: false")
+    assert main(["run", _write_run(tmp_path, text), "--quiet"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"mmsim run: warning: {name} has a time index without a timezone; its times "
+                   f"are taken as UTC (set the zone with {name}.index = "
+                   f"{name}.index.tz_localize(...) to say otherwise)"
+                   for name in ("taq", "signals")]
+    inside = (naive.index >= pd.Timestamp(start)) & (naive.index < pd.Timestamp(end))
+    result = Result.load(tmp_path / "out")
+    assert result.params["rows"] == int(inside.sum())
+    # The signals are the 1-minute bars of the span up to its last row: closes 00:06 .. 00:19.
+    assert result.params["signals"] == 14
+
+
+def test_signals_from_csv_run_as_from_parquet(tmp_path):
+    from mmsim.data.synthetic import synthetic_taq
+
+    signals = volatility_signals(synthetic_taq(ROWS, seed=0), bar="1min", window=60)
+    signals.to_csv(tmp_path / "signals.csv")
+    signals.to_parquet(tmp_path / "signals.parquet")
+    results = []
+    for name in ("signals.csv", "signals.parquet"):
+        text = RUN_YAML.replace(VOLATILITY, f"path: {name}").replace(
+            "dir: out", f"dir: out-{name[8:]}").replace("report: true", "report: false")
+        assert main(["run", _write_run(tmp_path, text), "--quiet"]) == 0
+        results.append(Result.load(tmp_path / f"out-{name[8:]}"))
+    csv, parquet = results
+    assert csv.params["signals"] == len(signals) - 1  # the last bar closes after the data
+    for table in ("orders", "fills", "balances"):
+        tm.assert_frame_equal(getattr(csv, table), getattr(parquet, table))
+
+
+QUOTER = '''
+import mmsim
+
+
+class Quoter(mmsim.Strategy):
+    """One bid and one ask of ``size`` at the touch."""
+
+    def __init__(self, size, *, offset=0.0):
+        self.size = size
+        self.offset = offset
+
+    def on_signal(self, ctx):
+        for oid in ctx.orders["order_id"]:
+            ctx.cancel(oid)
+        ctx.limit(ctx.bid_price - self.offset, self.size)
+        ctx.limit(ctx.ask_price + self.offset, -self.size)
+'''
+
+
+def _with_strategy(name, params):
+    return RUN_YAML.replace(STRATEGY.splitlines()[1], f"  name: {name}").replace(
+        STRATEGY.splitlines()[2], f"  params: {params}").replace("report: true", "report: false")
+
+
+def test_a_strategy_class_of_a_file_or_a_module(tmp_path, monkeypatch):
+    (tmp_path / "strategies").mkdir()
+    (tmp_path / "strategies" / "quoter.py").write_text(QUOTER)
+    monkeypatch.syspath_prepend(str(tmp_path / "strategies"))
+    fills = []
+    for n, name in enumerate(("strategies/quoter.py:Quoter", "quoter:Quoter")):
+        text = _with_strategy(name, "{size: 100}").replace("dir: out", f"dir: out{n}")
+        config = load_config(_write_run(tmp_path, text))
+        assert config.strategy_params == {"size": 100}
+        assert main(["run", _write_run(tmp_path, text), "--quiet"]) == 0
+        result = Result.load(tmp_path / f"out{n}")
+        assert result.params["strategy"] == "Quoter"
+        assert set(result.orders["amount"]) == {100.0, -100.0}
+        fills.append(result.fills)
+    tm.assert_frame_equal(fills[0], fills[1])
+
+
+@pytest.mark.parametrize("name, params, message", [
+    ("quoter.py:Quoter", "{sise: 1}",
+     r"^strategy.params.sise: unknown key; expected one of \['size', 'offset'\]$"),
+    ("quoter.py:Quoter", "{offset: 1}", r"^strategy.params.size: missing; Quoter needs \['size'\]$"),
+    ("nowhere.py:Quoter", "{size: 1}",
+     r"^strategy.name: expected an existing Python file in '.*nowhere.py:Quoter', got "
+     r".*nowhere.py \(.*nowhere.py not found\)$"),
+    ("quoter.py:Quoterr", "{size: 1}",
+     r"^strategy.name: expected a class Quoterr in .*quoter.py \('.*quoter.py:Quoterr'\), got "
+     r"none; its strategy classes: \['Quoter'\]$"),
+    ("quoter.py:mmsim", "{size: 1}",
+     r"^strategy.name: expected a strategy class \(one with an on_signal\(ctx\) method\) for "
+     r"'.*quoter.py:mmsim', got <module 'mmsim'"),
+    ("no_such_module_xyz:Quoter", "{size: 1}",
+     r"^strategy.name: expected an importable module in 'no_such_module_xyz:Quoter', got "
+     r"ModuleNotFoundError: No module named 'no_such_module_xyz'$"),
+    ("Quoter", "{size: 1}",
+     r"^strategy.name: expected one of \['AvellanedaStoikov', 'GLFT', 'Symmetric', "
+     r"'MonteCarlo'\] or a class as 'package.module:Class' or 'path/to/file.py:Class', "
+     r"got 'Quoter'$"),
+])
+def test_a_user_strategy_is_checked_like_the_built_in_ones(tmp_path, name, params, message):
+    (tmp_path / "quoter.py").write_text(QUOTER)
+    with pytest.raises(ConfigError, match=message):
+        load_config(_write_run(tmp_path, _with_strategy(name, params)))
+
+
+def test_a_strategy_taking_kwargs_accepts_any_parameter(tmp_path):
+    (tmp_path / "loose.py").write_text(QUOTER.replace("class Quoter", "class Loose").replace(
+        "def __init__(self, size, *, offset=0.0):", "def __init__(self, size, **extra):").replace(
+        "self.offset = offset", "self.offset = extra.get('offset', 0.0)"))
+    config = load_config(_write_run(tmp_path, _with_strategy("loose.py:Loose",
+                                                             "{size: 1, offset: 0.5}")))
+    assert config.strategy_params == {"size": 1, "offset": 0.5}
+
+
+def test_the_monte_carlo_signal_is_the_notebooks(tmp_path):
+    from mmsim.config import load_signals, load_taq
+    from mmsim.data.bars import ohlcv
+
+    text = RUN_YAML.replace(f"rows: {ROWS}", "rows: 20000").replace(
+        VOLATILITY, "inventory: {bar: 15min, seed: 42}").replace(
+        STRATEGY.splitlines()[1], "  name: MonteCarlo").replace(
+        STRATEGY.splitlines()[2], "  params: {max_size: 5, threshold: 0.1}").replace(
+        "report: true", "report: false")
+    config = load_config(_write_run(tmp_path, text))
+    assert config.signals == {"inventory": {"bar": "15min", "max_size": 5, "seed": 42}}
+    taq = load_taq(config)
+    signals = load_signals(config, taq)
+    bars = ohlcv(taq, "15min").index
+    # Every bar close but the last, which comes after the last row of the data.
+    assert bars[-1] > taq.index[-1] >= bars[-2]
+    tm.assert_index_equal(signals.index, bars[:-1])
+    # The notebook: np.random.seed(42); np.random.randint(-max_size, max_size, len(ohlcv)).
+    expected = np.random.RandomState(42).randint(-5, 5, size=len(bars)).astype(float)
+    np.testing.assert_array_equal(signals["inv"].to_numpy(), expected[:-1])
+    assert signals["inv"].iloc[:5].tolist() == [1.0, -2.0, 2.0, -1.0, 1.0]  # its printed head
+    assert main(["run", str(tmp_path / "run.yaml"), "--quiet"]) == 0
+    result = Result.load(tmp_path / "out")
+    assert result.params["strategy"] == "MonteCarlo"
+    assert result.params["signal_columns"] == ["inv"] and len(result.fills) > 0
+
+
+@pytest.mark.parametrize("inventory, params, message", [
+    ("{bar: 15min}", "{threshold: 0.1}",
+     r"^strategy.params.max_size: missing; MonteCarlo needs \['max_size'\]$"),
+    ("{max_size: 2.5}", "{max_size: 5, threshold: 0.1}",
+     r"^signals.inventory.max_size: expected an integer > 0, got 2.5$"),
+    ("{seed: -1}", "{max_size: 5, threshold: 0.1}",
+     r"^signals.inventory.seed: expected an integer >= 0, got -1$"),
+    ("{size: 1}", "{max_size: 5, threshold: 0.1}",
+     r"^signals.inventory.size: unknown key; expected one of \['bar', 'max_size', 'seed'\]$"),
+])
+def test_inventory_signal_errors_name_the_key(tmp_path, inventory, params, message):
+    text = RUN_YAML.replace(VOLATILITY, f"inventory: {inventory}").replace(
+        STRATEGY.splitlines()[1], "  name: MonteCarlo").replace(
+        STRATEGY.splitlines()[2], f"  params: {params}")
+    with pytest.raises(ConfigError, match=message):
+        load_config(_write_run(tmp_path, text))
+
+
+def test_inventory_max_size_comes_from_the_signal_or_the_strategy(tmp_path):
+    (tmp_path / "quoter.py").write_text(QUOTER.replace("*, offset=0.0", "*, offset=0.0, **extra"))
+    spec = {"data": {"synthetic": {"rows": 10}},
+            "strategy": {"name": "quoter.py:Quoter", "params": {"size": 1, "max_size": 5}},
+            "signals": {"inventory": {}}}
+    assert parse_config(spec, base=tmp_path).signals["inventory"]["max_size"] == 5
+    spec["strategy"]["params"].pop("max_size")
+    with pytest.raises(ConfigError, match=r"^signals.inventory.max_size: missing; give it here "
+                                          r"or as strategy.params.max_size$"):
+        parse_config(spec, base=tmp_path)
+    spec["signals"]["inventory"]["max_size"] = 3
+    assert parse_config(spec, base=tmp_path).signals["inventory"] == {
+        "bar": "15min", "max_size": 3, "seed": 42}
+
+
+# --- one strategy registry --------------------------------------------------------------------
+
+def test_one_registry_names_the_strategies_of_the_package_config_and_sweeps(tmp_path,
+                                                                          monkeypatch):
+    import sys
+
+    import mmsim
+    import mmsim.strategies
+    from mmsim.strategies.registry import STRATEGIES, strategy_class
+    from mmsim.sweep.job import strategy_class as sweep_class
+
+    assert mmsim.strategies.__all__ == list(STRATEGIES)
+    assert set(STRATEGIES) <= set(mmsim.__all__)
+    for name in STRATEGIES:
+        assert getattr(mmsim, name) is getattr(mmsim.strategies, name) is strategy_class(name)
+    # A strategy added to the table is known by name everywhere at once.
+    (tmp_path / "extra_quoter.py").write_text(QUOTER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(STRATEGIES, "Quoter", "extra_quoter")
+    monkeypatch.delitem(sys.modules, "extra_quoter", raising=False)
+    cls = strategy_class("Quoter")
+    assert cls.__name__ == "Quoter" and sweep_class("Quoter") is cls
+    assert mmsim.strategies.Quoter is cls
+    assert load_config(_write_run(tmp_path, _with_strategy("Quoter", "{size: 5}"))).strategy \
+        == "Quoter"
+
+
+@pytest.mark.parametrize("max_size, error, message", [
+    (2.5, ValueError, "max_size must be a whole number, got 2.5"),
+    (0, ValueError, "max_size must be > 0, got 0"),
+    (True, TypeError, "max_size must be an integer, got True"),
+])
+def test_inventory_signals_need_a_whole_max_size(max_size, error, message):
+    from mmsim.data.bars import inventory_signals
+    from mmsim.data.synthetic import synthetic_taq
+
+    with pytest.raises(error, match=f"^{message}$"):
+        inventory_signals(synthetic_taq(100, seed=0), max_size=max_size)

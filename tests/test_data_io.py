@@ -226,3 +226,49 @@ def test_a_csv_time_that_does_not_parse_is_named(tmp_path, small):
     with pytest.raises(SchemaError, match=r"bad_time.csv: column 'time' must hold ISO 8601 "
                                           r"times \(Mixed timezones"):
         read_taq(path)
+
+
+def test_read_signals_from_csv_and_parquet(tmp_path):
+    from mmsim.data.io import read_signals
+
+    index = pd.DatetimeIndex(["2019-04-01 00:01", "2019-04-01 00:02"], tz="UTC", name="time")
+    signals = pd.DataFrame({"sigma": [0.25, 0.5], "inv": [1.0, -2.0]}, index=index)
+    signals.to_csv(tmp_path / "s.csv")
+    signals.to_parquet(tmp_path / "s.parquet")
+    signals.reset_index().to_parquet(tmp_path / "column.parquet")  # time as a column
+    for name in ("s.csv", "s.parquet", "column.parquet"):
+        back = read_signals(tmp_path / name)
+        pd.testing.assert_frame_equal(back, signals, check_freq=False)
+
+
+def test_read_signals_errors_name_the_file(tmp_path):
+    from mmsim.data.io import read_signals
+
+    with pytest.raises(FileNotFoundError, match=r"^no such signals file: .*none.csv$"):
+        read_signals(tmp_path / "none.csv")
+    (tmp_path / "s.txt").write_text("time,sigma\n")
+    with pytest.raises(SchemaError, match=r"s.txt: expected a signals file ending in .parquet "
+                                          r"or .csv$"):
+        read_signals(tmp_path / "s.txt")
+    (tmp_path / "s.csv").write_text("when,sigma\n2019-04-01,1\n")
+    with pytest.raises(SchemaError, match=r"s.csv has no 'time' column \(columns: \['when', "
+                                          r"'sigma'\]\); the first line must name the columns, "
+                                          r"e.g. time,sigma$"):
+        read_signals(tmp_path / "s.csv")
+    (tmp_path / "s.parquet").write_text("time,sigma\n")
+    with pytest.raises(SchemaError, match=r"s.parquet is not a readable Parquet signals file: "):
+        read_signals(tmp_path / "s.parquet")
+    pd.DataFrame({"sigma": [1.0]}).to_parquet(tmp_path / "untimed.parquet")
+    with pytest.raises(SchemaError, match=r"untimed.parquet has no 'time' index or column "
+                                          r"\(columns: \['sigma'\]\)"):
+        read_signals(tmp_path / "untimed.parquet")
+
+
+def test_a_naive_file_sliced_by_read_taq_is_taken_as_utc(tmp_path, small):
+    naive = small.tz_localize(None)
+    path = write_taq(naive, tmp_path / "naive.parquet")
+    start, end = small.index[100], small.index[200]
+    for source in (path, naive, write_taq(naive, tmp_path / "naive.csv")):
+        part = read_taq(source, start, end)
+        assert part.index.tz is None
+        pd.testing.assert_frame_equal(part, naive.iloc[100:200], check_exact=True)

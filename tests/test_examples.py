@@ -54,3 +54,23 @@ def test_notebook_walkthrough(tmp_path, capsys):
     assert names == ["balance.png", "inventory.png", "margin.png", "orders.png", "pnl.png",
                      "position.png", "price.png", "report.html", "result"]
     tm.assert_frame_equal(Result.load(tmp_path / "result").fills, result.fills)
+
+
+def test_notebook_walkthrough_on_the_binance_capture(tmp_path, capsys):
+    from helpers import SHARED
+
+    from mmsim.data import binance
+    from mmsim.data.io import write_taq
+
+    data = SHARED / "data" / "binance-btc-perp-hftbacktest-20240808"
+    if not data.is_dir():
+        pytest.skip(f"the shared Binance capture is not at {data}")
+    taq = binance.to_taq(data / "btcusd_perp_trades.csv.gz", data / "btcusd_perp_quotes.csv.gz")
+    path = write_taq(taq, tmp_path / "perp.parquet")
+    walkthrough = runpy.run_path(str(EXAMPLES / "notebook_walkthrough.py"), run_name="example")
+    result = walkthrough["main"](["--taq", str(path), "--contract", "BINANCE_BTCUSD_PERP",
+                                  "--out", str(tmp_path / "out")])
+    assert f"TAQ: {len(taq):,} rows" in capsys.readouterr().out
+    assert result.contract.name == "Binance BTCUSD_PERP"
+    assert result.params["rows"] == len(taq) and len(result.fills) > 0
+    assert (tmp_path / "out" / "report.html").is_file()

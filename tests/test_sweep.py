@@ -241,7 +241,8 @@ def test_strategy_by_registry_name_equals_the_class(taq, signals):
     by_class = mmsim.sweep(taq, signals, mmsim.AvellanedaStoikov, {"gamma": [0.1, 0.2]}, **kw)
     pd.testing.assert_frame_equal(by_name.drop(columns="wall_time"),
                                   by_class.drop(columns="wall_time"))
-    with pytest.raises(ValueError, match="strategy must be a Strategy class or one of"):
+    with pytest.raises(ValueError,
+                       match="strategy must be a Strategy class or a name: expected one of"):
         mmsim.sweep(taq, signals, "Nope", {"gamma": [0.1]}, executor="serial", progress=False)
     with pytest.raises(TypeError, match="strategy must be a Strategy class"):
         mmsim.sweep(taq, signals, Quoter(), {"offset": [1]}, executor="serial", progress=False)

@@ -101,11 +101,19 @@ def run(args) -> int:
     -------
     int
         0 on success.
-    """
-    from mmsim.commands.run import finish, replay, step
-    from mmsim.config import load_taq
 
-    config = demo_config(days=args.days, rows=args.rows, seed=args.seed, out=args.out)
+    Raises
+    ------
+    mmsim.config.ConfigError
+        For an ``--out`` that names a file (:func:`mmsim.cli.main` exits with status 2).
+    OSError
+        If ``--out`` cannot be written (:func:`mmsim.cli.main` exits with status 1).
+    """
+    from mmsim.commands.run import finish, prepare_output, replay, step
+    from mmsim.config import load_taq, output_dir
+
+    out = prepare_output(output_dir(args.out, "--out"))
+    config = demo_config(days=args.days, rows=args.rows, seed=args.seed, out=out)
     what = f"{args.rows:,} rows" if args.rows else f"{args.days} days"
     with step(f"generating {what} of synthetic BitMEX-like data", args.quiet):
         taq = load_taq(config)

@@ -1,12 +1,15 @@
 """``mmsim run RUN.yaml``: run a backtest described by a YAML file, save it and report on it."""
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["register", "run", "progress_bar", "replay", "step", "finish"]
+__all__ = ["register", "run", "progress_bar", "replay", "step", "finish", "prepare_output",
+           "naming_files"]
 
 
 def register(subparsers) -> None:
@@ -93,7 +96,7 @@ def step(message: str, quiet: bool = False):
         print(f" {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
 
 
-def replay(config, taq, quiet: bool = False):
+def replay(config, taq, quiet: bool = False, strategy=None):
     """Run a configured backtest on loaded data with a progress bar.
 
     Parameters
@@ -101,6 +104,8 @@ def replay(config, taq, quiet: bool = False):
     config : mmsim.config.RunConfig
     taq : pandas.DataFrame
     quiet : bool, default False
+    strategy : mmsim.Strategy, optional
+        Already built from ``config`` (see :func:`mmsim.config.execute`).
 
     Returns
     -------
@@ -108,11 +113,67 @@ def replay(config, taq, quiet: bool = False):
     """
     from mmsim.config import execute
 
-    index = taq.index
-    lo = 0 if config.start is None else index.searchsorted(config.start, side="left")
-    hi = len(index) if config.end is None else index.searchsorted(config.end, side="left")
-    with progress_bar(max(hi - lo, 0), quiet) as update:
-        return execute(config, progress=update, taq=taq)
+    # load_taq read only [start, end): every row is replayed.
+    with progress_bar(len(taq), quiet) as update:
+        return execute(config, progress=update, taq=taq, strategy=strategy)
+
+
+def prepare_output(out: Path) -> Path:
+    """Create the output directory and check that files can be written in it, before a run.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+
+    Returns
+    -------
+    pathlib.Path
+        ``out``.
+
+    Raises
+    ------
+    OSError
+        Naming ``out``, when it cannot be created or written to.
+    """
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        # os.access misjudges some file systems (read-only mounts, ACLs): try a file instead.
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise OSError(f"cannot write to the output directory {out}: "
+                      f"{exc.strerror or exc}") from exc
+    return out
+
+
+@contextmanager
+def naming_files(config):
+    """Make a :class:`~mmsim.data.schema.SchemaError` raised inside name the file it is about.
+
+    The schema's messages name the column and the row (``taq column 'bid_price' is ... at
+    row 0``); which file that row came from only the run configuration knows.
+
+    Parameters
+    ----------
+    config : mmsim.config.RunConfig
+        The run whose data is loaded and replayed inside the block.
+
+    Raises
+    ------
+    mmsim.SchemaError
+        The error, with the TAQ or signals file it is about in front of its message (unless
+        the message names it already, or the data is not from a file).
+    """
+    from mmsim.data.schema import SchemaError
+
+    try:
+        yield
+    except SchemaError as exc:
+        text = str(exc)
+        path = config.signals.get("path") if text.startswith("signals") else config.path
+        if path is None or str(path) in text:
+            raise
+        raise SchemaError(f"{path}: {text}") from exc
 
 
 def finish(result, out: Path, freq="1h", size_limit=None, report: bool = True,
@@ -148,24 +209,28 @@ def run(args) -> int:
     Returns
     -------
     int
-        0 on success, 2 for a bad configuration or unreadable data.
-    """
-    from mmsim.config import ConfigError, load_config, load_taq
-    from mmsim.data.schema import SchemaError
+        0 on success.
 
-    try:
-        config = load_config(args.config)
-        if args.out:
-            config.output = Path(args.out)
+    Raises
+    ------
+    mmsim.config.ConfigError
+        For a bad run file or ``--out`` (:func:`mmsim.cli.main` exits with status 2).
+    mmsim.SchemaError, mmsim.RunError, OSError
+        When the data breaks its schema (the message names the file), the run stops, or the
+        output cannot be written (:func:`mmsim.cli.main` exits with status 1).
+    """
+    from mmsim.config import load_config, load_taq, make_strategy, output_dir
+
+    config = load_config(args.config)
+    if args.out:
+        config.output = output_dir(args.out, "--out")
+    # Everything that can be checked is, before the data is loaded and the output made.
+    strategy = make_strategy(config)
+    prepare_output(config.output)
+    with naming_files(config):
         with step("loading data", args.quiet):
             taq = load_taq(config)
-        result = replay(config, taq, args.quiet)
-    except ConfigError as exc:
-        print(f"mmsim run: {exc}", file=sys.stderr)
-        return 2
-    except SchemaError as exc:
-        print(f"mmsim run: bad input data: {exc}", file=sys.stderr)
-        return 2
+        result = replay(config, taq, args.quiet, strategy)
     finish(result, config.output, freq=config.freq, size_limit=config.size_limit,
            report=config.report, quiet=args.quiet)
     return 0

@@ -246,7 +246,8 @@ def parse_sweep_config(mapping, base=".") -> SweepConfig:
     ConfigError
         Naming the first bad key and what it expects.
     """
-    from mmsim.config import ConfigError, _mapping, _strategy_class, parse_config
+    from mmsim.config import ConfigError, _mapping, parse_config
+    from mmsim.strategies.registry import strategy_class
     from mmsim.sweep.job import route
 
     spec = _mapping(mapping, "sweep configuration")
@@ -270,7 +271,7 @@ def parse_sweep_config(mapping, base=".") -> SweepConfig:
                        provided=swept + searched)
     given = _mapping(spec.get("engine") or {}, "engine")
     engine = {k: run.engine[k] for k in given}
-    cls = _strategy_class(run.strategy)
+    cls = strategy_class(run.strategy)
     for section, keys in (("grid" if "grid" in spec else "sample", swept),
                           ("optimize.space", searched)):
         for key in keys:
@@ -471,26 +472,30 @@ def run(args) -> int:
     Returns
     -------
     int
-        0 on success, 2 for a bad configuration or unreadable data, 130 when interrupted
-        (Ctrl-C).
-    """
-    from mmsim.config import ConfigError
-    from mmsim.data.schema import SchemaError
+        0 on success, 130 when interrupted (Ctrl-C).
 
+    Raises
+    ------
+    mmsim.config.ConfigError
+        For a bad sweep file, ``--out`` or ``--executor`` (:func:`mmsim.cli.main` exits
+        with status 2).
+    mmsim.SchemaError, OSError
+        For bad data (the message names the file) or an output that cannot be written
+        (:func:`mmsim.cli.main` exits with status 1).
+    """
+    from mmsim.commands.run import naming_files, prepare_output
+    from mmsim.config import output_dir
+
+    config = load_sweep_config(args.config)
+    if args.out:
+        config.run.output = output_dir(args.out, "--out")
+    if args.executor:
+        value = int(args.executor) if args.executor.isdigit() else args.executor
+        config.executor = _executor(value)
+    prepare_output(config.run.output)
     try:
-        config = load_sweep_config(args.config)
-        if args.out:
-            config.run.output = Path(args.out)
-        if args.executor:
-            value = int(args.executor) if args.executor.isdigit() else args.executor
-            config.executor = _executor(value)
-        execute_sweep(config, quiet=args.quiet)
-    except ConfigError as exc:
-        print(f"mmsim sweep: {exc}", file=sys.stderr)
-        return 2
-    except SchemaError as exc:
-        print(f"mmsim sweep: bad input data: {exc}", file=sys.stderr)
-        return 2
+        with naming_files(config.run):
+            execute_sweep(config, quiet=args.quiet)
     except KeyboardInterrupt:
         # What finished is in the stores; the same command picks up from there.
         print("mmsim sweep: interrupted; run the same command again to resume",

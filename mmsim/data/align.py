@@ -1,6 +1,13 @@
-"""Cut TAQ and signals to one time span and hand them to the engine as arrays."""
+"""Cut TAQ and signals to one time span and hand them to the engine as arrays.
+
+:func:`cut` is mmsim's one way to take the rows of a time span ``[start, end)``, of engine
+arrays or of a frame. Where the data leaves something to an assumption, a
+:class:`DataWarning` says so: a time index without a timezone is taken as UTC, signals after
+the last TAQ row are dropped, and signals before the first quote see NaN quote prices.
+"""
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -11,7 +18,21 @@ from mmsim.data.schema import (
     validate_taq,
 )
 
-__all__ = ["Aligned", "align", "check_aligned", "cut", "taq_arrays", "with_signals"]
+__all__ = ["Aligned", "DataWarning", "align", "check_aligned", "cut", "taq_arrays",
+           "with_signals"]
+
+
+class DataWarning(UserWarning):
+    """The data was used under an assumption it does not state: naive times taken as UTC,
+    signals dropped after the last TAQ row, or signals that see no quote yet."""
+
+
+def _warn_naive(index: pd.DatetimeIndex, name: str | None) -> None:
+    # Said once per frame: the engine passes no name for the later chunks of a stream.
+    if name is not None and isinstance(index, pd.DatetimeIndex) and index.tz is None:
+        warnings.warn(f"{name} has a time index without a timezone; its times are taken as "
+                      f"UTC (set the zone with {name}.index = {name}.index.tz_localize(...) "
+                      f"to say otherwise)", DataWarning, stacklevel=4)
 
 
 class Aligned(NamedTuple):
@@ -158,11 +179,36 @@ def align(taq: pd.DataFrame, signals: pd.DataFrame, start=None, end=None) -> Ali
     ------
     SchemaError
         If either frame breaks its schema, or ``end`` is not after ``start``.
+
+    Warns
+    -----
+    DataWarning
+        If a frame's index has no timezone (taken as UTC), if signals in ``[start, end)``
+        come after the last TAQ row (dropped; the warning counts them) or before the first
+        quote (they see NaN quote prices; the warning counts them).
     """
-    return cut(with_signals(taq_arrays(taq), signals), start, end)
+    data = with_signals(taq_arrays(taq), signals)
+    lo, hi = _bounds(start, end)
+    out = cut(data, start, end)
+    st = data.signal_time
+    wanted = _row(st, hi, len(st)) - _row(st, lo, 0)
+    dropped = wanted - len(out.signal_time)
+    if dropped:
+        last = f" ({pd.Timestamp(int(out.time[-1]), tz='UTC')})" if len(out.time) else ""
+        warnings.warn(f"{dropped} signal row(s) after the last taq row{last} dropped: there is "
+                      f"no market data left to act on", DataWarning, stacklevel=2)
+    quoted = np.flatnonzero(~(np.isnan(out.bid_price) & np.isnan(out.bid_amount)
+                              & np.isnan(out.ask_price) & np.isnan(out.ask_amount)))
+    first = int(out.time[quoted[0]]) if len(quoted) else None
+    blind = len(out.signal_time) if first is None else _row(out.signal_time, first, 0)
+    if blind:
+        when = "" if first is None else f" ({pd.Timestamp(first, tz='UTC')})"
+        warnings.warn(f"{blind} signal row(s) before the first quote{when} see NaN bid and ask "
+                      f"prices", DataWarning, stacklevel=2)
+    return out
 
 
-def taq_arrays(taq: pd.DataFrame, checked: bool = False) -> Aligned:
+def taq_arrays(taq: pd.DataFrame, checked: bool = False, name: str | None = "taq") -> Aligned:
     """Validate a TAQ frame and return its engine arrays, with no signals.
 
     Parameters
@@ -172,6 +218,9 @@ def taq_arrays(taq: pd.DataFrame, checked: bool = False) -> Aligned:
     checked : bool, default False
         ``taq`` is what :func:`~mmsim.data.schema.validate_taq` returned (e.g. a chunk of a
         :class:`~mmsim.data.io.TAQStream`): it is not checked again.
+    name : str or None, default "taq"
+        The frame's name in the :class:`DataWarning` given when its index has no timezone;
+        None: no warning (a later chunk of a stream that already had one).
 
     Returns
     -------
@@ -183,8 +232,14 @@ def taq_arrays(taq: pd.DataFrame, checked: bool = False) -> Aligned:
     ------
     SchemaError
         If the frame breaks the TAQ schema.
+
+    Warns
+    -----
+    DataWarning
+        If the index has no timezone: its times are taken as UTC.
     """
     local_time, marks = local_time_ns(taq), mark_price(taq)
+    _warn_naive(getattr(taq, "index", None), name)
     if not checked:
         taq = validate_taq(taq)
     return Aligned(
@@ -194,14 +249,17 @@ def taq_arrays(taq: pd.DataFrame, checked: bool = False) -> Aligned:
     )
 
 
-def with_signals(data: Aligned, signals: pd.DataFrame) -> Aligned:
-    """``data`` with the signals of a validated ``signals`` frame.
+def with_signals(data: Aligned, signals: pd.DataFrame, checked: bool = False) -> Aligned:
+    """``data`` with the signals of a ``signals`` frame, validated here.
 
     Parameters
     ----------
     data : Aligned
     signals : pandas.DataFrame
         Signals frame: ``time`` DatetimeIndex, float64 columns without NaN.
+    checked : bool, default False
+        ``signals`` is what :func:`~mmsim.data.schema.validate_signals` returned: it is not
+        checked again.
 
     Returns
     -------
@@ -211,49 +269,72 @@ def with_signals(data: Aligned, signals: pd.DataFrame) -> Aligned:
     ------
     SchemaError
         If ``signals`` breaks its schema.
+
+    Warns
+    -----
+    DataWarning
+        If the index has no timezone: its times are taken as UTC.
     """
-    signals = validate_signals(signals)
+    _warn_naive(getattr(signals, "index", None), "signals")
+    if not checked:
+        signals = validate_signals(signals)
     return data._replace(
         signal_time=index_ns(signals.index),
         signals=np.ascontiguousarray(signals.to_numpy(dtype=np.float64)),
         columns=tuple(str(c) for c in signals.columns))
 
 
-def cut(data: Aligned, start=None, end=None) -> Aligned:
-    """The rows of aligned arrays in ``[start, end)``, as views (no copy).
+def _bounds(start, end) -> tuple[int | None, int | None]:
+    """``start`` and ``end`` as UTC nanoseconds (None where not given), checked in order."""
+    lo, hi = bound_ns(start, "start"), bound_ns(end, "end")
+    if lo is not None and hi is not None and hi <= lo:
+        raise SchemaError(f"end ({end}) must be after start ({start})")
+    return lo, hi
 
-    Signals after the last TAQ row kept are dropped, as :func:`align` does, so
-    ``cut(align(taq, signals), start, end)`` equals ``align(taq, signals, start, end)``.
+
+def _row(times: np.ndarray, bound: int | None, default: int) -> int:
+    """The first row of sorted ``times`` at or after ``bound`` (``default`` without one)."""
+    return default if bound is None else int(np.searchsorted(times, bound, "left"))
+
+
+def cut(data, start=None, end=None):
+    """The rows of aligned arrays, or of a frame, in ``[start, end)`` (views, no copy).
+
+    For an :class:`Aligned`, signals after the last TAQ row kept are dropped, as
+    :func:`align` does, so ``cut(align(taq, signals), start, end)`` equals
+    ``align(taq, signals, start, end)``.
 
     Parameters
     ----------
-    data : Aligned
+    data : Aligned or pandas.DataFrame
+        Engine arrays, or a frame with a sorted DatetimeIndex (a TAQ or signals frame);
+        a frame's index without a timezone is taken as UTC.
     start, end : str or pandas.Timestamp, optional
         Inclusive start and exclusive end; naive times are UTC.
 
     Returns
     -------
-    Aligned
+    Aligned or pandas.DataFrame
+        Of the type of ``data``.
 
     Raises
     ------
     SchemaError
         If a bound is not a time, or ``end`` is not after ``start``.
     """
-    lo, hi = bound_ns(start, "start"), bound_ns(end, "end")
-    if lo is not None and hi is not None and hi <= lo:
-        raise SchemaError(f"end ({end}) must be after start ({start})")
+    lo, hi = _bounds(start, end)
+    if isinstance(data, pd.DataFrame):
+        if lo is None and hi is None:
+            return data
+        t = index_ns(data.index)
+        return data.iloc[_row(t, lo, 0):_row(t, hi, len(t))]
     t = data.time
-    a = 0 if lo is None else int(np.searchsorted(t, lo, "left"))
-    b = len(t) if hi is None else int(np.searchsorted(t, hi, "left"))
+    a, b = _row(t, lo, 0), _row(t, hi, len(t))
     time = t[a:b]
     st = data.signal_time
-    sa = 0 if lo is None else int(np.searchsorted(st, lo, "left"))
+    sa = _row(st, lo, 0)
     last = time[-1] if len(time) else np.iinfo(np.int64).min
-    sb = int(np.searchsorted(st, last, "right"))
-    if hi is not None:
-        sb = min(sb, int(np.searchsorted(st, hi, "left")))
-    sb = max(sa, sb)
+    sb = max(sa, min(int(np.searchsorted(st, last, "right")), _row(st, hi, len(st))))
     return Aligned(
         time=time, signal_time=st[sa:sb], signals=data.signals[sa:sb], columns=data.columns,
         local_time=None if data.local_time is None else data.local_time[a:b],

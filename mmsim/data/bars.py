@@ -14,11 +14,12 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from mmsim.checks import duration
+from mmsim.checks import duration, number
 from mmsim.data.merge import sides
 from mmsim.data.schema import SchemaError
 
-__all__ = ["ohlcv", "fix_features", "volatility", "volatility_signals", "OHLCV_COLUMNS",
+__all__ = ["ohlcv", "fix_features", "volatility", "volatility_signals", "inventory_signals",
+           "OHLCV_COLUMNS",
            "PRICE_COLUMNS", "VOLUME_COLUMNS", "DEFAULT_METHODS"]
 
 #: Columns of :func:`ohlcv`, in order.
@@ -259,3 +260,41 @@ def volatility_signals(taq: pd.DataFrame, bar="1min", window: int = 60) -> pd.Da
     bars = fix_features(ohlcv(taq, bar))
     sigma = volatility(bars, [window])[f"volatility_{window}"]
     return sigma.fillna(0.0).rename("sigma").to_frame()
+
+
+def inventory_signals(taq: pd.DataFrame, bar="15min", max_size: int = 5,
+                      seed: int = 42) -> pd.DataFrame:
+    """The notebook's Monte Carlo signal: a random target inventory at every bar close.
+
+    As the notebook draws it: NumPy's legacy generator seeded with ``seed``
+    (``np.random.seed(seed)``), one ``randint(-max_size, max_size)`` per bar, so each value
+    is a whole number in ``[-max_size, max_size)``. With the notebook's ``seed=42`` and
+    ``max_size=5`` the first five are 1, -2, 2, -1, 1.
+
+    Parameters
+    ----------
+    taq : pandas.DataFrame
+        A TAQ frame, or trades with ``price`` and a signed ``amount``: the bars of
+        :func:`ohlcv` give the times.
+    bar : str, default "15min"
+        Bar length; each bar is labelled by its close time.
+    max_size : int, default 5
+        The scale of the target, as :class:`mmsim.strategies.MonteCarlo`'s ``max_size``.
+    seed : int, default 42
+
+    Returns
+    -------
+    pandas.DataFrame
+        Column ``inv`` (float64) with a ``time`` index, ready for
+        :class:`~mmsim.strategies.MonteCarlo`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``max_size`` is not a whole number > 0 (:func:`mmsim.checks.number`).
+    """
+    max_size = number(max_size, "max_size", positive=True, integer=True)
+    index = ohlcv(taq, bar).index
+    rng = np.random.RandomState(seed)  # the notebook's np.random.seed: the same draws
+    inv = rng.randint(-max_size, max_size, size=len(index)).astype(np.float64)
+    return pd.DataFrame({"inv": inv}, index=index)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mmsim.data.align import cut
 from mmsim.data.schema import (
     OPTIONAL_COLUMNS,
     TAQ_COLUMNS,
@@ -34,7 +35,7 @@ from mmsim.data.schema import (
     validate_taq,
 )
 
-__all__ = ["read_taq", "write_taq", "daily_files", "TAQStream"]
+__all__ = ["read_taq", "read_signals", "write_taq", "daily_files", "TAQStream"]
 
 _NS_PER_DAY = 86_400 * 10**9
 _DAILY = re.compile(r"^(\d{4}-\d{2}-\d{2})\.parquet$")
@@ -226,15 +227,6 @@ def _frame(fields, columns: dict) -> pd.DataFrame:
     return taq_frame(columns["time"], data, utc=fields[0].type.tz is not None)
 
 
-def _slice(df: pd.DataFrame, lo: int | None, hi: int | None) -> pd.DataFrame:
-    if lo is None and hi is None:
-        return df
-    times = index_ns(df.index)
-    i = 0 if lo is None else int(np.searchsorted(times, lo, side="left"))
-    j = len(times) if hi is None else int(np.searchsorted(times, hi, side="left"))
-    return df.iloc[i:j]
-
-
 def _source(source, lo, hi, start, end):
     """What ``source`` is: ``("frame", None, [])``, ``("csv", path, [])`` or
     ``("parquet", path, files)`` with the Parquet files that may hold rows in ``[lo, hi)``."""
@@ -305,11 +297,11 @@ def read_taq(source, start=None, end=None, *, clean: bool = False, stream: bool 
     lo, hi = bound_ns(start, "start"), bound_ns(end, "end")
     kind, path, files = _source(source, lo, hi, start, end)
     if kind == "frame":
-        return _slice(validate_taq(source, clean=clean), lo, hi)
+        return cut(validate_taq(source, clean=clean), lo, hi)
     if kind == "csv":
         # Validated before slicing: the slice needs sorted times, and clean=True drops rows
         # out of order in the whole file, as for a DataFrame.
-        return _slice(validate_taq(_read_csv(path), clean=clean), lo, hi)
+        return cut(validate_taq(_read_csv(path), clean=clean), lo, hi)
     df = _read_parquet(files, lo, hi)
     if not df.index.is_monotonic_increasing:  # several files with overlapping times
         df = df.sort_index(kind="stable")
@@ -520,7 +512,7 @@ class TAQStream:
     def __iter__(self):
         if self._kind == "frame":
             # Already in memory: validate once, then hand out views.
-            df = _slice(validate_taq(self.source, clean=self.clean), self._lo, self._hi)
+            df = cut(validate_taq(self.source, clean=self.clean), self._lo, self._hi)
             for i in range(0, len(df), self.batch_rows):
                 yield df.iloc[i:i + self.batch_rows]
             return
@@ -531,7 +523,7 @@ class TAQStream:
             row += len(raw)
             if self._kind == "csv":
                 # As read_taq does for a CSV: validated as a whole, then sliced.
-                chunk = _slice(chunk, self._lo, self._hi)
+                chunk = cut(chunk, self._lo, self._hi)
             if len(chunk):
                 last = (int(index_ns(chunk.index)[-1]), row - len(raw) + len(chunk) - 1, where)
                 yield chunk
@@ -578,15 +570,62 @@ class TAQStream:
         return chunk
 
 
+def read_signals(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a signals frame from a Parquet or CSV file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        ``*.parquet`` (``.parq``, ``.pq``): a frame saved with ``DataFrame.to_parquet``,
+        its time as the index or as a ``time`` column. ``*.csv`` (also compressed): a
+        ``time`` column in ISO 8601 and one column per signal.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A ``time`` DatetimeIndex and the signal columns, as read (not validated:
+        :func:`mmsim.backtest` checks them).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    SchemaError
+        If the file's name ends neither in a Parquet nor a CSV suffix, the file is not
+        readable as such, or it has no ``time`` (index or column) of times.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such signals file: {path}")
+    kind = _kind(path)
+    if kind == "csv":
+        return _csv_frame(pd.read_csv(path), path, example="time,sigma")
+    if kind != "parquet":
+        raise SchemaError(f"{path}: expected a signals file ending in .parquet or .csv")
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow's errors have no common base but ArrowException
+        raise SchemaError(f"{path} is not a readable Parquet signals file: {exc}") from exc
+    if not isinstance(frame.index, pd.DatetimeIndex):
+        if "time" not in frame.columns:
+            raise SchemaError(f"{path} has no 'time' index or column (columns: "
+                              f"{list(frame.columns)}); write it with signals.to_parquet(...) "
+                              f"from a frame indexed by time")
+        frame = frame.set_index(pd.DatetimeIndex(frame.pop("time"), name="time"))
+    return frame
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     return _csv_frame(pd.read_csv(path), path)
 
 
-def _csv_frame(df: pd.DataFrame, path: Path, first_row: int = 0) -> pd.DataFrame:
-    """The lines of a TAQ CSV (``first_row`` the number of the first, from 0) as a frame."""
+def _csv_frame(df: pd.DataFrame, path: Path, first_row: int = 0,
+               example: str = "time," + ",".join(TAQ_COLUMNS)) -> pd.DataFrame:
+    """The lines of a TAQ (or signals) CSV (``first_row`` the number of the first, from 0)
+    as a frame; ``example`` is the header line the error message suggests."""
     if "time" not in df.columns:
         raise SchemaError(f"{path} has no 'time' column (columns: {list(df.columns)}); the first "
-                          f"line must name the columns, e.g. time,{','.join(TAQ_COLUMNS)}")
+                          f"line must name the columns, e.g. {example}")
     raw = df.pop("time")
     try:
         times = pd.to_datetime(raw, format="ISO8601")

@@ -6,9 +6,10 @@
 - :class:`GLFT`: Guéant-Lehalle-Fernandez-Tapia closed-form quotes with inventory limits.
 - :class:`MonteCarlo`: the notebook's random-target-inventory baseline with a stop-loss.
 """
-from mmsim.strategies.avellaneda_stoikov import AvellanedaStoikov
-from mmsim.strategies.glft import GLFT
-from mmsim.strategies.monte_carlo import MonteCarlo
-from mmsim.strategies.symmetric import Symmetric
+from mmsim import _lazy
+from mmsim.strategies.registry import STRATEGIES
 
-__all__ = ["AvellanedaStoikov", "GLFT", "MonteCarlo", "Symmetric"]
+__all__ = list(STRATEGIES)
+
+# The classes of the registry, imported on first use.
+__getattr__, __dir__ = _lazy.attach(__name__, STRATEGIES, public=("registry",))

@@ -63,7 +63,7 @@ def sweep(taq, signals, strategy, grid, *, fixed=None, executor=None, store=None
     signals : pandas.DataFrame or None
     strategy : type or str
         A Strategy class, built once per combination from its strategy arguments, or a name
-        of :data:`mmsim.config.STRATEGIES` (``"AvellanedaStoikov"``).
+        of :data:`mmsim.strategies.registry.STRATEGIES` (``"AvellanedaStoikov"``).
     grid : dict of lists, list of dicts, or mmsim.sweep.sample(...)
         The combinations (see :func:`mmsim.sweep.expand`). A key is a strategy constructor
         argument, a :func:`mmsim.backtest` argument (``latency``, ``queue_position``,

@@ -47,14 +47,15 @@ _DEFAULT_CONTRACT = _BACKTEST["contract"].default
 
 
 def strategy_class(strategy) -> type:
-    """The strategy class a sweep runs: a class, or a name of :data:`mmsim.config.STRATEGIES`."""
-    from mmsim.config import STRATEGIES, _strategy_class
+    """The strategy class a sweep runs: a class, or a name that
+    :func:`mmsim.strategies.registry.strategy_class` knows."""
+    from mmsim.strategies.registry import strategy_class as lookup
 
     if isinstance(strategy, str):
-        if strategy not in STRATEGIES:
-            raise ValueError(f"strategy must be a Strategy class or one of {list(STRATEGIES)}, "
-                             f"got {strategy!r}")
-        return _strategy_class(strategy)
+        try:
+            return lookup(strategy)
+        except ValueError as exc:
+            raise ValueError(f"strategy must be a Strategy class or a name: {exc}") from None
     if not isinstance(strategy, type) or not callable(getattr(strategy, "on_signal", None)):
         raise TypeError("strategy must be a Strategy class (built once per combination) or a "
                         f"strategy name, got {strategy!r}")
@@ -216,7 +217,7 @@ def make_job(taq, signals, strategy, *, fixed=None, stats_freq="1h", keep="stats
     signals : pandas.DataFrame or None
         Ignored when ``taq`` is an :class:`~mmsim.data.align.Aligned`.
     strategy : type or str
-        A Strategy class or a name of :data:`mmsim.config.STRATEGIES`.
+        A Strategy class or a name of :data:`mmsim.strategies.registry.STRATEGIES`.
     fixed : dict, optional
         Parameters every combination shares (routed like grid keys).
     stats_freq : str or pandas.Timedelta, default "1h"
