@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mmsim.plots import KINDS, Chart, chart_data
-from mmsim.stats import STAT_NAMES, no_data
+from mmsim.stats import STAT_NAMES, format_stat, no_data
 
 __all__ = ["render_report", "write_report", "plotly_figure", "html_page"]
 
@@ -139,15 +139,16 @@ def render_report(result, title: str | None = None, freq="1h", size_limit=None,
         title = f"mmsim backtest: {contract.name or 'contract'}"
     balances = result.balances
     span_rows = [
-        ("start", stats["start"]), ("end", stats["end"]), ("duration", stats["duration"]),
+        ("start", format_stat(stats, "start", contract)),
+        ("end", format_stat(stats, "end", contract)),
+        ("duration", format_stat(stats, "duration", contract)),
         ("balance rows", len(balances)), ("orders", len(result.orders)),
         ("fills", len(result.fills)), ("position changes", len(result.positions)),
     ]
     # An n/a statistic says why in place of its value (a run without data says so once).
-    why = stats.attrs.get("n/a", {})
     empty = no_data(result)
-    stat_rows = [(name, f"n/a: {why[name]}" if name in why and why[name] != empty
-                  else stats[name], STAT_NAMES[name]) for name in STAT_NAMES]
+    stat_rows = [(name, format_stat(stats, name, contract), STAT_NAMES[name])
+                 for name in STAT_NAMES]
     param_rows = [(f"contract.{k}", v) for k, v in contract.to_dict().items()]
     param_rows += [(k, v) for k, v in result.params.items()]
 
