@@ -32,6 +32,7 @@ _EXPORTS = {
     "BINANCE_BTCUSD_PERP": "mmsim.contracts",
     "BINANCE_BTCUSDT": "mmsim.contracts",
     "Result": "mmsim.results",
+    "data_provenance": "mmsim.results",
     "SchemaError": "mmsim.data.schema",
     "align": "mmsim.data.align",
     "read_taq": "mmsim.data.io",

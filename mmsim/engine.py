@@ -12,7 +12,7 @@ from mmsim.data.align import Aligned, align, check_aligned, cut, taq_arrays, wit
 from mmsim.data.schema import (
     TAQ_COLUMNS, SchemaError, bound_ns, funding_rates, index_ns, time_index_ns,
 )
-from mmsim.results import Result
+from mmsim.results import Result, flat_entry_as_nan
 from mmsim.strategy import Strategy
 
 __all__ = ["backtest", "RunError", "StrategyError", "ProgressError", "StreamError",
@@ -361,7 +361,7 @@ def _result(tables: dict, contract: Contract, params: dict) -> Result:
         orders=_orders_frame(tables["orders"]),
         fills=fills,
         balances=_to_frame(tables["balances"], ["total", "available", "nav", "mark", "position"]),
-        positions=_to_frame(tables["positions"], ["amount", "weighted_price"]),
+        positions=flat_entry_as_nan(_to_frame(tables["positions"], ["amount", "weighted_price"])),
         contract=contract,
         params=params,
     )

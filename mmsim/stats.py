@@ -73,6 +73,11 @@ __all__ = [
     "pnl_decomposition",
     "fill_spread",
     "drawdown",
+    "underwater",
+    "daily_pnl",
+    "fill_causes",
+    "worst_slippage",
+    "largest_losses",
     "inventory_profile",
     "summary_text",
     "no_data",
@@ -333,6 +338,29 @@ def _decompose(result, curve: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def underwater(nav: pd.Series) -> pd.DataFrame:
+    """How far the NAV is below its running peak at every row.
+
+    Parameters
+    ----------
+    nav : pandas.Series
+        NAV with a DatetimeIndex.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``nav``: ``peak`` (running maximum), ``drawdown`` (``nav - peak``, 0 or
+        negative) and ``drawdown_pct`` (``nav / peak - 1``; NaN while the peak is not
+        positive).
+    """
+    values = nav.to_numpy(dtype=float)
+    peak = np.maximum.accumulate(values) if len(values) else values
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(peak > 0, values / np.where(peak > 0, peak, 1.0) - 1.0, np.nan)
+    return pd.DataFrame({"peak": peak, "drawdown": values - peak, "drawdown_pct": pct},
+                        index=nav.index)
+
+
 def drawdown(nav: pd.Series) -> tuple[float, float, pd.Timedelta]:
     """Maximum drawdown of a NAV series.
 
@@ -356,19 +384,19 @@ def drawdown(nav: pd.Series) -> tuple[float, float, pd.Timedelta]:
     values = nav.to_numpy(dtype=float)
     if len(values) == 0:
         raise ValueError("nav is empty: drawdown needs at least one NAV row")
-    peak = np.maximum.accumulate(values)
-    absolute = float(np.max(peak - values))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        fraction = float(np.nanmax(np.where(peak > 0, 1.0 - values / peak, np.nan), initial=0.0))
+    under = underwater(nav)
+    peak = under["peak"].to_numpy()
+    absolute = float(np.max(-under["drawdown"].to_numpy()))
+    fraction = float(np.nanmax(-under["drawdown_pct"].to_numpy(), initial=0.0))
     # Rows at their running peak start a new underwater period; an underwater period lasts
     # from its peak row to the next at-peak row, or to the last row.
     at_peak = values >= peak
     times = _ns(nav.index)
     peak_rows = np.flatnonzero(at_peak)
     ends = np.append(peak_rows[1:], len(values) - 1)
-    underwater = ends > peak_rows + 1
-    underwater |= (ends == len(values) - 1) & ~at_peak[ends]
-    longest = np.max(times[ends] - times[peak_rows], where=underwater, initial=0)
+    below = ends > peak_rows + 1
+    below |= (ends == len(values) - 1) & ~at_peak[ends]
+    longest = np.max(times[ends] - times[peak_rows], where=below, initial=0)
     return absolute, fraction, pd.Timedelta(int(longest), unit="ns")
 
 
@@ -383,6 +411,110 @@ def _sampled_returns(nav: pd.Series, freq: pd.Timedelta) -> np.ndarray:
     idx = np.searchsorted(times, grid, side="right") - 1
     sampled = nav.to_numpy(dtype=float)[idx]
     return np.diff(sampled) / sampled[0]
+
+
+def daily_pnl(result) -> pd.DataFrame:
+    """PnL of each UTC day of the run and its decomposition.
+
+    Parameters
+    ----------
+    result : mmsim.Result
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per UTC day from the first valued balance row to the last (index ``day``,
+        midnight UTC): ``total, spread, inventory, fees, funding`` (settlement currency; the
+        change of each part of :func:`pnl_decomposition` from the previous day's last row, or
+        from the first row on the first day), ``nav_change`` (quote currency), ``fills`` and
+        ``volume`` (sum of |fill amount|). Empty for a run without a valued balance row.
+    """
+    curve, _ = _valued_curve(result)
+    columns = ["total", "spread", "inventory", "fees", "funding", "nav_change", "fills",
+               "volume"]
+    if curve is None:
+        return pd.DataFrame({c: pd.Series(dtype=float) for c in columns},
+                            index=pd.DatetimeIndex([], tz="UTC", name="day"))
+    parts = _decompose(result, curve)
+    parts["nav_change"] = curve["nav"] - curve["nav"].iloc[0]
+    # Cumulative values at each day's last row, less the previous day's (0 before the run).
+    at_close = parts.resample("1D").last().ffill()
+    daily = at_close.diff()
+    daily.iloc[0] = at_close.iloc[0]
+    fills = result.fills[result.fills.index >= curve.index[0]]
+    days = daily.index
+    daily["fills"] = fills["amount"].resample("1D").count().reindex(days, fill_value=0)
+    daily["volume"] = fills["amount"].abs().resample("1D").sum().reindex(days, fill_value=0.0)
+    daily.index.name = "day"
+    return daily[columns].astype(float)
+
+
+def fill_causes(result) -> pd.DataFrame:
+    """Fills grouped by what caused them (prints at the price, through it, the quote
+    crossing it, taking liquidity, liquidation).
+
+    Parameters
+    ----------
+    result : mmsim.Result
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cause that occurred (index ``cause``): ``fills``, ``volume`` (sum of
+        |amount|), ``volume_share``, ``fees`` and ``spread`` (the summed
+        :func:`fill_spread`, settlement currency). Without a ``cause`` column (results
+        saved before fills recorded it) the rows are by ``liquidity``.
+    """
+    fills = result.fills
+    key = "cause" if "cause" in fills else "liquidity"
+    frame = pd.DataFrame({
+        key: fills[key].astype(str).to_numpy(),
+        "volume": fills["amount"].abs().to_numpy(dtype=float),
+        "fees": fills["fee"].to_numpy(dtype=float),
+        "spread": fill_spread(result).to_numpy(),
+    })
+    table = frame.groupby(key, sort=False).agg(
+        fills=("volume", "size"), volume=("volume", "sum"), fees=("fees", "sum"),
+        spread=("spread", "sum"))
+    total = table["volume"].sum()
+    table.insert(2, "volume_share", table["volume"] / total if total else np.nan)
+    return table.sort_values("volume", ascending=False, kind="stable").astype(float)
+
+
+def worst_slippage(result, n: int = 20) -> pd.DataFrame:
+    """The orders that slipped most (slippage is signed so that worse is positive).
+
+    Parameters
+    ----------
+    result : mmsim.Result
+    n : int, default 20
+
+    Returns
+    -------
+    pandas.DataFrame
+        Up to ``n`` rows of ``result.orders`` with a positive slippage, worst first.
+    """
+    orders = result.orders
+    slipped = orders[(orders["slippage"] > 0).to_numpy()]
+    return slipped.sort_values("slippage", ascending=False, kind="stable").head(n)
+
+
+def largest_losses(result, n: int = 20) -> pd.DataFrame:
+    """The fills that lost most: realised PnL net of the fee, most negative first.
+
+    Parameters
+    ----------
+    result : mmsim.Result
+    n : int, default 20
+
+    Returns
+    -------
+    pandas.DataFrame
+        Up to ``n`` rows of ``result.fills`` with a negative ``net = realized - fee``
+        (settlement currency; the column is added), largest loss first.
+    """
+    fills = result.fills.assign(net=result.fills["realized"] - result.fills["fee"])
+    return fills[(fills["net"] < 0).to_numpy()].sort_values("net", kind="stable").head(n)
 
 
 def inventory_profile(result) -> pd.DataFrame:
