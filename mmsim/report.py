@@ -230,7 +230,7 @@ def plotly_figure(chart: Chart):
         frame = mark.frame
         fig.add_trace(go.Scatter(
             x=_x(frame.index), y=frame["price"].to_numpy(), name=mark.label, mode="markers",
-            marker={"symbol": mark.symbol, "color": mark.color, "opacity": 0.85,
+            marker={"symbol": mark.symbol, "color": mark.color, "opacity": 0.7,
                     "size": marker_sizes(frame["amount"], 5.0, 13.0)},
             customdata=frame["amount"].to_numpy(),
             hovertemplate="%{x}<br>price %{y}<br>amount %{customdata}<extra>" + mark.label

@@ -935,9 +935,9 @@ def format_value(value, unit: str, contract) -> str:
     if unit == "quote":
         return f"{_num(value, ',.2f')} {contract.quote_currency}"
     if unit == "price":
-        return f"{_num(value, ',.6g')} {contract.quote_currency}"
+        return f"{_sig(value, 6)} {contract.quote_currency}"
     if unit == "amount":
-        return f"{_num(value, ',.6g')} {contract.amount_unit}"
+        return f"{_sig(value, 6)} {contract.amount_unit}"
     if unit == "fraction":
         return _pct(value)
     if unit == "ratio":

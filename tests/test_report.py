@@ -7,6 +7,7 @@ import subprocess
 from html.parser import HTMLParser
 
 import numpy as np
+import pandas as pd
 import pytest
 
 pytest.importorskip("plotly")
@@ -231,6 +232,7 @@ def _ticks(dom: str, chart: str, axis: str) -> list[float]:
     end = dom.find('class="chart"', start)
     block = dom[start:end if end != -1 else len(dom)]
     labels = re.findall(rf'<g class="{axis}"><text[^>]*>([^<]*)</text>', block)
+    # an SI suffix (61.5305k) would fail float(): the labels must be plain numbers
     return [float(x.replace(",", "").replace("\u2212", "-")) for x in labels]
 
 
@@ -253,10 +255,31 @@ def test_renders_in_headless_chromium(report, tmp_path):
     # the headline strip is on the page, above the charts
     assert 0 < dom.index('id="headline"') < dom.index('id="chart-quotes"')
     assert dom.count('class="mm-tile"') == 7
-    # each axis of a twin-axis chart has round, evenly spaced ticks of its own
-    for axis in ("ytick", "y2tick"):
-        ticks = _ticks(dom, "chart-balance", axis)
-        steps = np.diff(ticks)
-        assert len(ticks) >= 3 and np.allclose(steps, steps[0]), (axis, ticks)
-        mantissa = abs(steps[0]) / 10 ** np.floor(np.log10(abs(steps[0])))
-        assert round(mantissa, 9) in (1.0, 2.0, 2.5, 5.0), (axis, ticks)
+
+
+@pytest.mark.skipif(_chromium() is None, reason="no chromium/chromium-browser/google-chrome on PATH")
+def test_twin_axes_have_round_ticks_of_their_own(tmp_path):
+    # Ten minutes of the real BTCUSD_PERP capture quoted at the touch: a balance near 0.1 BTC
+    # against a NAV near 6,160 USD and a price near 61,700 USD. Ticks that followed the left
+    # axis's grid read 6,139.5, 6,150.5, ... and 61.5305k, 61.6078k, ...
+    from test_engine_realdata import DATA, TwoSided
+
+    import mmsim
+
+    if not DATA.exists():
+        pytest.skip(f"real data absent: {DATA}")
+    from mmsim.data import binance
+
+    taq = binance.to_taq(DATA / "btcusd_perp_trades.csv.gz", DATA / "btcusd_perp_quotes.csv.gz")
+    signals = pd.DataFrame(index=pd.date_range(taq.index[0].ceil("5s"), taq.index[-1],
+                                               freq="5s", name="time"))
+    result = mmsim.backtest(taq, signals, TwoSided(), contract=mmsim.BINANCE_BTCUSD_PERP,
+                            balance=0.1, latency=0.05)
+    dom = _dump_dom(result.report(tmp_path / "r.html"), tmp_path / "p")
+    for chart in ("chart-balance", "chart-price", "chart-position"):
+        for axis in ("ytick", "y2tick"):
+            ticks = _ticks(dom, chart, axis)
+            steps = np.diff(ticks)
+            assert len(ticks) >= 3 and np.allclose(steps, steps[0]), (chart, axis, ticks)
+            mantissa = abs(steps[0]) / 10 ** np.floor(np.log10(abs(steps[0])))
+            assert round(mantissa, 9) in (1.0, 2.0, 2.5, 5.0), (chart, axis, ticks)

@@ -311,6 +311,7 @@ def test_values_print_with_the_contract_units():
     assert format_value(-0.000211351, "settlement", BITMEX_XBTUSD) == "-0.000211351 BTC"
     assert format_value(-34.13921, "quote", BITMEX_XBTUSD) == "-34.14 USD"
     assert format_value(312.0, "amount", BITMEX_XBTUSD) == "312 contracts"
+    assert format_value(38284805.0, "amount", BITMEX_XBTUSD) == "38,284,805 contracts"
     # a linear contract of size 1 counts amounts in its base currency and settles in USDT
     assert format_value(0.25, "amount", BINANCE_BTCUSDT) == "0.25 BTC"
     assert format_value(999.96, "settlement", BINANCE_BTCUSDT) == "999.96 USDT"
