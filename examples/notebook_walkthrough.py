@@ -10,12 +10,15 @@ for the Binance capture that ``mmsim convert binance`` turns into TAQ).
 3. The Avellaneda-Stoikov strategy with the notebook's parameters.
 4. The backtest: BitMEX XBTUSD (or ``--contract``), 1 BTC, 0.5 s latency, back of the queue.
 5. Balances and positions, the orders summary, order listings.
-6. The notebook's four charts (plus two more) and the HTML report.
+6. The notebook's four charts (and the others of mmsim.plots, quotes and fills first) and the
+   HTML report.
 """
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+import pandas as pd
 
 import mmsim
 from mmsim.data.bars import volatility_signals
@@ -81,10 +84,17 @@ def main(argv=None) -> mmsim.Result:
     print(orders[orders["status"] == "cancelled"].tail())
     print(orders[orders["slippage"] >= 25.0].tail())
 
-    # 6. Charts and the report
+    # 6. Charts and the report; with the TAQ they draw the market's bid, ask and trades under
+    # our quotes and fills, and record where the data came from.
     for kind in KINDS:
-        result.plot(kind).savefig(out / f"{kind}.png", dpi=80)
-    result.report(out / "report.html")
+        result.plot(kind, taq=taq).savefig(out / f"{kind}.png", dpi=80)
+    source = args.taq or "synthetic_taq(seed=0)"
+    result.provenance.update(mmsim.data_provenance(taq, source))
+    result.report(out / "report.html", taq=taq)
+    # The first minutes at full resolution.
+    start = result.balances.index[0]
+    result.plot("quotes", taq=taq, start=start, end=start + pd.Timedelta("5min")).savefig(
+        out / "quotes-first-5min.png", dpi=80)
     result.save(out / "result")
     print(f"charts, report and result in {out}")
     return result

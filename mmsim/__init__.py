@@ -31,6 +31,7 @@ _EXPORTS = {
     "BINANCE_BTCUSD_PERP": "mmsim.contracts",
     "BINANCE_BTCUSDT": "mmsim.contracts",
     "Result": "mmsim.results",
+    "data_provenance": "mmsim.results",
     "SchemaError": "mmsim.data.schema",
     "align": "mmsim.data.align",
     "DataWarning": "mmsim.data.align",

@@ -225,7 +225,9 @@ def _contract(value) -> Contract:
     numbers.update({f: _number(spec[f], f"contract.{f}") for f in
                     ("initial_margin", "maintenance_margin") if spec.get(f) is not None})
     try:
-        return Contract(inverse=spec["inverse"], name=str(spec.get("name", "")), **numbers)
+        return Contract(inverse=spec["inverse"], name=str(spec.get("name", "")),
+                        base=str(spec.get("base", "")), quote=str(spec.get("quote", "")),
+                        **numbers)
     except ValueError as exc:  # e.g. a non-positive tick size
         key = str(exc).split()[0].replace("Contract.", "contract.")
         raise ConfigError(f"{key}: {exc}") from None

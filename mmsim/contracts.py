@@ -41,11 +41,14 @@ class Contract:
     maintenance_margin : float, optional
         Margin rate on the value of the position below which it is liquidated; at most
         ``initial_margin``.
+    base, quote : str, optional
+        Names of the base and quote currencies (e.g. ``"BTC"``, ``"USDT"``), for the units
+        reports print; unnamed currencies read "base ccy" and "quote ccy".
 
     Raises
     ------
     TypeError
-        If a size or fee is not a real number.
+        If a size or fee is not a real number, or a name is not a string.
     ValueError
         If a grid step is outside [1e-12, 1e12], the contract size is not a positive finite
         number, a fee rate is not strictly between -1 and 1, or a margin rate is not in
@@ -61,6 +64,8 @@ class Contract:
     name: str = ""
     initial_margin: float | None = None
     maintenance_margin: float | None = None
+    base: str = ""
+    quote: str = ""
 
     def __post_init__(self):
         for field in ("tick_size", "lot_size", "contract_size", "maker_fee", "taker_fee"):
@@ -81,6 +86,10 @@ class Contract:
                 raise ValueError(f"Contract.{field} must be a rate strictly between -1 and 1 "
                                  f"(e.g. -0.00025 for a 0.025 % rebate), got {value!r}")
         object.__setattr__(self, "inverse", bool(self.inverse))
+        for field in ("name", "base", "quote"):
+            if not isinstance(getattr(self, field), str):
+                raise TypeError(f"Contract.{field} must be a string, got "
+                                f"{getattr(self, field)!r}")
         for field in ("initial_margin", "maintenance_margin"):
             value = getattr(self, field)
             if value is None:
@@ -100,6 +109,30 @@ class Contract:
         """The currency balances and PnL are held in: ``"base"`` or ``"quote"``."""
         return "base" if self.inverse else "quote"
 
+    @property
+    def settlement_currency(self) -> str:
+        """Name of the currency balances and PnL are held in (the base currency of an
+        inverse contract, the quote currency of a linear one)."""
+        return self.base_currency if self.inverse else self.quote_currency
+
+    @property
+    def base_currency(self) -> str:
+        """Name of the base currency, ``"base ccy"`` when the contract does not name it."""
+        return self.base or "base ccy"
+
+    @property
+    def quote_currency(self) -> str:
+        """Name of the quote currency (prices and NAV), ``"quote ccy"`` when unnamed."""
+        return self.quote or "quote ccy"
+
+    @property
+    def amount_unit(self) -> str:
+        """Unit of order and position amounts: the base currency for a linear contract of
+        size 1 that names it, else ``"contracts"``."""
+        if not self.inverse and self.contract_size == 1.0 and self.base:
+            return self.base
+        return "contracts"
+
     def to_dict(self) -> dict:
         """Return the fields as a plain dict (for saving run parameters)."""
         return asdict(self)
@@ -112,7 +145,7 @@ class Contract:
 BITMEX_XBTUSD = Contract(
     inverse=True, tick_size=0.5, lot_size=1.0, contract_size=1.0,
     maker_fee=-0.00025, taker_fee=0.00075, name="BitMEX XBTUSD",
-    initial_margin=0.01, maintenance_margin=0.005,
+    initial_margin=0.01, maintenance_margin=0.005, base="BTC", quote="USD",
 )
 
 #: Binance COIN-M BTCUSD_PERP: 100 USD inverse contracts on a 0.1 tick,
@@ -121,7 +154,7 @@ BITMEX_XBTUSD = Contract(
 BINANCE_BTCUSD_PERP = Contract(
     inverse=True, tick_size=0.1, lot_size=1.0, contract_size=100.0,
     maker_fee=0.0002, taker_fee=0.0005, name="Binance BTCUSD_PERP",
-    initial_margin=0.008, maintenance_margin=0.004,
+    initial_margin=0.008, maintenance_margin=0.004, base="BTC", quote="USD",
 )
 
 #: Binance USD-M BTCUSDT: linear, amounts in BTC on a 0.001 step, 0.1 tick,
@@ -130,5 +163,5 @@ BINANCE_BTCUSD_PERP = Contract(
 BINANCE_BTCUSDT = Contract(
     inverse=False, tick_size=0.1, lot_size=0.001, contract_size=1.0,
     maker_fee=0.0002, taker_fee=0.0005, name="Binance BTCUSDT",
-    initial_margin=0.008, maintenance_margin=0.004,
+    initial_margin=0.008, maintenance_margin=0.004, base="BTC", quote="USDT",
 )

@@ -1,8 +1,10 @@
 """The outcome of a backtest: orders, fills, balances and positions as pandas tables."""
 from __future__ import annotations
 
+import html
 import json
 import platform
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pandas as pd
 
 from mmsim.contracts import Contract
 
-__all__ = ["Result"]
+__all__ = ["Result", "data_provenance", "run_provenance", "flat_entry_as_nan"]
 
 #: Tables written by :meth:`Result.save`, one Parquet file each.
 TABLES = ("orders", "fills", "balances", "positions", "funding")
@@ -129,6 +131,94 @@ def _decode(value):
     return value
 
 
+def flat_entry_as_nan(positions: pd.DataFrame) -> pd.DataFrame:
+    """Set the entry price of flat rows of a positions table to NaN.
+
+    The engine keeps an entry price of 0 while flat (it has none); the table says so with NaN,
+    so that charts and sums do not read it as a price.
+
+    Parameters
+    ----------
+    positions : pandas.DataFrame
+        Columns ``amount`` and ``weighted_price``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``positions``, its ``weighted_price`` column replaced.
+    """
+    amount = positions["amount"].to_numpy(dtype=float)
+    entry = positions["weighted_price"].to_numpy(dtype=float)
+    positions["weighted_price"] = np.where(amount == 0, np.nan, entry)
+    return positions
+
+
+def data_provenance(taq: pd.DataFrame, source: str | None = None) -> dict:
+    """Where the market data of a run came from, and a fingerprint to recognise it by.
+
+    Parameters
+    ----------
+    taq : pandas.DataFrame
+        The TAQ frame the run replayed.
+    source : str, optional
+        Its origin: a file path, or the generator and its seed; by default "a DataFrame".
+
+    Returns
+    -------
+    dict
+        ``source``, ``rows``, ``data_start`` and ``data_end`` (ISO 8601 UTC, or None without
+        rows), and ``fingerprint``: :func:`mmsim.sweep.store.fingerprint` of its arrays.
+
+    Raises
+    ------
+    SchemaError
+        If ``taq`` is not a valid TAQ frame.
+    """
+    from mmsim.data.align import taq_arrays
+    from mmsim.sweep.store import fingerprint
+
+    arrays = taq_arrays(taq)
+    times = arrays.time
+    return {
+        "source": "a DataFrame" if source is None else str(source),
+        "rows": int(len(times)),
+        "data_start": pd.Timestamp(int(times[0]), tz="UTC").isoformat() if len(times) else None,
+        "data_end": pd.Timestamp(int(times[-1]), tz="UTC").isoformat() if len(times) else None,
+        "fingerprint": fingerprint(arrays),
+    }
+
+
+def _git_commit(directory=None) -> str | None:
+    """The commit checked out in the working directory, with ``+changes`` when it has
+    uncommitted edits; None outside a git checkout."""
+    try:
+        run = dict(cwd=directory, capture_output=True, text=True, timeout=5)
+        head = subprocess.run(["git", "rev-parse", "HEAD"], **run)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], **run)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
+
+
+def _now() -> str:
+    return pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
+
+
+def run_provenance() -> dict:
+    """What made a result or report: the mmsim version, the git commit of the working
+    directory (None outside a checkout) and the time, ISO 8601 UTC."""
+    import mmsim
+
+    return {"mmsim": mmsim.__version__, "git_commit": _git_commit(), "written": _now()}
+
+
+def _params_key(params: dict) -> str:
+    # JSON of the encoded parameters: NaN equals NaN and a tuple stays unlike a list.
+    return json.dumps(_encode(params), sort_keys=True)
+
+
 def _versions() -> dict:
     """Versions of Python and the libraries that produced a saved result."""
     import pyarrow
@@ -144,7 +234,7 @@ def _versions() -> dict:
     }
 
 
-@dataclass
+@dataclass(eq=False)
 class Result:
     """Tables recorded by one backtest run.
 
@@ -170,6 +260,16 @@ class Result:
         The contract traded.
     params : dict
         Run parameters (balance, latency, queue_position, seed, ...).
+    provenance : dict
+        Where the run came from: ``created`` (when the Result was made, ISO 8601 UTC), and
+        after ``result.provenance.update(data_provenance(taq, source))`` the data's
+        ``source``, ``rows``, span and ``fingerprint``. :meth:`save` adds the mmsim version,
+        the git commit and the time of saving. Not compared by :meth:`equals`.
+
+    Notes
+    -----
+    Two results are ``==`` when :meth:`equals` says so. In Jupyter a result shows its
+    headline figures and the sizes of its tables.
     """
 
     orders: pd.DataFrame
@@ -179,6 +279,7 @@ class Result:
     contract: Contract
     params: dict = field(default_factory=dict)
     funding: pd.DataFrame = field(default_factory=lambda: _empty("funding"))
+    provenance: dict = field(default_factory=lambda: {"created": _now()})
 
     @classmethod
     def from_tables(cls, tables: dict, contract: Contract, params: dict) -> "Result":
@@ -211,7 +312,8 @@ class Result:
             fills=fills,
             balances=_to_frame(tables["balances"], ["total", "available", "nav", "mark",
                                                     "position"]),
-            positions=_to_frame(tables["positions"], ["amount", "weighted_price"]),
+            positions=flat_entry_as_nan(_to_frame(tables["positions"], ["amount",
+                                                                        "weighted_price"])),
             contract=contract,
             params=params,
         )
@@ -293,7 +395,8 @@ class Result:
         return write_report(self, path, **kwargs)
 
     def save(self, directory):
-        """Write the tables as Parquet and the contract, parameters and versions as JSON.
+        """Write the tables as Parquet and the contract, parameters, versions and provenance
+        as JSON.
 
         Parameters
         ----------
@@ -314,6 +417,7 @@ class Result:
             "contract": self.contract.to_dict(),
             "params": _encode(self.params),
             "versions": _versions(),
+            "provenance": _encode({**self.provenance, **run_provenance()}),
         }
         (directory / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
         return directory
@@ -349,7 +453,47 @@ class Result:
                     continue
                 raise FileNotFoundError(f"{path} not found: the saved result is incomplete")
             tables[name] = pd.read_parquet(path, engine="pyarrow")
-        return cls(contract=Contract(**meta["contract"]), params=_decode(meta["params"]), **tables)
+        # Results saved before flat rows had no entry price hold 0 there.
+        flat_entry_as_nan(tables["positions"])
+        return cls(contract=Contract(**meta["contract"]), params=_decode(meta["params"]),
+                   provenance=_decode(meta.get("provenance", {})), **tables)
+
+    def equals(self, other) -> bool:
+        """Whether ``other`` is a Result of the same run: equal tables (values, dtypes and
+        index, NaN equal to NaN), contract and parameters.
+
+        Parameters
+        ----------
+        other : object
+
+        Returns
+        -------
+        bool
+            False for anything that is not a Result. :attr:`provenance` (when and where each
+            was made) is not compared.
+        """
+        if not isinstance(other, Result):
+            return False
+        if self.contract != other.contract or _params_key(self.params) != _params_key(
+                other.params):
+            return False
+        return all(getattr(self, name).equals(getattr(other, name)) for name in TABLES)
+
+    def __eq__(self, other):
+        if not isinstance(other, Result):
+            return NotImplemented
+        return self.equals(other)
+
+    __hash__ = None         # mutable tables: not hashable, as DataFrames are not
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the headline figures and the sizes of the tables."""
+        from mmsim.report import headline_html
+
+        sizes = ", ".join(f"{name} {len(getattr(self, name)):,}" for name in TABLES)
+        name = html.escape(self.contract.name or "contract")
+        return (f"<div><b>mmsim.Result</b> &middot; {name}<br>{headline_html(self)}"
+                f"<small>rows: {sizes}</small></div>")
 
     def __repr__(self) -> str:
         span = ""

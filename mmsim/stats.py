@@ -58,19 +58,32 @@ row (undefined for a hedged inverse account, whose denominator is 0)::
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
+from mmsim import checks
+
 __all__ = [
     "STAT_NAMES",
+    "STAT_UNITS",
     "compute_stats",
     "equity_curve",
     "pnl_decomposition",
     "fill_spread",
     "drawdown",
+    "underwater",
+    "daily_pnl",
+    "fill_causes",
+    "worst_slippage",
+    "largest_losses",
     "inventory_profile",
     "summary_text",
     "no_data",
+    "format_stat",
+    "format_value",
+    "format_duration",
 ]
 
 #: Length of a year for annualising: crypto markets trade every day.
@@ -81,19 +94,20 @@ MIN_ANNUALISED = pd.Timedelta(days=1)
 
 #: Index of the Series :func:`compute_stats` returns, in order, with a description of each.
 STAT_NAMES = {
-    "start": "first balance row (UTC)",
-    "end": "last balance row (UTC)",
-    "duration": "end - start",
+    "start": "first balance row with a NAV, seconds since 1970-01-01 UTC",
+    "end": "last balance row, seconds since 1970-01-01 UTC",
+    "duration": "end - start, seconds",
     "pnl": "equity_end - equity_start, settlement currency",
-    "pnl_usd": "nav_end - nav_start, USD (quote currency)",
+    "pnl_usd": "nav_end - nav_start, quote currency (USD)",
     "return": "(nav_end - nav_start) / nav_start",
     "annual_return": "(1 + return) ** (365 days / duration) - 1, for runs of a day or more",
     "sharpe": "annualised mean / std (ddof 1) of NAV changes sampled at freq, on nav_start",
     "sortino": "annualised mean / downside deviation of NAV changes sampled at freq, on "
                "nav_start",
-    "max_drawdown": "largest fall of NAV from its running peak, USD",
+    "max_drawdown": "largest fall of NAV from its running peak, quote currency",
     "max_drawdown_pct": "largest fall of NAV from its running peak, fraction of the peak",
-    "max_drawdown_duration": "longest time from a NAV peak to its recovery (or the end)",
+    "max_drawdown_duration": "longest time from a NAV peak to its recovery (or the end), "
+                             "seconds",
     "calmar": "annual_return / max_drawdown_pct",
     "orders": "number of orders",
     "fills": "number of fills",
@@ -101,7 +115,7 @@ STAT_NAMES = {
     "cancel_ratio": "cancelled orders / orders",
     "margin_rejections": "orders rejected for margin (their margin exceeded the available balance)",
     "volume": "sum of |fill amount|, contracts",
-    "volume_usd": "traded notional, USD (quote currency)",
+    "volume_usd": "traded notional, quote currency (USD)",
     "turnover": "volume_usd / nav_start",
     "maker_share": "maker volume / volume",
     "maker_volume_queue": "maker volume filled by prints at the order's price, contracts",
@@ -124,6 +138,29 @@ STAT_NAMES = {
     "order_duration_mean": "mean active_duration of closed orders, seconds",
     "filled_duration_mean": "mean active_duration of filled orders, seconds",
     "slippage_mean": "mean order slippage, price units",
+}
+
+
+#: Unit of each statistic, which :func:`format_stat` prints it in: ``time`` (seconds since
+#: the epoch, printed as a UTC time), ``seconds`` (a duration), ``settlement`` and ``quote``
+#: (amounts of the contract's settlement and quote currencies), ``amount`` (contracts, or
+#: base units of a linear contract of size 1), ``price`` (quote currency per unit), ``fraction``
+#: (printed as a percentage), ``ratio`` and ``count``.
+STAT_UNITS = {
+    "start": "time", "end": "time", "duration": "seconds",
+    "pnl": "settlement", "pnl_usd": "quote", "return": "fraction", "annual_return": "fraction",
+    "sharpe": "ratio", "sortino": "ratio", "max_drawdown": "quote",
+    "max_drawdown_pct": "fraction", "max_drawdown_duration": "seconds", "calmar": "ratio",
+    "orders": "count", "fills": "count", "fill_ratio": "fraction", "cancel_ratio": "fraction",
+    "margin_rejections": "count", "volume": "amount", "volume_usd": "quote",
+    "turnover": "ratio", "maker_share": "fraction", "maker_volume_queue": "amount",
+    "maker_volume_through": "amount", "maker_volume_cross": "amount",
+    "maker_unprinted_share": "fraction", "fees_paid": "settlement",
+    "rebates_earned": "settlement", "spread_per_fill": "price", "spread_pnl": "settlement",
+    "inventory_pnl": "settlement", "fee_pnl": "settlement", "funding_pnl": "settlement",
+    "inventory_mean": "amount", "inventory_abs_mean": "amount", "inventory_max_abs": "amount",
+    "time_at_limit": "fraction", "order_size_mean": "amount", "order_duration_mean": "seconds",
+    "filled_duration_mean": "seconds", "slippage_mean": "price",
 }
 
 
@@ -301,6 +338,29 @@ def _decompose(result, curve: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def underwater(nav: pd.Series) -> pd.DataFrame:
+    """How far the NAV is below its running peak at every row.
+
+    Parameters
+    ----------
+    nav : pandas.Series
+        NAV with a DatetimeIndex.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``nav``: ``peak`` (running maximum), ``drawdown`` (``nav - peak``, 0 or
+        negative) and ``drawdown_pct`` (``nav / peak - 1``; NaN while the peak is not
+        positive).
+    """
+    values = nav.to_numpy(dtype=float)
+    peak = np.maximum.accumulate(values) if len(values) else values
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(peak > 0, values / np.where(peak > 0, peak, 1.0) - 1.0, np.nan)
+    return pd.DataFrame({"peak": peak, "drawdown": values - peak, "drawdown_pct": pct},
+                        index=nav.index)
+
+
 def drawdown(nav: pd.Series) -> tuple[float, float, pd.Timedelta]:
     """Maximum drawdown of a NAV series.
 
@@ -324,19 +384,19 @@ def drawdown(nav: pd.Series) -> tuple[float, float, pd.Timedelta]:
     values = nav.to_numpy(dtype=float)
     if len(values) == 0:
         raise ValueError("nav is empty: drawdown needs at least one NAV row")
-    peak = np.maximum.accumulate(values)
-    absolute = float(np.max(peak - values))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        fraction = float(np.nanmax(np.where(peak > 0, 1.0 - values / peak, np.nan), initial=0.0))
+    under = underwater(nav)
+    peak = under["peak"].to_numpy()
+    absolute = float(np.max(-under["drawdown"].to_numpy()))
+    fraction = float(np.nanmax(-under["drawdown_pct"].to_numpy(), initial=0.0))
     # Rows at their running peak start a new underwater period; an underwater period lasts
     # from its peak row to the next at-peak row, or to the last row.
     at_peak = values >= peak
     times = _ns(nav.index)
     peak_rows = np.flatnonzero(at_peak)
     ends = np.append(peak_rows[1:], len(values) - 1)
-    underwater = ends > peak_rows + 1
-    underwater |= (ends == len(values) - 1) & ~at_peak[ends]
-    longest = np.max(times[ends] - times[peak_rows], where=underwater, initial=0)
+    below = ends > peak_rows + 1
+    below |= (ends == len(values) - 1) & ~at_peak[ends]
+    longest = np.max(times[ends] - times[peak_rows], where=below, initial=0)
     return absolute, fraction, pd.Timedelta(int(longest), unit="ns")
 
 
@@ -351,6 +411,110 @@ def _sampled_returns(nav: pd.Series, freq: pd.Timedelta) -> np.ndarray:
     idx = np.searchsorted(times, grid, side="right") - 1
     sampled = nav.to_numpy(dtype=float)[idx]
     return np.diff(sampled) / sampled[0]
+
+
+def daily_pnl(result) -> pd.DataFrame:
+    """PnL of each UTC day of the run and its decomposition.
+
+    Parameters
+    ----------
+    result : mmsim.Result
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per UTC day from the first valued balance row to the last (index ``day``,
+        midnight UTC): ``total, spread, inventory, fees, funding`` (settlement currency; the
+        change of each part of :func:`pnl_decomposition` from the previous day's last row, or
+        from the first row on the first day), ``nav_change`` (quote currency), ``fills`` and
+        ``volume`` (sum of |fill amount|). Empty for a run without a valued balance row.
+    """
+    curve, _ = _valued_curve(result)
+    columns = ["total", "spread", "inventory", "fees", "funding", "nav_change", "fills",
+               "volume"]
+    if curve is None:
+        return pd.DataFrame({c: pd.Series(dtype=float) for c in columns},
+                            index=pd.DatetimeIndex([], tz="UTC", name="day"))
+    parts = _decompose(result, curve)
+    parts["nav_change"] = curve["nav"] - curve["nav"].iloc[0]
+    # Cumulative values at each day's last row, less the previous day's (0 before the run).
+    at_close = parts.resample("1D").last().ffill()
+    daily = at_close.diff()
+    daily.iloc[0] = at_close.iloc[0]
+    fills = result.fills[result.fills.index >= curve.index[0]]
+    days = daily.index
+    daily["fills"] = fills["amount"].resample("1D").count().reindex(days, fill_value=0)
+    daily["volume"] = fills["amount"].abs().resample("1D").sum().reindex(days, fill_value=0.0)
+    daily.index.name = "day"
+    return daily[columns].astype(float)
+
+
+def fill_causes(result) -> pd.DataFrame:
+    """Fills grouped by what caused them (prints at the price, through it, the quote
+    crossing it, taking liquidity, liquidation).
+
+    Parameters
+    ----------
+    result : mmsim.Result
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cause that occurred (index ``cause``): ``fills``, ``volume`` (sum of
+        |amount|), ``volume_share``, ``fees`` and ``spread`` (the summed
+        :func:`fill_spread`, settlement currency). Without a ``cause`` column (results
+        saved before fills recorded it) the rows are by ``liquidity``.
+    """
+    fills = result.fills
+    key = "cause" if "cause" in fills else "liquidity"
+    frame = pd.DataFrame({
+        key: fills[key].astype(str).to_numpy(),
+        "volume": fills["amount"].abs().to_numpy(dtype=float),
+        "fees": fills["fee"].to_numpy(dtype=float),
+        "spread": fill_spread(result).to_numpy(),
+    })
+    table = frame.groupby(key, sort=False).agg(
+        fills=("volume", "size"), volume=("volume", "sum"), fees=("fees", "sum"),
+        spread=("spread", "sum"))
+    total = table["volume"].sum()
+    table.insert(2, "volume_share", table["volume"] / total if total else np.nan)
+    return table.sort_values("volume", ascending=False, kind="stable").astype(float)
+
+
+def worst_slippage(result, n: int = 20) -> pd.DataFrame:
+    """The orders that slipped most (slippage is signed so that worse is positive).
+
+    Parameters
+    ----------
+    result : mmsim.Result
+    n : int, default 20
+
+    Returns
+    -------
+    pandas.DataFrame
+        Up to ``n`` rows of ``result.orders`` with a positive slippage, worst first.
+    """
+    orders = result.orders
+    slipped = orders[(orders["slippage"] > 0).to_numpy()]
+    return slipped.sort_values("slippage", ascending=False, kind="stable").head(n)
+
+
+def largest_losses(result, n: int = 20) -> pd.DataFrame:
+    """The fills that lost most: realised PnL net of the fee, most negative first.
+
+    Parameters
+    ----------
+    result : mmsim.Result
+    n : int, default 20
+
+    Returns
+    -------
+    pandas.DataFrame
+        Up to ``n`` rows of ``result.fills`` with a negative ``net = realized - fee``
+        (settlement currency; the column is added), largest loss first.
+    """
+    fills = result.fills.assign(net=result.fills["realized"] - result.fills["fee"])
+    return fills[(fills["net"] < 0).to_numpy()].sort_values("net", kind="stable").head(n)
 
 
 def inventory_profile(result) -> pd.DataFrame:
@@ -424,12 +588,7 @@ def _mean(values) -> float:
 
 
 def _check_freq(freq) -> pd.Timedelta:
-    try:
-        step = pd.Timedelta(freq)
-    except (ValueError, TypeError):
-        raise ValueError(
-            f"freq must be a time interval such as '1h' or '15min', got {freq!r}"
-        ) from None
+    step = checks.duration(freq, "freq")
     if not step > pd.Timedelta(0):
         raise ValueError(f"freq must be a positive time interval, got {freq!r}")
     return step
@@ -547,8 +706,8 @@ def _performance(result, curve: pd.DataFrame, step: pd.Timedelta, volume_usd: fl
         why["return"] = why["annual_return"] = why["turnover"] = \
             f"the starting NAV is {nav0:g}, not positive"
     if duration < MIN_ANNUALISED:
-        why["annual_return"] = (f"the run spans {duration}, under the {MIN_ANNUALISED} "
-                                "needed to annualise")
+        why["annual_return"] = (f"the run spans {format_duration(duration)}, under the "
+                                f"{format_duration(MIN_ANNUALISED)} needed to annualise")
     elif ret <= -1.0:
         annual = -1.0        # the whole starting NAV was lost: compounding is undefined
     elif np.isfinite(ret):
@@ -563,7 +722,8 @@ def _performance(result, curve: pd.DataFrame, step: pd.Timedelta, volume_usd: fl
         why["sharpe"] = why["sortino"] = why["return"]
     elif len(returns) < 2:
         why["sharpe"] = why["sortino"] = (
-            f"{len(returns)} NAV return(s) sampled every {step} over {duration}; at least 2 "
+            f"{len(returns)} NAV return(s) sampled every {format_duration(step)} over "
+            f"{format_duration(duration)}; at least 2 "
             "are needed (pass a shorter freq)")
     else:
         std = returns.std(ddof=1)
@@ -585,9 +745,9 @@ def _performance(result, curve: pd.DataFrame, step: pd.Timedelta, volume_usd: fl
         why["calmar"] = "no drawdown"
     last = decomposition.iloc[-1]
     return {
-        "start": start,
-        "end": end,
-        "duration": duration,
+        "start": start.value / 1e9,
+        "end": end.value / 1e9,
+        "duration": duration.total_seconds(),
         "pnl": float(last["total"]),
         "pnl_usd": nav1 - nav0,
         "return": ret,
@@ -596,7 +756,7 @@ def _performance(result, curve: pd.DataFrame, step: pd.Timedelta, volume_usd: fl
         "sortino": sortino,
         "max_drawdown": dd_abs,
         "max_drawdown_pct": dd_pct,
-        "max_drawdown_duration": dd_time,
+        "max_drawdown_duration": dd_time.total_seconds(),
         "calmar": calmar,
         "turnover": volume_usd / nav0 if nav0 > 0 else np.nan,
         "spread_pnl": float(last["spread"]),
@@ -609,25 +769,29 @@ def _performance(result, curve: pd.DataFrame, step: pd.Timedelta, volume_usd: fl
 def compute_stats(result, freq="1h", size_limit=None) -> pd.Series:
     """Compute the statistics of a run.
 
-    Every statistic is defined for every run: one that cannot be computed (a ratio of a run
-    too short for it, a mean over no orders, anything of a run without balance rows) is NaN
-    (NaT for times), and ``stats.attrs["n/a"]`` maps its name to the reason, which
-    :meth:`mmsim.Result.summary` and the report print.
+    Every statistic is a number, so that tables of many runs (sweeps) sort and compare
+    them: times (``start``, ``end``) are seconds since 1970-01-01 UTC, durations are seconds.
+    :data:`STAT_UNITS` gives the unit of each, and :func:`format_stat` (used by
+    :meth:`mmsim.Result.summary` and the report) prints it with its unit. A statistic that
+    cannot be computed (a ratio of a run too short for it, a mean over no orders, anything of
+    a run without balance rows) is NaN, and ``stats.attrs["n/a"]`` maps its name to the
+    reason, which the summary and the report print.
 
     Parameters
     ----------
     result : mmsim.Result
-    freq : str or pandas.Timedelta, default "1h"
+    freq : str, number or pandas.Timedelta, default "1h"
         Sampling interval of NAV for the Sharpe and Sortino ratios, annualised with
-        ``sqrt(365 days / freq)``.
+        ``sqrt(365 days / freq)`` (a bare number is seconds).
     size_limit : float, optional
         Position limit in contracts for ``time_at_limit``; NaN when not given.
 
     Returns
     -------
     pandas.Series
-        Indexed by the names of :data:`STAT_NAMES` (see there for every definition). Balance
-        rows without a NAV (signals before the first quote) are left out.
+        float64, indexed by the names of :data:`STAT_NAMES` (see there for every
+        definition). Balance rows without a NAV (signals before the first quote) are left
+        out. ``pd.Timestamp(stats["start"], unit="s", tz="UTC")`` reads a time back.
 
     Raises
     ------
@@ -642,7 +806,6 @@ def compute_stats(result, freq="1h", size_limit=None) -> pd.Series:
         raise ValueError(f"size_limit must be a positive number of contracts, got {size_limit!r}")
     why: dict[str, str] = {}
     out = dict.fromkeys(STAT_NAMES, np.nan)
-    out.update(start=pd.NaT, end=pd.NaT, duration=pd.NaT, max_drawdown_duration=pd.NaT)
     out.update(_activity(result, why))
     curve, empty = _valued_curve(result)
     if curve is None:
@@ -657,7 +820,7 @@ def compute_stats(result, freq="1h", size_limit=None) -> pd.Series:
             why[name] = f"fills not recorded (record={record!r})"
     if size_limit is None:
         why.setdefault("time_at_limit", "no size_limit given")
-    stats = pd.Series(out, index=list(STAT_NAMES), dtype=object, name="value")
+    stats = pd.Series(out, index=list(STAT_NAMES), dtype=float, name="value")
     stats.attrs["n/a"] = {name: why[name] for name in STAT_NAMES
                           if name in why and pd.isna(stats[name])}
     return stats
@@ -685,6 +848,129 @@ def _num(value, spec: str = ",.2f") -> str:
     return _fmt(value, spec)
 
 
+def _sig(value: float, digits: int = 8) -> str:
+    """``value`` to ``digits`` significant digits in plain notation (no exponent down to
+    1e-10), thousands grouped, trailing zeros dropped."""
+    if not math.isfinite(value):
+        return "n/a"
+    if value == 0 or abs(value) >= 1e12 or abs(value) < 1e-10:
+        return _num(value + 0.0, ",.8g")
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+    text = f"{value:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def format_duration(value) -> str:
+    """A duration as text in the units that suit its length.
+
+    Parameters
+    ----------
+    value : float or pandas.Timedelta
+        Seconds, or a Timedelta.
+
+    Returns
+    -------
+    str
+        ``"350 ms"``, ``"42.04 s"``, ``"10 min 42 s"``, ``"4 h 05 min"``, ``"2 d 03 h"``
+        (rounded to the smallest unit shown); ``"n/a"`` for NaN or NaT.
+    """
+    if isinstance(value, pd.Timedelta) or value is pd.NaT:
+        value = np.nan if value is pd.NaT else value.total_seconds()
+    value = float(value)
+    if not math.isfinite(value):
+        return "n/a"
+    sign, s = ("-" if value < 0 else ""), abs(value)
+    if s == 0:
+        return "0 s"
+    if s < 1:
+        return f"{sign}{s * 1e3:.3g} ms"
+    if s < 60:
+        return f"{sign}{s:.0f} s" if s == round(s) else f"{sign}{s:.2f} s"
+    if s < 3600:
+        m, sec = divmod(int(round(s)), 60)
+        return f"{sign}{m} min" + (f" {sec:02d} s" if sec else "")
+    if s < 86400:
+        h, m = divmod(int(round(s / 60)), 60)
+        return f"{sign}{h} h" + (f" {m:02d} min" if m else "")
+    d, h = divmod(int(round(s / 3600)), 24)
+    return f"{sign}{d} d" + (f" {h:02d} h" if h else "")
+
+
+def format_value(value, unit: str, contract) -> str:
+    """A number as text with its unit.
+
+    Parameters
+    ----------
+    value : float
+    unit : str
+        One of the units of :data:`STAT_UNITS`.
+    contract : mmsim.Contract
+        Names the currencies and the unit of amounts.
+
+    Returns
+    -------
+    str
+        E.g. ``"0.04988125 BTC"``, ``"-1,600.95 USD"``, ``"25.00%"``, ``"312 contracts"``,
+        ``"2 h 00 min"``, ``"2024-01-01 00:00:00 UTC"``; ``"n/a"`` for NaN.
+
+    Raises
+    ------
+    ValueError
+        If ``unit`` is not known.
+    """
+    if value is None or (isinstance(value, (float, np.floating)) and not np.isfinite(value)):
+        return "n/a"
+    value = float(value)
+    if unit == "time":
+        stamp = pd.Timestamp(round(value * 1e9), tz="UTC").round("ms")
+        text = stamp.strftime("%Y-%m-%d %H:%M:%S")
+        if stamp.microsecond:
+            text += f".{stamp.microsecond // 1000:03d}"
+        return text + " UTC"
+    if unit == "seconds":
+        return format_duration(value)
+    if unit == "settlement":
+        # Eight significant digits: a satoshi of a BTC balance, a cent of a large USDT one.
+        return f"{_sig(value)} {contract.settlement_currency}"
+    if unit == "quote":
+        return f"{_num(value, ',.2f')} {contract.quote_currency}"
+    if unit == "price":
+        return f"{_sig(value, 6)} {contract.quote_currency}"
+    if unit == "amount":
+        return f"{_sig(value, 6)} {contract.amount_unit}"
+    if unit == "fraction":
+        return _pct(value)
+    if unit == "ratio":
+        return _num(value, ",.2f")
+    if unit == "count":
+        return f"{int(value):,d}"
+    raise ValueError(f"unit must be one of {sorted(set(STAT_UNITS.values()))}, got {unit!r}")
+
+
+def format_stat(stats: pd.Series, name: str, contract) -> str:
+    """One statistic as text with its unit, or ``"n/a (reason)"``.
+
+    Parameters
+    ----------
+    stats : pandas.Series
+        As returned by :func:`compute_stats`.
+    name : str
+        A name of :data:`STAT_NAMES`.
+    contract : mmsim.Contract
+
+    Returns
+    -------
+    str
+        The reason is left out when it is the run's "no data" (said once, elsewhere).
+    """
+    text = format_value(stats[name], STAT_UNITS[name], contract)
+    why = stats.attrs.get("n/a", {})
+    reason = why.get(name, "")
+    if text == "n/a" and reason and reason != why.get("start", ""):
+        text = f"n/a ({reason})"
+    return text
+
+
 def summary_text(result, stats: pd.Series) -> str:
     """Format the notebook's orders summary and the key statistics as text.
 
@@ -697,72 +983,72 @@ def summary_text(result, stats: pd.Series) -> str:
     Returns
     -------
     str
-        Lines of ``label  value``; a statistic that is n/a says why (a run without data says
-        so once, on its first line).
+        Lines of ``label  value``, each value with its unit; a statistic that is n/a says
+        why (a run without data says so once, on its first line).
     """
     contract = result.contract
-    ccy = f"{contract.settlement} ccy"
     if contract.inverse:
         # Inverse contracts are worth contract_size USD each: show sizes in USD as the notebook.
         size = "$" + _fmt(stats["order_size_mean"] * contract.contract_size, ",.2f")
     else:
-        size = _fmt(stats["order_size_mean"], ",.4g")
-    period = "n/a" if pd.isna(stats["start"]) else \
-        f"{stats['start']} .. {stats['end']} ({stats['duration']})"
-    # (label, text, the statistic whose n/a reason the text shows)
-    rows = [
-        ("Number of orders", _fmt(stats["orders"], ",d"), "orders"),
-        ("Percentage cancelled", _pct(stats["cancel_ratio"]), "cancel_ratio"),
-        ("Avg Order Size", size, "order_size_mean"),
-        ("Avg Slippage", "$" + _fmt(stats["slippage_mean"], ",.2f"), "slippage_mean"),
-        ("Avg Order Duration", _fmt(stats["order_duration_mean"], ".2f") + "s",
-         "order_duration_mean"),
-        ("Avg Order (Filled) Duration", _fmt(stats["filled_duration_mean"], ".2f") + "s",
-         "filled_duration_mean"),
-        ("", "", ""),
-        ("Period", period, "start"),
-        (f"PnL ({ccy})", _fmt(stats["pnl"], ".8g"), "pnl"),
-        ("  spread capture", _fmt(stats["spread_pnl"], ".8g"), "spread_pnl"),
-        ("  inventory", _fmt(stats["inventory_pnl"], ".8g"), "inventory_pnl"),
-        ("  fees", _fmt(stats["fee_pnl"], ".8g"), "fee_pnl"),
-        ("  funding", _fmt(stats["funding_pnl"], ".8g"), "funding_pnl"),
-        ("PnL (USD)", _fmt(stats["pnl_usd"], ",.2f"), "pnl_usd"),
-        ("Return", _pct(stats["return"]), "return"),
-        ("Annualised return", _pct(stats["annual_return"]), "annual_return"),
-        ("Sharpe", _fmt(stats["sharpe"], ".2f"), "sharpe"),
-        ("Sortino", _fmt(stats["sortino"], ".2f"), "sortino"),
-        ("Max drawdown", "n/a" if pd.isna(stats["max_drawdown"]) else
-         _pct(stats["max_drawdown_pct"])
-         + f" (${_fmt(stats['max_drawdown'], ',.2f')}, {stats['max_drawdown_duration']})",
-         "max_drawdown"),
-        ("Calmar", _num(stats["calmar"]), "calmar"),
-        ("Fills", _fmt(stats["fills"], ",d"), "fills"),
-        ("Fill ratio", _pct(stats["fill_ratio"]), "fill_ratio"),
-        ("Volume (contracts)", _fmt(stats["volume"], ",.4g"), "volume"),
-        ("Volume (USD)", _fmt(stats["volume_usd"], ",.2f"), "volume_usd"),
-        ("Turnover", _num(stats["turnover"]), "turnover"),
-        ("Maker share", _pct(stats["maker_share"]), "maker_share"),
-        ("  by queue / through / cross", " / ".join(
-            _fmt(stats[f"maker_volume_{c}"], ",.4g") for c in ("queue", "through", "cross")),
-         "maker_volume_queue"),
-        ("  not covered by prints", _pct(stats["maker_unprinted_share"]),
-         "maker_unprinted_share"),
-        (f"Fees paid ({ccy})", _fmt(stats["fees_paid"], ".8g"), "fees_paid"),
-        (f"Rebates earned ({ccy})", _fmt(stats["rebates_earned"], ".8g"), "rebates_earned"),
-        ("Spread per fill (price)", _fmt(stats["spread_per_fill"], ".4f"), "spread_per_fill"),
-        ("Inventory mean", _fmt(stats["inventory_mean"], ",.2f"), "inventory_mean"),
-        ("Inventory mean |q|", _fmt(stats["inventory_abs_mean"], ",.2f"), "inventory_abs_mean"),
-        ("Inventory max |q|", _fmt(stats["inventory_max_abs"], ",.2f"), "inventory_max_abs"),
-        ("Time at size limit", _pct(stats["time_at_limit"]), "time_at_limit"),
-    ]
+        size = format_value(stats["order_size_mean"], "amount", contract)
     why = stats.attrs.get("n/a", {})
+
+    def stat(name):
+        return format_stat(stats, name, contract)
+
+    def notebook(name, text):
+        # The notebook's own lines keep its formats; an n/a one still says why.
+        return stat(name) if pd.isna(stats[name]) else text
+
+    period = "n/a" if pd.isna(stats["start"]) else \
+        f"{stat('start')} .. {stat('end')} ({stat('duration')})"
+    drawdown = "n/a" if pd.isna(stats["max_drawdown"]) else \
+        f"{stat('max_drawdown_pct')} ({stat('max_drawdown')}, {stat('max_drawdown_duration')})"
+    makers = ("n/a" if pd.isna(stats["maker_volume_queue"]) else " / ".join(
+        format_value(stats[f"maker_volume_{c}"], "amount", contract)
+        for c in ("queue", "through", "cross")))
+    rows = [
+        ("Number of orders", stat("orders")),
+        ("Percentage cancelled", stat("cancel_ratio")),
+        ("Avg Order Size", notebook("order_size_mean", size)),
+        ("Avg Slippage", notebook("slippage_mean", "$" + _fmt(stats["slippage_mean"], ",.2f"))),
+        ("Avg Order Duration", notebook("order_duration_mean",
+                                        _fmt(stats["order_duration_mean"], ".2f") + "s")),
+        ("Avg Order (Filled) Duration", notebook(
+            "filled_duration_mean", _fmt(stats["filled_duration_mean"], ".2f") + "s")),
+        ("", ""),
+        ("Period", period),
+        ("PnL", stat("pnl")),
+        ("  spread capture", stat("spread_pnl")),
+        ("  inventory", stat("inventory_pnl")),
+        ("  fees", stat("fee_pnl")),
+        ("  funding", stat("funding_pnl")),
+        ("PnL (NAV)", stat("pnl_usd")),
+        ("Return", stat("return")),
+        ("Annualised return", stat("annual_return")),
+        ("Sharpe", stat("sharpe")),
+        ("Sortino", stat("sortino")),
+        ("Max drawdown", drawdown),
+        ("Calmar", stat("calmar")),
+        ("Fills", stat("fills")),
+        ("Fill ratio", stat("fill_ratio")),
+        ("Volume", stat("volume")),
+        ("Volume (notional)", stat("volume_usd")),
+        ("Turnover", stat("turnover")),
+        ("Maker share", stat("maker_share")),
+        ("  by queue / through / cross", makers),
+        ("  not covered by prints", stat("maker_unprinted_share")),
+        ("Fees paid", stat("fees_paid")),
+        ("Rebates earned", stat("rebates_earned")),
+        ("Spread per fill", stat("spread_per_fill")),
+        ("Inventory mean", stat("inventory_mean")),
+        ("Inventory mean |q|", stat("inventory_abs_mean")),
+        ("Inventory max |q|", stat("inventory_max_abs")),
+        ("Time at size limit", stat("time_at_limit")),
+    ]
     no_data = why.get("start", "")
     head = [no_data[0].upper() + no_data[1:], ""] if no_data else []
-    width = max(len(label) for label, _, _ in rows) + 2
-    lines = []
-    for label, text, name in rows:
-        reason = why.get(name, "")
-        if "n/a" in text and reason and reason != no_data:
-            text = f"{text} ({reason})"
-        lines.append(f"{label + ':' if label else '':<{width}}{text}".rstrip())
+    width = max(len(label) for label, _ in rows) + 2
+    lines = [f"{label + ':' if label else '':<{width}}{text}".rstrip() for label, text in rows]
     return "\n".join(head + lines)

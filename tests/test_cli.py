@@ -232,7 +232,7 @@ def test_report_command_rebuilds(demo_dir, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "Number of orders:" in text and f"report: {out}" in text
     html = out.read_text()
-    assert html.count('class="plotly-graph-div"') == 7      # every kind of mmsim.plots
+    assert html.count('class="plotly-graph-div"') == 10     # every kind of mmsim.plots
     assert "Equity and Margin Used" in html and "funding_pnl" in html
     assert main(["report", str(tmp_path / "nothing")]) == 2
     assert "result.json not found" in capsys.readouterr().err

@@ -42,6 +42,9 @@ def test_run_yaml_runs(tmp_path, capsys):
     result = Result.load(tmp_path / "out")
     assert result.params["rows"] == ROWS and len(result.fills) > 0
     assert (tmp_path / "out" / "report.html").is_file()
+    # the saved result says where its data came from
+    assert result.provenance["source"] == f"synthetic_taq(seed=0, n_rows={ROWS})"
+    assert result.provenance["rows"] == ROWS
 
 
 def test_notebook_walkthrough(tmp_path, capsys):
@@ -51,8 +54,10 @@ def test_notebook_walkthrough(tmp_path, capsys):
     assert f"TAQ: {ROWS:,} rows" in printed
     assert "Percentage cancelled:" in printed
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["balance.png", "inventory.png", "margin.png", "orders.png", "pnl.png",
-                     "position.png", "price.png", "report.html", "result"]
+    assert names == ["balance.png", "daily_pnl.png", "drawdown.png", "inventory.png",
+                     "margin.png", "orders.png", "pnl.png", "position.png", "price.png",
+                     "quotes-first-5min.png", "quotes.png", "report.html", "result"]
+    assert Result.load(tmp_path / "result").provenance["rows"] == ROWS
     tm.assert_frame_equal(Result.load(tmp_path / "result").fills, result.fills)
 
 

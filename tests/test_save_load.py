@@ -87,3 +87,88 @@ def test_a_result_saved_without_funding_loads_with_an_empty_funding_table(tmp_pa
     loaded = Result.load(out)
     assert len(loaded.funding) == 0
     assert list(loaded.funding.columns) == ["rate", "mark", "position", "payment"]
+
+
+def test_results_compare_with_a_bool(tmp_path):
+    out = make_inverse_result().save(tmp_path / "run")
+    a, b = Result.load(out), Result.load(out)
+    assert (a == b) is True and a.equals(b) and a == make_inverse_result()
+    b.fills.loc[b.fills.index[0], "fee"] = 0.0
+    assert (a == b) is False and not a.equals(b)
+    c = Result.load(out)
+    c.params["seed"] = 7
+    assert a != c
+    assert a != "a result" and not a.equals(None)
+    # NaN parameters are equal to themselves, as in the saved JSON
+    a.params["x"] = float("nan")
+    assert a.equals(Result(**{**a.__dict__, "params": {**a.params, "x": float("nan")}}))
+
+
+def test_the_entry_price_of_a_flat_position_is_nan(tmp_path):
+    # Results saved before flat rows read NaN held an entry price of 0 there.
+    original = make_inverse_result()
+    original.positions = pd.DataFrame({"amount": [1000.0, 0.0], "weighted_price": [8000.0, 0.0]},
+                                      index=original.positions.index)
+    loaded = Result.load(original.save(tmp_path))
+    np.testing.assert_array_equal(loaded.positions["weighted_price"], [8000.0, np.nan])
+
+
+def test_save_records_provenance(tmp_path, monkeypatch):
+    from mmsim.data.align import taq_arrays
+    from mmsim.results import data_provenance
+    from mmsim.sweep.store import fingerprint
+
+    idx = pd.DatetimeIndex(["2024-01-01 00:00", "2024-01-01 00:05"], tz="UTC", name="time")
+    taq = pd.DataFrame({"price": [np.nan, 100.0], "amount": [0.0, 2.0],
+                        "bid_price": [99.5, 99.5], "bid_amount": [5.0, 5.0],
+                        "ask_price": [100.0, 100.0], "ask_amount": [5.0, 3.0]}, index=idx)
+    result = make_inverse_result()
+    result.provenance.update(data_provenance(taq, source="taq.parquet"))
+    monkeypatch.chdir(tmp_path)             # not a git checkout: no commit to record
+    result.save(tmp_path / "run")
+    meta = json.loads((tmp_path / "run" / "result.json").read_text())["provenance"]
+    assert set(meta) == {"created", "source", "rows", "data_start", "data_end", "fingerprint",
+                         "mmsim", "git_commit", "written"}
+    assert (meta["source"], meta["rows"]) == ("taq.parquet", 2)
+    assert (meta["data_start"], meta["data_end"]) == ("2024-01-01T00:00:00+00:00",
+                                                     "2024-01-01T00:05:00+00:00")
+    assert meta["fingerprint"] == fingerprint(taq_arrays(taq))
+    assert meta["mmsim"] == mmsim.__version__ and meta["git_commit"] is None
+    assert meta["created"] == result.provenance["created"]
+    assert pd.Timestamp(meta["written"]) >= pd.Timestamp(meta["created"])
+    assert Result.load(tmp_path / "run").provenance == meta
+    # the fingerprint tells one data set from another
+    other = taq.copy()
+    other.iloc[1, other.columns.get_loc("price")] = 100.5
+    assert data_provenance(other)["fingerprint"] != meta["fingerprint"]
+    assert data_provenance(taq.copy())["fingerprint"] == meta["fingerprint"]
+    assert data_provenance(taq)["source"] == "a DataFrame"
+
+
+def test_provenance_names_the_git_commit_of_the_working_directory(tmp_path, monkeypatch):
+    import shutil
+    import subprocess
+
+    from mmsim.results import run_provenance
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    subprocess.run(git + ["init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "a.txt").write_text("a")
+    subprocess.run(git + ["-C", str(tmp_path), "add", "a.txt"], check=True)
+    subprocess.run(git + ["-C", str(tmp_path), "commit", "-qm", "a"], check=True)
+    head = subprocess.run(["git", "-C", str(tmp_path), "rev-parse", "HEAD"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+    monkeypatch.chdir(tmp_path)
+    assert run_provenance()["git_commit"] == head
+    (tmp_path / "a.txt").write_text("b")            # an uncommitted edit
+    assert run_provenance()["git_commit"] == head + "+changes"
+
+
+def test_jupyter_shows_the_headline_and_the_table_sizes():
+    page = make_inverse_result()._repr_html_()
+    assert 'id="headline"' in page
+    assert '<div class="mm-label">PnL</div><div class="mm-value pos">0.04988125 BTC</div>' in page
+    assert '<div class="mm-sub">NAV -1,600.95 USD</div>' in page
+    assert "rows: orders 4, fills 2, balances 5, positions 2, funding 0" in page

@@ -5,6 +5,7 @@ The scenarios, and the hand-worked balances and NAV they rest on, are in
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import warnings
 
@@ -57,8 +58,11 @@ def test_pnl_decomposition_sums_and_matches_hand_values(inverse):
 def test_stats_inverse_scenario(inverse):
     s = inverse.stats(freq="1h", size_limit=1000)
     assert list(s.index) == list(STAT_NAMES)
-    assert s["start"] == t("00:00") and s["end"] == t("04:00")
-    assert s["duration"] == pd.Timedelta(hours=4)
+    # every statistic is a float: times in seconds since the epoch, durations in seconds
+    assert s.dtype == np.float64
+    assert s["start"] == t("00:00").value / 1e9 == 1704067200.0
+    assert s["end"] == 1704067200.0 + 4 * 3600
+    assert s["duration"] == 4 * 3600.0
     assert s["pnl"] == pytest.approx(0.04988125, abs=1e-14)
     assert s["pnl_usd"] == pytest.approx(8399.05 - 10000)
     assert s["return"] == pytest.approx(-0.160095)
@@ -91,7 +95,7 @@ def test_stats_inverse_scenario(inverse):
     # drawdown: peak 13062.890625 at 02:00, trough 8399.05 at 04:00, never recovered
     assert s["max_drawdown"] == pytest.approx(13062.890625 - 8399.05)
     assert s["max_drawdown_pct"] == pytest.approx(1 - 8399.05 / 13062.890625)
-    assert s["max_drawdown_duration"] == pd.Timedelta(hours=2)
+    assert s["max_drawdown_duration"] == 2 * 3600.0
 
 
 def test_time_at_limit_is_nan_without_limit(inverse):
@@ -113,12 +117,12 @@ def test_sharpe_sortino_drawdown_calmar_from_nav():
     # Four hours are too short to annualise: n/a, and so is the Calmar ratio.
     assert np.isnan(s["annual_return"]) and np.isnan(s["calmar"])
     assert s.attrs["n/a"]["annual_return"] == (
-        "the run spans 0 days 04:00:00, under the 1 days 00:00:00 needed to annualise")
+        "the run spans 4 h, under the 1 d needed to annualise")
     assert s.attrs["n/a"]["calmar"] == "the annual return is n/a"
     # peak 110 at 01:00, trough 99 at 02:00, back to 110 at 03:00
     assert s["max_drawdown"] == pytest.approx(11.0)
     assert s["max_drawdown_pct"] == pytest.approx(0.1)
-    assert s["max_drawdown_duration"] == pd.Timedelta(hours=2)
+    assert s["max_drawdown_duration"] == 7200.0
     # no orders or fills: ratios undefined, with the reason
     assert s["orders"] == 0 and s["fills"] == 0
     assert np.isnan(s["fill_ratio"]) and np.isnan(s["maker_share"])
@@ -154,8 +158,8 @@ def test_sharpe_needs_two_sampled_returns():
     s = make_nav_result((100.0, 110.0, 99.0)).stats(freq="2h")
     assert np.isnan(s["sharpe"]) and np.isnan(s["sortino"])
     assert s.attrs["n/a"]["sharpe"] == (
-        "1 NAV return(s) sampled every 0 days 02:00:00 over 0 days 02:00:00; at least 2 are "
-        "needed (pass a shorter freq)")
+        "1 NAV return(s) sampled every 2 h over 2 h; at least 2 are needed (pass a shorter "
+        "freq)")
     # A NAV that never falls has no downside deviation; one that never moves no Sharpe.
     s = make_nav_result((100.0, 101.0, 103.0)).stats()
     assert s.attrs["n/a"]["sortino"] == "no sampled NAV return is negative"
@@ -240,8 +244,15 @@ def test_summary_prints_notebook_lines(inverse):
     returns = np.diff([10000, 10250.3125, 13062.890625, 12561.015625, 8399.05]) / 10000
     assert returns.mean() / returns.std(ddof=1) * np.sqrt(24 * 365) == pytest.approx(-13.0009655)
     assert lines["Sharpe"] == "-13.00"
-    assert lines["PnL (base ccy)"] == "0.04988125"
-    assert lines["Max drawdown"] == "35.70% ($4,663.84, 0 days 02:00:00)"
+    # the statistics carry their units: BTC settles XBTUSD, its NAV is in USD
+    assert lines["PnL"] == "0.04988125 BTC"
+    assert lines["Rebates earned"] == "0.00003125 BTC"
+    assert lines["PnL (NAV)"] == "-1,600.95 USD"
+    assert lines["Volume"] == "3,000 contracts"
+    assert lines["Spread per fill"] == "-250 USD"
+    assert lines["Period"] == "2024-01-01 00:00:00 UTC .. 2024-01-01 04:00:00 UTC (4 h)"
+    assert lines["Max drawdown"] == "35.70% (4,663.84 USD, 2 h)"
+    assert lines["Annualised return"] == "n/a (the run spans 4 h, under the 1 d needed to annualise)"
 
 
 def test_bad_arguments(inverse):
@@ -264,6 +275,69 @@ def test_stats_start_at_the_first_row_with_a_nav():
     assert np.isnan(result.balances["nav"].iloc[0])
     s = result.stats()
     # flat 1 BTC valued at the mid: 100 USD at 1800 s, 110 USD at 3600 s
-    assert s["start"] == at(1800) and s["duration"] == pd.Timedelta("30min")
+    assert s["start"] == at(1800).value / 1e9 and s["duration"] == 1800.0
     assert s["pnl_usd"] == 10.0 and s["return"] == pytest.approx(0.1, rel=1e-15)
     assert s["pnl"] == 0.0 and s["max_drawdown"] == 0.0
+
+
+def test_a_bare_number_freq_is_seconds():
+    # freq=7200 samples every 2 h, as freq="2h" does (see test_sharpe_sampling_two_hours)
+    r = make_nav_result()
+    with pytest.raises(ValueError, match=r"^freq must be a time span such as '1D' or '90min' "
+                                         r"\(a bare number is seconds\), got 'soon'$"):
+        r.stats(freq="soon")
+    assert r.stats(freq=7200)["sharpe"] == r.stats(freq="2h")["sharpe"]
+
+
+def test_durations_print_in_the_unit_that_suits_them():
+    from mmsim.stats import format_duration
+
+    assert format_duration(0.35) == "350 ms"
+    assert format_duration(42.5) == "42.50 s"
+    assert format_duration(30.0) == "30 s"
+    assert format_duration(642.035) == "10 min 42 s"       # 10:42.035 rounds to 642 s
+    assert format_duration(600.0) == "10 min"
+    assert format_duration(4 * 3600 + 5 * 60 + 20) == "4 h 05 min"
+    assert format_duration(pd.Timedelta(days=2, hours=3, minutes=10)) == "2 d 03 h"
+    assert format_duration(86400.0) == "1 d"
+    assert format_duration(np.nan) == "n/a" and format_duration(pd.NaT) == "n/a"
+
+
+def test_values_print_with_the_contract_units():
+    from mmsim.contracts import BITMEX_XBTUSD, Contract
+    from mmsim.stats import format_value
+
+    assert format_value(1704067200.5, "time", BITMEX_XBTUSD) == "2024-01-01 00:00:00.500 UTC"
+    assert format_value(-0.000211351, "settlement", BITMEX_XBTUSD) == "-0.000211351 BTC"
+    assert format_value(-34.13921, "quote", BITMEX_XBTUSD) == "-34.14 USD"
+    assert format_value(312.0, "amount", BITMEX_XBTUSD) == "312 contracts"
+    assert format_value(38284805.0, "amount", BITMEX_XBTUSD) == "38,284,805 contracts"
+    # a linear contract of size 1 counts amounts in its base currency and settles in USDT
+    assert format_value(0.25, "amount", BINANCE_BTCUSDT) == "0.25 BTC"
+    assert format_value(999.96, "settlement", BINANCE_BTCUSDT) == "999.96 USDT"
+    assert format_value(0.0067755, "fraction", BINANCE_BTCUSDT) == "0.68%"
+    assert format_value(258.0, "count", BINANCE_BTCUSDT) == "258"
+    assert format_value(np.nan, "quote", BINANCE_BTCUSDT) == "n/a"
+    # a contract that names no currency says which one it means
+    bare = Contract(inverse=False, tick_size=0.1, lot_size=1.0, contract_size=1.0,
+                    maker_fee=0.0, taker_fee=0.0)
+    assert format_value(2.5, "settlement", bare) == "2.5 quote ccy"
+    assert format_value(2.0, "amount", bare) == "2 contracts"
+    with pytest.raises(ValueError, match="^unit must be one of .*, got 'parsecs'$"):
+        format_value(1.0, "parsecs", bare)
+
+
+def test_a_run_file_names_the_currencies_of_its_contract(tmp_path):
+    from mmsim.config import parse_config
+
+    spec = {"data": {"synthetic": {"rows": 100, "seed": 0}},
+            "contract": {"inverse": False, "tick_size": 0.1, "lot_size": 0.001,
+                         "contract_size": 1, "maker_fee": 0, "taker_fee": 0,
+                         "base": "ETH", "quote": "USDC"},
+            "strategy": {"name": "AvellanedaStoikov",
+                         "params": {"max_size": 5, "gamma": 0.1, "k": 5}}}
+    contract = parse_config(spec, base=tmp_path).contract
+    assert (contract.base, contract.quote, contract.settlement_currency) == ("ETH", "USDC", "USDC")
+    assert contract.amount_unit == "ETH"
+    with pytest.raises(TypeError, match=r"^Contract.quote must be a string, got 5$"):
+        dataclasses.replace(contract, quote=5)

@@ -135,7 +135,7 @@ def test_stitched_result_is_the_union_of_the_test_runs(flip):
     assert stitched.balances["total"].to_numpy().tolist() == expected_total.tolist()
     stats = stitched.stats()
     assert stats["pnl"] == -31.5 and stats["fills"] == 3
-    assert stats["start"] == T0 + DAY + pd.Timedelta("1h")
+    assert stats["start"] == (T0 + DAY + pd.Timedelta("1h")).value / 1e9
     # a flat position row opens every test window
     assert stitched.positions.loc[T0 + 2 * DAY, "amount"] == 0.0
     assert stitched.params["windows"] == 3

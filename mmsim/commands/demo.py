@@ -118,5 +118,6 @@ def run(args) -> int:
     with step(f"generating {what} of synthetic BitMEX-like data", args.quiet):
         taq = load_taq(config)
     result = replay(config, taq, args.quiet)
-    finish(result, config.output, freq=config.freq, report=True, quiet=args.quiet)
+    finish(result, config.output, freq=config.freq, report=True, quiet=args.quiet, taq=taq,
+           config=config)
     return 0

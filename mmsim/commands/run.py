@@ -177,7 +177,7 @@ def naming_files(config):
 
 
 def finish(result, out: Path, freq="1h", size_limit=None, report: bool = True,
-           quiet: bool = False) -> None:
+           quiet: bool = False, taq=None, config=None) -> None:
     """Print the summary, save the result in ``out`` and write ``out/report.html``.
 
     Parameters
@@ -188,13 +188,26 @@ def finish(result, out: Path, freq="1h", size_limit=None, report: bool = True,
         Passed to the statistics.
     report : bool, default True
     quiet : bool, default False
+    taq : pandas.DataFrame, optional
+        The data the run replayed: its provenance is saved, and the report draws its quotes.
+    config : mmsim.config.RunConfig, optional
+        Names the data's source (its path, or the generator and seed).
     """
+    if taq is not None:
+        from mmsim.results import data_provenance
+
+        source = None
+        if config is not None:
+            source = str(config.path) if config.synthetic is None else "synthetic_taq({})".format(
+                ", ".join(f"{k}={v!r}" for k, v in config.synthetic.items()))
+        result.provenance.update(data_provenance(taq, source))
     result.summary(freq=freq, size_limit=size_limit)
     with step(f"saving the result in {out}", quiet):
         result.save(out)
     if report:
         with step("writing the report", quiet):
-            path = result.report(out / "report.html", freq=freq, size_limit=size_limit)
+            path = result.report(out / "report.html", freq=freq, size_limit=size_limit,
+                                 taq=taq)
         print(f"report: {path}")
 
 
@@ -232,5 +245,5 @@ def run(args) -> int:
             taq = load_taq(config)
         result = replay(config, taq, args.quiet, strategy)
     finish(result, config.output, freq=config.freq, size_limit=config.size_limit,
-           report=config.report, quiet=args.quiet)
+           report=config.report, quiet=args.quiet, taq=taq, config=config)
     return 0

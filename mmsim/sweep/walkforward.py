@@ -441,7 +441,7 @@ def stitch(results, balance: float) -> Result:
             b["available"] += offset
             b["nav"] += offset * mark
             offset += float(curve["equity"].iloc[-1]) - balance
-        flat = pd.DataFrame({"amount": [0.0], "weighted_price": [0.0]},
+        flat = pd.DataFrame({"amount": [0.0], "weighted_price": [np.nan]},
                             index=pd.DatetimeIndex([start], name="time"))
         orders.append(o)
         fills.append(f)
