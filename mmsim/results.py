@@ -177,7 +177,7 @@ def data_provenance(taq: pd.DataFrame, source: str | None = None) -> dict:
     from mmsim.data.align import taq_arrays
     from mmsim.sweep.store import fingerprint
 
-    arrays = taq_arrays(taq)
+    arrays = taq_arrays(taq, name=None)     # the run that used the data has warned already
     times = arrays.time
     return {
         "source": "a DataFrame" if source is None else str(source),

@@ -61,16 +61,14 @@ def test_notebook_walkthrough(tmp_path, capsys):
     tm.assert_frame_equal(Result.load(tmp_path / "result").fills, result.fills)
 
 
-def test_notebook_walkthrough_on_the_binance_capture(tmp_path, capsys):
-    from helpers import SHARED
+def test_notebook_walkthrough_on_the_binance_capture(tmp_path, capsys, shared):
+    from helpers import BINANCE_DIR
 
     from mmsim.data import binance
     from mmsim.data.io import write_taq
 
-    data = SHARED / "data" / "binance-btc-perp-hftbacktest-20240808"
-    if not data.is_dir():
-        pytest.skip(f"the shared Binance capture is not at {data}")
-    taq = binance.to_taq(data / "btcusd_perp_trades.csv.gz", data / "btcusd_perp_quotes.csv.gz")
+    taq = binance.to_taq(shared(*BINANCE_DIR, "btcusd_perp_trades.csv.gz"),
+                         shared(*BINANCE_DIR, "btcusd_perp_quotes.csv.gz"))
     path = write_taq(taq, tmp_path / "perp.parquet")
     walkthrough = runpy.run_path(str(EXAMPLES / "notebook_walkthrough.py"), run_name="example")
     result = walkthrough["main"](["--taq", str(path), "--contract", "BINANCE_BTCUSD_PERP",

@@ -258,19 +258,19 @@ def test_renders_in_headless_chromium(report, tmp_path):
 
 
 @pytest.mark.skipif(_chromium() is None, reason="no chromium/chromium-browser/google-chrome on PATH")
-def test_twin_axes_have_round_ticks_of_their_own(tmp_path):
+def test_twin_axes_have_round_ticks_of_their_own(tmp_path, shared):
     # Ten minutes of the real BTCUSD_PERP capture quoted at the touch: a balance near 0.1 BTC
     # against a NAV near 6,160 USD and a price near 61,700 USD. Ticks that followed the left
     # axis's grid read 6,139.5, 6,150.5, ... and 61.5305k, 61.6078k, ...
-    from test_engine_realdata import DATA, TwoSided
+    from helpers import BINANCE_DIR
+    from test_engine_realdata import TwoSided
 
     import mmsim
 
-    if not DATA.exists():
-        pytest.skip(f"real data absent: {DATA}")
     from mmsim.data import binance
 
-    taq = binance.to_taq(DATA / "btcusd_perp_trades.csv.gz", DATA / "btcusd_perp_quotes.csv.gz")
+    taq = binance.to_taq(shared(*BINANCE_DIR, "btcusd_perp_trades.csv.gz"),
+                         shared(*BINANCE_DIR, "btcusd_perp_quotes.csv.gz"))
     signals = pd.DataFrame(index=pd.date_range(taq.index[0].ceil("5s"), taq.index[-1],
                                                freq="5s", name="time"))
     result = mmsim.backtest(taq, signals, TwoSided(), contract=mmsim.BINANCE_BTCUSD_PERP,
