@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from mmsim._arguments import call_repr
-from mmsim.checks import duration
+from mmsim.checks import duration, number
 
 __all__ = [
     "RollingVolatility",
@@ -145,8 +145,7 @@ class RollingVolatility(_PriceReturns):
     """
 
     def __init__(self, window: int, unit="1s", returns: str = "log"):
-        if isinstance(window, bool) or not isinstance(window, numbers.Integral) or window < 1:
-            raise ValueError(f"window must be a positive integer number of returns, got {window!r}")
+        window = number(window, "window", integer=True, minimum=1)
         super().__init__(unit, returns)
         self.window = int(window)
         self._r2 = deque()
@@ -297,8 +296,7 @@ class TradeIntensity:
         if grid.ndim != 1 or grid.size < 2 or not np.all(np.isfinite(grid)) or grid[0] < 0 \
                 or np.any(np.diff(grid) <= 0):
             raise ValueError(f"depths must be an increasing 1-D grid of at least two finite values >= 0, got {depths!r}")
-        if isinstance(min_count, bool) or not isinstance(min_count, numbers.Integral) or min_count < 1:
-            raise ValueError(f"min_count must be a positive integer, got {min_count!r}")
+        min_count = number(min_count, "min_count", integer=True, minimum=1)
         self.depths = grid
         self._grid = grid.tolist()  # for bisect: np.searchsorted per trade costs more
         self.window_ns = _span_ns("window", window)

@@ -8,10 +8,11 @@ order arrivals), so it checks the quoting formulas without any market data.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 import pandas as pd
+
+from mmsim.checks import number
 
 __all__ = ["avellaneda_stoikov", "AS2008_TABLE1"]
 
@@ -30,15 +31,6 @@ AS2008_TABLE1 = pd.DataFrame(
 
 _SPREAD_REPORTS = ("constant", "mean")
 _SYMMETRIC_SPREADS = ("constant", "inventory")
-
-
-def _positive(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a positive real number, got {value!r}")
-    value = float(value)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return value
 
 
 def avellaneda_stoikov(
@@ -126,14 +118,12 @@ def avellaneda_stoikov(
         For a non-positive or non-finite parameter, ``n_paths < 1``, ``dt > T``, or an
         unknown option value.
     """
-    gamma = _positive("gamma", gamma)
+    gamma = number(gamma, "gamma", positive=True)
     T, sigma, dt, A, k = (
-        _positive(n, v) for n, v in (("T", T), ("sigma", sigma), ("dt", dt), ("A", A), ("k", k))
+        number(v, n, positive=True) for n, v in (("T", T), ("sigma", sigma), ("dt", dt), ("A", A), ("k", k))
     )
-    if isinstance(s0, bool) or not isinstance(s0, numbers.Real) or not math.isfinite(s0):
-        raise ValueError(f"s0 must be a finite number, got {s0!r}")
-    if isinstance(n_paths, bool) or not isinstance(n_paths, numbers.Integral) or n_paths < 1:
-        raise ValueError(f"n_paths must be a positive integer, got {n_paths!r}")
+    s0 = number(s0, "s0")
+    n_paths = number(n_paths, "n_paths", integer=True, minimum=1)
     if dt > T:
         raise ValueError(f"dt must not exceed T, got dt={dt!r} and T={T!r}")
     if symmetric_spread not in _SYMMETRIC_SPREADS:

@@ -272,9 +272,7 @@ def _seed(seed):
 
 
 def _count(n):
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
-        raise ValueError(f"n must be a non-negative integer, got {n!r}")
-    return int(n)
+    return number(n, "n", integer=True, nonnegative=True)
 
 
 # ---------------------------------------------------------------------------------------------

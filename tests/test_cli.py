@@ -95,18 +95,18 @@ def test_run_out_option_and_no_report(tmp_path):
 @pytest.mark.parametrize(
     "old, new, message",
     [
-        ("latency: 0.5", "latency: fast", "engine.latency: expected a number >= 0, got 'fast'"),
+        ("latency: 0.5", "latency: fast", "engine.latency must be a real number, got 'fast'"),
         ("queue_position: 1.0", "queue_position: -1",
-         "engine.queue_position: expected a number >= 0, got -1"),
+         "engine.queue_position must be >= 0, got -1"),
         ("contract: BITMEX_XBTUSD", "contract: KRAKEN",
          "contract: expected one of ['BITMEX_XBTUSD', 'BINANCE_BTCUSD_PERP', 'BINANCE_BTCUSDT']"),
         ("name: AvellanedaStoikov", "name: Nope",
          "strategy.name: expected one of ['AvellanedaStoikov', 'GLFT', 'Symmetric', 'MonteCarlo']"),
         ("gamma: 0.1,", "gama: 0.1,", "strategy.params.gama: unknown key"),
         ("max_size: 5,", "max_size: -5,", "strategy.params.max_size: max_size must be > 0"),
-        ("rows: 3000", "rows: many", "data.synthetic.rows: expected an integer > 0, got 'many'"),
-        ("bar: 1min", "bar: soon", "signals.volatility.bar: expected a positive duration"),
-        ("window: 60", "window: 1", "signals.volatility.window: expected an integer >= 2, got 1"),
+        ("rows: 3000", "rows: many", "data.synthetic.rows must be an integer, got 'many'"),
+        ("bar: 1min", "bar: soon", "signals.volatility.bar must be a time span such as '1D' or '90min'"),
+        ("window: 60", "window: 1", "signals.volatility.window must be >= 2, got 1"),
         ("engine:", "engin:", "engin: unknown section"),
         ("report: true", "report: maybe", "output.report: expected true or false, got 'maybe'"),
     ],
@@ -276,7 +276,7 @@ def test_progress_bar(capsys):
     ({}, r"^data.funding: expected one of 'synthetic' \(generated funding rates\) or 'path' "
          r"\(a BitMEX funding history file, CSV or JSON\)$"),
     ({"path": "none.csv"}, r"^data.funding.path: expected an existing file, got 'none.csv'"),
-    ({"synthetic": {"std": -1}}, r"^data.funding.synthetic.std: expected a number >= 0, got -1$"),
+    ({"synthetic": {"std": -1}}, r"^data.funding.synthetic.std must be >= 0, got -1$"),
 ])
 def test_funding_section_errors_name_the_key(funding, message):
     spec = {"data": {"synthetic": {"rows": 10}, "funding": funding},
@@ -619,9 +619,9 @@ def test_the_monte_carlo_signal_is_the_notebooks(tmp_path):
     ("{bar: 15min}", "{threshold: 0.1}",
      r"^strategy.params.max_size: missing; MonteCarlo needs \['max_size'\]$"),
     ("{max_size: 2.5}", "{max_size: 5, threshold: 0.1}",
-     r"^signals.inventory.max_size: expected an integer > 0, got 2.5$"),
+     r"^signals.inventory.max_size must be a whole number, got 2.5$"),
     ("{seed: -1}", "{max_size: 5, threshold: 0.1}",
-     r"^signals.inventory.seed: expected an integer >= 0, got -1$"),
+     r"^signals.inventory.seed must be >= 0, got -1$"),
     ("{size: 1}", "{max_size: 5, threshold: 0.1}",
      r"^signals.inventory.size: unknown key; expected one of \['bar', 'max_size', 'seed'\]$"),
 ])

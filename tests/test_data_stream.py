@@ -73,8 +73,11 @@ def test_attributes_and_public_names(tmp_path, ticks):
 
 
 def test_bad_batch_rows_and_sources_fail_when_the_stream_is_made(tmp_path, ticks):
-    for bad in (0, -3, 2.5, True):
-        with pytest.raises(ValueError, match="batch_rows must be a positive integer"):
+    for bad, error, message in ((0, ValueError, "must be >= 1, got 0"),
+                                (-3, ValueError, "must be >= 1, got -3"),
+                                (2.5, ValueError, "must be a whole number, got 2.5"),
+                                (True, TypeError, "must be an integer, got True")):
+        with pytest.raises(error, match=f"^batch_rows {message}$"):
             read_taq(ticks, stream=True, batch_rows=bad)
     with pytest.raises(FileNotFoundError, match="no such TAQ file or directory"):
         read_taq(tmp_path / "missing.parquet", stream=True)

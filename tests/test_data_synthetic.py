@@ -367,8 +367,8 @@ def test_flow_parameters_are_checked(kwargs, message):
     ({"n_rows": 100, "rate": 0}, r"^rate must be positive, got 0$"),
     ({"n_rows": 100, "size_median": float("nan")}, r"^size_median must be positive, got nan$"),
     ({"n_rows": 100, "start": None}, r"^start must be a time such as '2019-04-01', got None$"),
-    ({"n_rows": -1}, r"^n_rows must be a non-negative integer, got -1$"),
-    ({"n_rows": 2.5}, r"^n_rows must be a non-negative integer, got 2.5$"),
+    ({"n_rows": -1}, r"^n_rows must be >= 0, got -1$"),
+    ({"n_rows": 2.5}, r"^n_rows must be a whole number, got 2.5$"),
     ({"duration": "0s"}, r"^duration must be a positive time span, got '0s'$"),
     ({"duration": "-1h"}, r"^duration must be a positive time span, got '-1h'$"),
 ])

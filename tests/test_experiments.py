@@ -113,4 +113,4 @@ def test_command_prints_one_table_per_gamma(capsys):
 
 def test_command_rejects_bad_gamma(capsys):
     assert main(["paper", "avellaneda-stoikov", "--gamma", "-1"]) == 2
-    assert "gamma must be a positive" in capsys.readouterr().err
+    assert capsys.readouterr().err == "mmsim paper: gamma must be > 0, got -1.0\n"

@@ -436,10 +436,13 @@ def models():
 def test_sample_rejects_bad_arguments():
     model = Constant(0.001)
     assert model.sample(0).tolist() == []
-    with pytest.raises(ValueError, match=r"^n must be a non-negative integer, got -1$"):
+    with pytest.raises(ValueError, match=r"^n must be >= 0, got -1$"):
         model.sample(-1)
-    with pytest.raises(ValueError, match=r"^n must be a non-negative integer, got 2.0$"):
-        model.sample(2.0)
+    with pytest.raises(ValueError, match=r"^n must be a whole number, got 2.5$"):
+        model.sample(2.5)
+    with pytest.raises(TypeError, match=r"^n must be an integer, got '2'$"):
+        model.sample("2")
+    assert model.sample(2.0).tolist() == [1_000_000, 1_000_000]
     assert model.sample(0, t=[]).tolist() == []
     with pytest.raises(ValueError, match=r"^t must be one time or n = 3 times, got 2$"):
         model.sample(3, t=[0, 1])

@@ -103,7 +103,7 @@ def test_resume_continues_the_study(taq, signals, tmp_path):
 
 
 def test_bad_input(taq, signals, monkeypatch):
-    with pytest.raises(ValueError, match="n_trials must be a positive integer"):
+    with pytest.raises(ValueError, match=r"^n_trials must be >= 1, got 0$"):
         optimize(taq, signals, Quoter, SPACE, n_trials=0)
     with pytest.raises(ValueError, match=r"space\['size'\] must be a tuple"):
         optimize(taq, signals, Quoter, {"size": [1, 2]}, n_trials=1)

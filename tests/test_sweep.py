@@ -181,7 +181,7 @@ def test_sample_needs_a_parameter_and_halton_at_most_thirty():
 
 
 def test_sample_rejects_bad_n_and_method():
-    with pytest.raises(ValueError, match="n must be a positive integer"):
+    with pytest.raises(ValueError, match=r"^n must be >= 1, got 0$"):
         sample(0, {"g": ("uniform", 0, 1)})
     with pytest.raises(ValueError, match="method must be one of"):
         sample(2, {"g": ("uniform", 0, 1)}, method="sobol")

@@ -93,8 +93,10 @@ def test_report_functions_refuse_a_table_that_is_not_a_frame(table, call):
 def test_render_report_arguments(table):
     with pytest.raises(ValueError, match="^render_report needs a table or a walk_forward$"):
         render_report()
-    for top in (0, -1, 2.5, True):
-        with pytest.raises(ValueError, match=rf"^top must be a positive integer, got {top!r}$"):
+    for top, error, message in ((0, ValueError, ">= 1, got 0"), (-1, ValueError, ">= 1, got -1"),
+                                (2.5, ValueError, "a whole number, got 2.5"),
+                                (True, TypeError, "an integer, got True")):
+        with pytest.raises(error, match=rf"^top must be {message}$"):
             render_report(table, top=top)
     with pytest.raises(ValueError, match=r"^give both x and y for the heatmap, or neither "
                                          r"\(got x='k', y=None\)$"):

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mmsim.checks import number
 from mmsim.data.align import cut
 from mmsim.data.schema import (
     OPTIONAL_COLUMNS,
@@ -493,9 +494,7 @@ class TAQStream:
 
     def __init__(self, source, start=None, end=None, *, clean: bool = False,
                  batch_rows: int = BATCH_ROWS):
-        if isinstance(batch_rows, bool) or not isinstance(batch_rows, (int, np.integer)) \
-                or batch_rows < 1:
-            raise ValueError(f"batch_rows must be a positive integer, got {batch_rows!r}")
+        batch_rows = number(batch_rows, "batch_rows", integer=True, minimum=1)
         self._lo, self._hi = bound_ns(start, "start"), bound_ns(end, "end")
         self._kind, path, self.files = _source(source, self._lo, self._hi, start, end)
         self.source = source if self._kind == "frame" else path

@@ -411,9 +411,7 @@ def synthetic_taq(
 
     # ---- how many rows over how long ------------------------------------------------------
     if n_rows is not None:
-        n = int(n_rows)
-        if n < 0 or n != n_rows:
-            raise ValueError(f"n_rows must be a non-negative integer, got {n_rows!r}")
+        n = checks.number(n_rows, "n_rows", integer=True, nonnegative=True)
         span = max(n / rate, 1.0)
     else:
         span = checks.duration(duration, "duration", positive=True).total_seconds()

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import numbers
 
 import numpy as np
 
@@ -196,8 +195,7 @@ def sample(n: int, space: dict, seed=None, method: str = "random") -> list[dict]
     >>> sample(2, {"gamma": ("log-uniform", 0.01, 1.0), "k": ("int", 1, 10)}, seed=1)
     ... # doctest: +SKIP
     """
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    n = number(n, "n", integer=True, minimum=1)
     if method not in SAMPLE_METHODS:
         raise ValueError(f"method must be one of {list(SAMPLE_METHODS)}, got {method!r}")
     space = _check_keys(space, "space")

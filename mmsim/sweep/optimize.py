@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from mmsim import checks
 from mmsim.sweep.walkforward import parse_objective
 
 __all__ = ["optimize", "Optimization", "STUDY_NAME", "STORAGE_FILE"]
@@ -167,8 +168,7 @@ def optimize(taq, signals, strategy, space, objective="sharpe", n_trials=200, st
     from mmsim.sweep.store import Store
 
     optuna = _optuna()
-    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
-        raise ValueError(f"n_trials must be a positive integer, got {n_trials!r}")
+    n_trials = checks.number(n_trials, "n_trials", integer=True, minimum=1)
     specs, dirs = _objectives(objective, directions)
     probe = sample(1, space, seed=0)  # checks every dimension, naming a bad one
     job = make_job(taq, signals, strategy, fixed=fixed, stats_freq=stats_freq, keep="stats",

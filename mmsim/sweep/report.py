@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mmsim.checks import number
 from mmsim.plots import chart_data
 from mmsim.report import _format, _table, html_page, plotly_figure
 from mmsim.stats import STAT_NAMES
@@ -494,8 +495,7 @@ def render_report(table: pd.DataFrame | None = None, stat="sharpe", x=None, y=No
     if table is None:
         raise ValueError("render_report needs a table or a walk_forward")
     _check_table(table)
-    if not isinstance(top, int) or isinstance(top, bool) or top < 1:
-        raise ValueError(f"top must be a positive integer, got {top!r}")
+    top = number(top, "top", integer=True, minimum=1)
     label = _stat_name(stat)
     varied = [p for p in param_columns(table) if table[p].nunique(dropna=False) > 1]
     if x is None and y is None and len(varied) >= 2:
