@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 QUICK = os.environ.get("MMSIM_BENCH_QUICK", "") not in ("", "0")
-#: Rounds of a gated engine benchmark: a quick run lasts milliseconds, and more rounds make its
-#: best time less a matter of one quiet moment on a shared machine.
+#: Rounds of a gated engine benchmark: a quick run lasts milliseconds, and the best of more
+#: rounds is steadier on a shared machine.
 ROUNDS = 10 if QUICK else 3
 #: A floor is timed this many times (by default) before each round and after the last; its
 #: best counts.
@@ -87,8 +87,8 @@ class Floor:
     run : callable
         The workload, called with no arguments.
     inner : callable, optional
-        Maps what ``run`` returns to the seconds to count instead of its wall time (for a
-        spawned interpreter that times its own part, without its start-up).
+        Maps what ``run`` returns to the seconds to count instead of its time on the clock
+        (for a spawned interpreter that times its own part, without its start-up).
     repeats : int, default FLOOR_REPEATS
         Times the workload runs each time it is timed; its best counts.
     """
@@ -170,8 +170,8 @@ class Gate:
         memory : bool, default True
             Also run ``target`` once more, untimed, under tracemalloc for ``peak_bytes``.
         inner : callable, optional
-            Maps what ``target`` returns to the seconds to count instead of the round's wall
-            time (as for :class:`Floor`).
+            Maps what ``target`` returns to the seconds to count instead of the round's time
+            on ``clock`` (as for :class:`Floor`).
         clock : callable, default time.process_time
             What times the rounds and the floor. This process's CPU time by default: on a
             shared machine a round that is preempted is not counted longer, whereas the best
