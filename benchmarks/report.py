@@ -105,6 +105,10 @@ def matplotlib_figure(history: list[dict]):
     for name, (have, _, relative) in series(history).items():
         ax.plot([labels.index(x) for x in have], relative, marker="o", label=name)
     ax.set_yscale("log")
+    # At least 0.8 to 1.25, so that one result or a flat history does not fill the axis with
+    # noise; wider when the history moved further.
+    every = [r for _, _, relative in series(history).values() for r in relative]
+    ax.set_ylim(min(0.8, min(every) / 1.1), max(1.25, max(every) * 1.1))
     plain = FuncFormatter(lambda y, _: f"{y:.3g}")
     ax.yaxis.set_major_formatter(plain)
     ax.yaxis.set_minor_formatter(plain)
