@@ -1,5 +1,6 @@
 """Data throughput: generating synthetic ticks, reading Parquet (time and peak memory), and
-converting the real captures."""
+converting the real captures. ``synthetic_taq`` and ``read_taq`` are gated: the first against
+one NumPy pass over the rows it makes, the second against Arrow's own read of the file."""
 import json
 import subprocess
 import sys
@@ -9,16 +10,32 @@ import pytest
 
 from mmsim.data.synthetic import synthetic_taq
 
+from conftest import ROUNDS, Floor, numpy_pass
+
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
-def test_synthetic_month(benchmark, quick):
+def test_synthetic_month(gated, quick):
     """One month of BitMEX-like rows (~3.5 million; one day in quick mode)."""
     duration = "1D" if quick else "30D"
-    frame = benchmark.pedantic(lambda: synthetic_taq(duration=duration, seed=0),
-                               rounds=3, iterations=1)
-    benchmark.extra_info.update(rows=len(frame),
-                                rows_per_s=len(frame) / benchmark.stats.stats.min)
+    frame = synthetic_taq(duration=duration, seed=0)
+    gated(lambda: synthetic_taq(duration=duration, seed=0), numpy_pass(frame), rounds=ROUNDS,
+          rows=len(frame))
+
+
+def test_read_taq_parquet(gated, replay_taq, tmp_path):
+    """read_taq of one Parquet file of ``replay_taq`` (5 million rows; 200 thousand in quick
+    mode) into a validated frame. Floor: ``pyarrow.parquet.read_table`` of the same file on
+    one thread, as read_taq reads (a thread pool's CPU time varies with the machine's load)."""
+    import pyarrow.parquet as pq
+
+    from mmsim.data.io import read_taq, write_taq
+
+    path = write_taq(replay_taq, tmp_path / "taq.parquet")
+    floor = Floor("pyarrow.parquet.read_table of the same file, one thread",
+                  lambda: pq.read_table(path, use_threads=False))
+    frame = gated(lambda: read_taq(path), floor, rounds=ROUNDS, rows=len(replay_taq))
+    assert len(frame) == len(replay_taq)
 
 
 def test_convert_binance_btcusd_perp(benchmark):

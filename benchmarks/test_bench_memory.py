@@ -5,6 +5,9 @@ days in quick mode) is replayed through ``read_taq(..., stream=True)`` with a st
 requotes a bid and an ask every minute and ``record="daily"``, each span in a fresh
 interpreter so that its peak RSS is its own. ``extra_info`` holds, per span, the rows, the
 peak RSS (MiB), the CPU seconds and rows per CPU second.
+
+``test_streamed_month`` times the same kind of streamed replay over a month (a day in quick
+mode) in process, gated against one NumPy pass over the month's columns.
 """
 import json
 import subprocess
@@ -14,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import QUICK
+from conftest import QUICK, ROUNDS, minute_signals, numpy_pass
 
 DAYS = (1, 2, 3) if QUICK else (30, 90, 365)
 T0 = pd.Timestamp("2019-01-01", tz="UTC")
@@ -74,3 +77,18 @@ def test_streamed_replay_memory_is_flat_in_days(benchmark, year_of_days):
 
     figures = benchmark.pedantic(spans, rounds=1, iterations=1)
     benchmark.extra_info.update({f"{f['days']}d": f for f in figures})
+
+
+def test_streamed_month(gated, month_taq, tmp_path):
+    """``month_taq`` written as daily Parquet files and replayed through
+    ``read_taq(..., stream=True)``: reading, validating and replaying the chunks, a bid and
+    an ask requoted every minute."""
+    import mmsim
+    from test_bench_engine import TouchQuoter
+
+    root = mmsim.write_taq(month_taq, tmp_path / "days", by_day=True)
+    signals = minute_signals(month_taq)
+    result = gated(lambda: mmsim.backtest(mmsim.read_taq(root, stream=True), signals,
+                                          TouchQuoter(), latency=0.01),
+                   numpy_pass(month_taq), rounds=ROUNDS, rows=len(month_taq))
+    assert result.params["rows"] == len(month_taq)
