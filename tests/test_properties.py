@@ -31,6 +31,10 @@ LATENCIES = [0.0, 0.05, 0.1, 0.15, 0.3, 0.5, 1.0]
 QUEUE_POSITIONS = [0.0, 0.25, 0.5, 1.0, 0.3, 0.7]
 QUEUE_MODELS = ["risk_averse", "risk_averse", ("power", 2.0), ("power", 3.0), "log"]
 
+# Generated scenarios put signals before the first quote and after the last row on purpose;
+# the warnings that say so are checked in test_align.py, not here.
+pytestmark = pytest.mark.filterwarnings("ignore::mmsim.data.align.DataWarning")
+
 
 @dataclass
 class Scenario:
