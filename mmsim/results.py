@@ -32,20 +32,21 @@ def _empty(name: str) -> pd.DataFrame:
 
 
 def _to_frame(records: np.ndarray, columns: list[str], time_field: str = "time") -> pd.DataFrame:
-    index = pd.DatetimeIndex(pd.to_datetime(records[time_field], unit="ns", utc=True), name="time")
+    index = _times(records[time_field]).rename("time")
     # copy=False: each column views its field of ``records`` (the engine's tables are
     # copies already); pandas would otherwise copy every column into a consolidated block.
     return pd.DataFrame({c: records[c] for c in columns}, index=index, copy=False)
 
 
 def _times(values: np.ndarray) -> pd.DatetimeIndex:
-    # The engine's NO_TIME is int64 min, which is pandas' NaT: "never" reads as NaT.
-    return pd.DatetimeIndex(pd.to_datetime(values, unit="ns", utc=True))
+    # int64 UTC nanoseconds read as datetime64[ns] in place of a unit conversion; the
+    # engine's NO_TIME is int64 min, which is NaT: "never" reads as NaT.
+    return pd.DatetimeIndex(values.view("M8[ns]")).tz_localize("UTC")
 
 
 def _labels(codes: np.ndarray, names) -> pd.Categorical:
     # Engine enums become categoricals: one small code array, no per-row string objects.
-    return pd.Categorical.from_codes(codes.astype(np.int8), categories=list(names))
+    return pd.Categorical.from_codes(codes.astype(np.int8, copy=False), categories=list(names))
 
 
 def _orders_frame(o: np.ndarray) -> pd.DataFrame:
