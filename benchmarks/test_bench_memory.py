@@ -23,7 +23,7 @@ DAYS = (1, 2, 3) if QUICK else (30, 90, 365)
 T0 = pd.Timestamp("2019-01-01", tz="UTC")
 
 _RUN = """
-import json, resource, sys, time
+import json, sys, time
 import numpy as np, pandas as pd
 sys.path.insert(0, sys.argv[3])
 import mmsim
@@ -37,7 +37,10 @@ stream = mmsim.read_taq(root, end=end, stream=True)
 cpu = time.process_time()
 result = mmsim.backtest(stream, signals, TouchQuoter(), latency=0.01, record="daily")
 cpu = time.process_time() - cpu
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM: this interpreter's own peak (a new address space at exec). ru_maxrss would carry
+# the forking parent's high-water mark across exec.
+with open("/proc/self/status") as f:
+    rss = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
 print(json.dumps({"days": days, "rows": result.params["rows"], "fills": len(result.fills),
                   "peak_rss_mib": rss, "cpu_s": cpu,
                   "rows_per_cpu_s": result.params["rows"] / cpu}))
