@@ -62,8 +62,7 @@ def plain(value):
     if isinstance(value, numbers.Real):
         return value
     if isinstance(value, (np.ndarray, list, tuple)):
-        return [plain(v) for v in np.asarray(value, dtype=object).tolist()] \
-            if isinstance(value, np.ndarray) else [plain(v) for v in value]
+        return [plain(v) for v in (value.tolist() if isinstance(value, np.ndarray) else value)]
     if inspect.isfunction(value) or inspect.isbuiltin(value) or inspect.isclass(value):
         return f"{value.__module__}:{value.__qualname__}"
     if constructor_arguments(value):

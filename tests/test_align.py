@@ -150,3 +150,26 @@ def test_cut_takes_the_span_of_a_frame_also_with_a_naive_index():
     with pytest.raises(mmsim.SchemaError, match=r"^end \(2019-04-01 00:00:01\) must be after "
                                                 r"start \(2019-04-01 00:00:01\)$"):
         cut(frame, "2019-04-01 00:00:01", "2019-04-01 00:00:01")
+
+
+@pytest.mark.parametrize("first", [4095, 4096, 12_288, None])
+def test_the_first_quote_is_found_past_the_first_blocks(first):
+    # 20,000 rows one ms apart, prints only until row ``first`` (None: never a quote); one
+    # signal a second. The signals at or before the first quote's time are blind.
+    nan = float("nan")
+    n = 20_000
+    quoted = np.arange(n) >= (n if first is None else first)
+    frame = pd.DataFrame({
+        "price": np.where(quoted, nan, 100.0), "amount": np.where(quoted, 0.0, 1.0),
+        "bid_price": np.where(quoted, 100.0, nan), "bid_amount": np.where(quoted, 1.0, nan),
+        "ask_price": np.where(quoted, 100.5, nan), "ask_amount": np.where(quoted, 1.0, nan),
+    }, index=pd.DatetimeIndex([at(k / 1000) for k in range(n)], name="time"))
+    with pytest.warns(mmsim.DataWarning) as caught:
+        mmsim.align(frame, signals(0, 4, 4.095, 4.0965, 12.287, 12.288, 19.999))
+    if first is None:
+        expected = "7 signal row(s) before the first quote see NaN bid and ask prices"
+    else:
+        blind = {4095: 2, 4096: 3, 12_288: 5}[first]
+        expected = (f"{blind} signal row(s) before the first quote ({at(first / 1000)}) see NaN "
+                    f"bid and ask prices")
+    assert _messages(caught) == [expected]

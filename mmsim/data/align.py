@@ -197,15 +197,29 @@ def align(taq: pd.DataFrame, signals: pd.DataFrame, start=None, end=None) -> Ali
         last = f" ({pd.Timestamp(int(out.time[-1]), tz='UTC')})" if len(out.time) else ""
         warnings.warn(f"{dropped} signal row(s) after the last taq row{last} dropped: there is "
                       f"no market data left to act on", DataWarning, stacklevel=2)
-    quoted = np.flatnonzero(~(np.isnan(out.bid_price) & np.isnan(out.bid_amount)
-                              & np.isnan(out.ask_price) & np.isnan(out.ask_amount)))
-    first = int(out.time[quoted[0]]) if len(quoted) else None
+    first = _first_quote(out)
     blind = len(out.signal_time) if first is None else _row(out.signal_time, first, 0)
     if blind:
         when = "" if first is None else f" ({pd.Timestamp(first, tz='UTC')})"
         warnings.warn(f"{blind} signal row(s) before the first quote{when} see NaN bid and ask "
                       f"prices", DataWarning, stacklevel=2)
     return out
+
+
+def _first_quote(data: Aligned) -> int | None:
+    """The time of the first row with a quote (None without one).
+
+    Validated TAQ has all four quote fields NaN until its first quote and all four set from
+    it on, so the bid price alone tells; blocks that double in size keep the common case,
+    a quote on the first row, from reading the whole column.
+    """
+    bid, k, step = data.bid_price, 0, 4096
+    while k < len(bid):
+        quoted = ~np.isnan(bid[k:k + step])
+        if quoted.any():
+            return int(data.time[k + int(quoted.argmax())])
+        k, step = k + step, 2 * step
+    return None
 
 
 def taq_arrays(taq: pd.DataFrame, checked: bool = False, name: str | None = "taq") -> Aligned:
