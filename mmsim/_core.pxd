@@ -54,6 +54,11 @@ cdef enum ActionKind:
     A_CANCEL = 1            # the cancel takes effect
     A_AMEND = 2             # the amend takes effect
 
+cdef enum Event:
+    EV_END = 0              # past the last row of the data
+    EV_SIGNAL = 1           # the strategy's next call is due
+    EV_FILLS = 2            # fills to hand to on_fill
+
 cdef enum Liquidity:
     MAKER = 0
     TAKER = 1
@@ -222,6 +227,8 @@ cdef class Engine:
     cdef double initial_margin          # rate on the exposure's value; 0: margin off
     cdef double maintenance_margin      # rate on the position's value below which it is liquidated
     cdef bint liquidated                # the account was liquidated: every later order is rejected
+    cdef double safe_lo                 # marks in (safe_lo, safe_hi) cannot liquidate the
+    cdef double safe_hi                 # account as it stands (Engine.safe_marks)
     cdef bint acting                    # a strategy callback is running: actions allowed
     cdef int64_t next_seq               # sequence number of the next action sent
     cdef Py_ssize_t cur_signal          # signal row the strategy was last called with (-1: none)
@@ -248,7 +255,9 @@ cdef class Engine:
     cdef const double[::1] f_rate       # funding rate at each
     cdef Py_ssize_t n_fund
     cdef Py_ssize_t k_fund              # next funding time
+    cdef Py_ssize_t fills_from          # first fill advance() has not reported to on_fill
 
+    cdef int advance(self, bint stop) except -1 nogil
     cdef int replay(self, int64_t until, bint stop_on_fill) except -1 nogil
     cdef int refill(self) except -1
     cdef int request_cancel(self, Order* o) except -1
@@ -273,6 +282,8 @@ cdef class Engine:
     cdef double exposure(self, double buys, double sells) noexcept nogil
     cdef bint margin_refuses(self, Order* o, double more) noexcept nogil
     cdef bint check_liquidation(self) except -1 nogil
+    cdef void safe_marks(self) noexcept nogil
+    cdef bint safe_row(self, Py_ssize_t r) noexcept nogil
     cdef int apply_funding(self) except -1 nogil
     cdef Order* new_order(self, int8_t type, double price, int64_t level, double amount,
                           bint post_only, int8_t tif, bint reduce_only) except NULL nogil

@@ -8,7 +8,7 @@ import numbers
 
 import numpy as np
 
-from libc.math cimport NAN, fabs, floor, isfinite, isnan
+from libc.math cimport INFINITY, NAN, fabs, floor, isfinite, isnan
 from libc.stdint cimport INT64_MAX, INT64_MIN, int8_t, int64_t
 from libc.stdlib cimport free, qsort, realloc
 from libc.string cimport memcpy, memmove, memset
@@ -374,6 +374,7 @@ cdef class Engine:
         self.fills = Table(FILL_DTYPE, 1024)
         self.balances = Table(BALANCE_DTYPE, max(1024, 2 * self.n_sig + 16))
         self.positions = Table(POSITION_DTYPE, 1024)
+        self.safe_marks()
 
     def __dealloc__(self):
         cdef int k
@@ -475,6 +476,7 @@ cdef class Engine:
             payment = rate * q * self.cs / m if self.inverse else rate * q * self.cs * m
             self.acct.balance -= payment
             self.acct.funding -= payment
+            self.safe_marks()
         row = <FundingRow*>self.funding.push()
         row.time = self.now
         row.rate = rate
@@ -501,6 +503,7 @@ cdef class Engine:
                         >= self.maintenance_margin * self.value(fabs(q), m)):
             return False
         self.liquidated = True
+        self.safe_lo, self.safe_hi = -INFINITY, INFINITY     # nothing is left to liquidate
         book = <Order*>self.book.data
         for k in range(self.book.n):
             if book[k].status == S_LIVE:
@@ -515,6 +518,52 @@ cdef class Engine:
         o.status = S_LIVE
         self.fill(o, fabs(q), x, TAKER, C_LIQUIDATION, NAN)
         return True
+
+    cdef void safe_marks(self) noexcept nogil:
+        """Set (safe_lo, safe_hi), marks at which check_liquidation cannot liquidate the
+        account as it stands, so that the row loop skips it there.
+
+        Equity less maintenance, f(m) = balance + unrealised(m) - mm x value(|q|, m), is
+        c1 + c2 m (linear: c1 = balance - q cs E, c2 = cs (q - mm |q|)) or c1 - c2 / m
+        (inverse: c1 = balance + q cs / E, c2 = cs (q + mm |q|)), monotonic in m > 0; the
+        mark m* where it is 0 bounds the safe marks. The band stops short of m* by 1e-9 of
+        it, far more than the rounding of either form, and is empty (every row checked)
+        where cancellation in c1 or c2 would make m* inexact."""
+        cdef double q = self.acct.position, b = self.acct.balance, e = self.acct.entry_price
+        cdef double mm = self.maintenance_margin, c1, c2, terms, edge
+        self.safe_lo, self.safe_hi = INFINITY, -INFINITY          # empty: always check
+        if q == 0.0 or self.initial_margin == 0.0 or self.liquidated:
+            self.safe_lo, self.safe_hi = -INFINITY, INFINITY
+            return
+        if self.inverse:
+            c1 = b + q * self.cs / e
+            c2 = self.cs * (q + mm * fabs(q))
+            terms = fabs(b) + fabs(q * self.cs / e)
+        else:
+            c1 = b - q * self.cs * e
+            c2 = self.cs * (q - mm * fabs(q))
+            terms = fabs(b) + fabs(q * self.cs * e)
+        if not (fabs(c1) * 1e6 > terms and fabs(c2) * 1e6 > self.cs * fabs(q)):
+            return
+        if self.inverse:
+            # f >= 0 <=> c1 m >= c2 for m > 0.
+            if c1 <= 0.0:
+                if q > 0.0:
+                    return                      # no mark is safe
+                edge = c2 / c1                  # short, m <= c2 / c1
+                self.safe_lo, self.safe_hi = 0.0, edge * (1.0 - 1e-9)
+            elif q > 0.0:
+                edge = c2 / c1                  # long, m >= c2 / c1
+                self.safe_lo, self.safe_hi = edge * (1.0 + 1e-9), INFINITY
+            else:
+                self.safe_lo, self.safe_hi = 0.0, INFINITY      # c2 <= 0 < c1 m
+        else:
+            # f >= 0 <=> c1 + c2 m >= 0: c2 > 0 for a long, < 0 for a short.
+            edge = -c1 / c2
+            if q > 0.0:
+                self.safe_lo, self.safe_hi = edge + fabs(edge) * 1e-9, INFINITY
+            else:
+                self.safe_lo, self.safe_hi = -INFINITY, edge - fabs(edge) * 1e-9
 
     cdef bint margin_refuses(self, Order* o, double more) noexcept nogil:
         """Whether adding ``more`` to the working amount of ``o``'s side raises the exposure
@@ -857,6 +906,7 @@ cdef class Engine:
         self.acct.realized += realized
         self.acct.fees += fee
         self.acct.balance += realized - fee
+        self.safe_marks()
 
         prev = fabs(o.filled)
         if prev == 0.0:
@@ -1196,14 +1246,20 @@ cdef class Engine:
         if n_buys or n_sells:
             self.cross(n_buys, n_sells)
         # DESIGN "Account": margin is checked after the row's quote and after its trade
-        # (only a position can be liquidated).
-        if self.acct.position != 0.0:
+        # (only a position can be liquidated); not where the row's mid is a safe mark.
+        if self.acct.position != 0.0 and not self.safe_row(r):
             self.check_liquidation()
         if self.t_amount[r] != 0.0:
             self.on_trade(r, self.t_amount[r])
-            if self.acct.position != 0.0:
+            if self.acct.position != 0.0 and not self.safe_row(r):
                 self.check_liquidation()
         return 0
+
+    cdef inline bint safe_row(self, Py_ssize_t r) noexcept nogil:
+        # Whether row r's mark is one at which the account cannot be liquidated (see
+        # safe_marks); a row whose mark is not its mid is always checked.
+        cdef double m = 0.5 * (self.t_bid[r] + self.t_ask[r])
+        return not self.has_mark and self.safe_lo < m < self.safe_hi
 
     cdef int on_trade(self, Py_ssize_t r, double size) except -1 nogil:
         """Rule 4: a print of |size| at t_price[r]; size < 0 hits bids, > 0 lifts asks."""
@@ -1307,7 +1363,7 @@ cdef class Engine:
                 self.maybe_compact()
                 if stop_on_fill and self.fills.n != n_fills:
                     return 1
-            elif self.acct.position != 0.0 and self.initial_margin > 0.0:
+            elif self.acct.position != 0.0 and not self.safe_row(r):
                 # No order works, but the position can still fall below its maintenance.
                 self.now = self.t_time[r]
                 if self.check_liquidation() and stop_on_fill:
@@ -1481,6 +1537,37 @@ cdef class Engine:
         h[0] = o[0]
         return o
 
+    cdef int advance(self, bint stop) except -1 nogil:
+        """Replay rows, apply actions and funding in time order (rules 1 and 2, DESIGN
+        "Account": at one timestamp actions, then funding, then the strategy) until the
+        strategy is due: its next call (EV_SIGNAL, not yet made), or, when ``stop``, fills to
+        report to ``on_fill`` (EV_FILLS); EV_END past the last row. ``fills_from`` is then
+        the first fill not yet reported. Everything between two strategy callbacks runs
+        here, in one section without the GIL."""
+        cdef int64_t t_act, t_sig, t_fund, t_next
+        cdef int rc
+        while True:
+            t_act = self.next_action_time()
+            t_sig = self.s_time[self.j] if self.j < self.n_sig else INT64_MAX
+            t_fund = self.f_time[self.k_fund] if self.k_fund < self.n_fund else INT64_MAX
+            t_next = min(t_act, t_fund, t_sig)
+            if not self.keep_fills:
+                self.fills.n = 0        # every fill so far was handed to on_fill
+            self.fills_from = self.fills.n
+            rc = self.replay(t_next, stop)
+            if rc == 0:
+                # Past the last row of the data (replay has pulled every chunk).
+                if self.exhausted and (self.n_rows == 0 or t_next > self.t_time[self.n_rows - 1]):
+                    return EV_END
+                if t_act == t_next:
+                    self.apply_next_action()
+                elif t_fund == t_next:
+                    self.apply_funding()
+                else:
+                    return EV_SIGNAL
+            if stop and self.fills.n != self.fills_from:
+                return EV_FILLS
+
     def run(self, Context ctx, on_signal, on_fill=None, on_start=None, progress=None):
         """Replay everything, calling the strategy at each signal time (rules 1 and 2).
 
@@ -1497,49 +1584,31 @@ cdef class Engine:
         progress : callable, optional
             ``progress(rows_done)`` every ~1 % of the signals.
         """
-        cdef int64_t t_act, t_sig, t_fund, t_next
         cdef bint stop = on_fill is not None
         cdef Py_ssize_t n_fills, step = max(self.n_sig // 100, 1)
-        cdef int rc
+        cdef int event
         try:
             while True:
-                t_act = self.next_action_time()
-                t_sig = self.s_time[self.j] if self.j < self.n_sig else INT64_MAX
-                t_fund = self.f_time[self.k_fund] if self.k_fund < self.n_fund else INT64_MAX
-                t_next = min(t_act, t_fund, t_sig)
-                if not self.keep_fills:
-                    self.fills.n = 0        # every fill so far was handed to on_fill
-                n_fills = self.fills.n
                 with nogil:
-                    rc = self.replay(t_next, stop)
-                if rc == 0:
-                    # Past the last row of the data (replay has pulled every chunk).
-                    if self.exhausted and (self.n_rows == 0
-                                           or t_next > self.t_time[self.n_rows - 1]):
-                        break
-                    # At one timestamp: actions, then funding, then the strategy (DESIGN
-                    # "Account").
-                    if t_act == t_next:
-                        with nogil:
-                            self.apply_next_action()
-                    elif t_fund == t_next:
-                        with nogil:
-                            self.apply_funding()
-                    else:
-                        self.now = t_sig
-                        self.sync_feed()
-                        self.record_balance()
-                        self.cur_signal = self.j
-                        if self.n_closed:
-                            self.compact()          # ctx.orders shows working orders only
-                        self.acting = True
-                        if on_start is not None and self.j == 0:
-                            on_start(ctx)
-                        self.j += 1
-                        on_signal(ctx)
-                        self.acting = False
-                        if progress is not None and self.j % step == 0:
-                            progress(self.rows_base + self.i)
+                    event = self.advance(stop)
+                if event == EV_END:
+                    break
+                n_fills = self.fills_from
+                if event == EV_SIGNAL:
+                    self.now = self.s_time[self.j]
+                    self.sync_feed()
+                    self.record_balance()
+                    self.cur_signal = self.j
+                    if self.n_closed:
+                        self.compact()          # ctx.orders shows working orders only
+                    self.acting = True
+                    if on_start is not None and self.j == 0:
+                        on_start(ctx)
+                    self.j += 1
+                    on_signal(ctx)
+                    self.acting = False
+                    if progress is not None and self.j % step == 0:
+                        progress(self.rows_base + self.i)
                 if stop and self.fills.n != n_fills:
                     if self.n_closed:
                         self.compact()

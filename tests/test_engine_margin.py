@@ -1,9 +1,11 @@
 """Margin and leverage (DESIGN.md "Account"), each rule on a hand-worked scenario."""
+import math
+
 import pandas as pd
 import pytest
 
 import mmsim
-from helpers import quote, run
+from helpers import at, quote, run
 
 #: Margined contracts on the XBTUSD grid, no fees: inverse at 100x, linear at 10x.
 INV = mmsim.Contract(inverse=True, tick_size=0.5, lot_size=1.0, contract_size=1.0,
@@ -181,3 +183,52 @@ def test_a_hedged_inverse_account_has_finite_equity_and_pnl():
     assert stats["pnl"] == pytest.approx(expected - 1.0, rel=1e-12)
     # NAV: 100.25 USD at the start (1 BTC at the mid), 100 USD hedged from the fill on.
     assert stats["pnl_usd"] == pytest.approx(100.0 - 100.25, rel=1e-12)
+
+
+def _margin_holds(contract, balance, q, entry, mark):
+    """check_liquidation's test as the engine computes it: equity at ``mark`` at or above
+    the maintenance margin of the position (DESIGN "Account")."""
+    cs, mm = contract.contract_size, contract.maintenance_margin
+    if contract.inverse:
+        return balance + q * cs * (1.0 / entry - 1.0 / mark) >= mm * (abs(q) * cs / mark)
+    return balance + q * cs * (mark - entry) >= mm * (abs(q) * cs * mark)
+
+
+@pytest.mark.parametrize("resting", [False, True], ids=["no-order", "resting-order"])
+@pytest.mark.parametrize("side", [1, -1], ids=["long", "short"])
+@pytest.mark.parametrize("contract", [INV, LIN], ids=["inverse", "linear"])
+def test_liquidation_comes_at_the_first_row_below_maintenance_to_the_last_bit(
+        contract, side, resting):
+    # The mid walks one tick a row against the position. The balance is the smallest float
+    # at which the 20th row (mid m0) still holds its maintenance margin, found by bisection
+    # on the engine's own formula: with it the account is liquidated one row later; with
+    # the float just below it, at that row. The row loop skips the check at marks it knows
+    # to be safe; this pins that it never skips one that is not, down to one ulp.
+    q = side * (1000.0 if contract.inverse else 50.0)
+    entry = 100.5 if side > 0 else 100.0            # the market order takes the touch
+    mids = [100.25 - side * 0.5 * k for k in range(1, 41)]
+    rows = [quote(0, 100.0, 10, 100.5, 10)] + [
+        quote(2 + k, m - 0.25, 10, m + 0.25, 10) for k, m in enumerate(mids)]
+    m0 = mids[19]
+    lo, hi = 0.0, 5000.0                            # margin fails at lo, holds at hi
+    while math.nextafter(lo, math.inf) < hi:
+        mid = lo + (hi - lo) / 2
+        if mid in (lo, hi):
+            mid = math.nextafter(lo, math.inf)
+        if _margin_holds(contract, mid, q, entry, m0):
+            hi = mid
+        else:
+            lo = mid
+    first = [lambda c: c.market(q)]
+    if resting:
+        # A reducing limit far from the market: it works all along and adds no margin.
+        first.append(lambda c: c.limit(200.0 if side > 0 else 1.0, -q))
+    for balance, row in ((hi, 20), (lo, 19)):
+        expected = next(k for k, m in enumerate(mids)
+                        if not _margin_holds(contract, balance, q, entry, m))
+        assert expected == row
+        res, _ = run(rows, [1], lambda c: [step(c) for step in first], contract=contract,
+                     balance=balance)
+        liquidation = res.fills[res.fills["cause"] == "liquidation"]
+        assert res.fills["amount"].tolist() == [q, -q]
+        assert liquidation.index.tolist() == [at(2 + row)]
