@@ -322,4 +322,8 @@ cdef class Context:
     cdef int check_acting(self, str action) except -1
     cdef double check_amount(self, str action, amount) except? -1
     cdef double check_price(self, str action, price) except? -1
+    cdef double lots(self, str action, double a, shown) except? -1
+    cdef double ticks(self, str action, double p, shown) except? -1
     cdef int64_t check_id(self, str action, order_id) except -1
+    cdef int quote_args(self, int side, price, size, double* p, double* a, int64_t* tick,
+                        int64_t* kept) except -1

@@ -1963,36 +1963,49 @@ cdef class Context:
     cdef double check_amount(self, str action, amount) except? -1:
         # Amounts enter the engine as whole lots: snapped to the grid, so that sums of
         # fills reach the order's amount exactly, and bounded so that lots stay exact.
-        cdef double a, lot = self.engine.lot
+        cdef double a
         self.check_acting(action)
         try:
             a = amount
         except TypeError:
             raise TypeError(f"{action}: amount must be a number, got {type(amount).__name__}") from None
+        return self.lots(action, a, amount)
+
+    cdef double lots(self, str action, double a, shown) except? -1:
+        # check_amount of a number already in C; ``shown`` is what the strategy passed, for
+        # the messages (None: ``a`` itself, so that no float is built unless one is raised).
+        cdef double lot = self.engine.lot
+        cdef double snapped
         if not isfinite(a) or a == 0.0:
             raise ValueError(f"{action}: amount must be a non-zero finite number "
-                             f"(> 0 buy, < 0 sell), got {amount!r}")
+                             f"(> 0 buy, < 0 sell), got {a if shown is None else shown!r}")
         if fabs(a) * self.engine.inv_lot > MAX_UNITS:
             raise ValueError(f"{action}: amount {a!r} is too large; at most "
                              f"{MAX_UNITS * lot:.17g} (2**53 lots of {lot!r})")
         if not on_grid(a, self.engine.inv_lot):
             raise ValueError(f"{action}: amount {a!r} is off the lot grid "
                              f"(lot_size {lot!r})")
-        a = snap(a, lot, self.engine.inv_lot)
-        if a == 0.0:
-            raise ValueError(f"{action}: amount {amount!r} rounds to 0 lots (lot_size "
-                             f"{lot!r}); the smallest order is one lot")
-        return a
+        snapped = snap(a, lot, self.engine.inv_lot)
+        if snapped == 0.0:
+            raise ValueError(f"{action}: amount {a if shown is None else shown!r} rounds to 0 "
+                             f"lots (lot_size {lot!r}); the smallest order is one lot")
+        return snapped
 
     cdef double check_price(self, str action, price) except? -1:
         # A limit price: a positive finite number on the tick grid, at most 2**53 ticks.
-        cdef double p, tick = self.engine.tick
+        cdef double p
         try:
             p = price
         except TypeError:
             raise TypeError(f"{action}: price must be a number, got {type(price).__name__}") from None
+        return self.ticks(action, p, price)
+
+    cdef double ticks(self, str action, double p, shown) except? -1:
+        # check_price of a number already in C; ``shown`` as for lots.
+        cdef double tick = self.engine.tick
         if not isfinite(p) or p <= 0.0:
-            raise ValueError(f"{action}: price must be a positive finite number, got {price!r}")
+            raise ValueError(f"{action}: price must be a positive finite number, got "
+                             f"{p if shown is None else shown!r}")
         if p * self.engine.inv_tick > MAX_UNITS:
             raise ValueError(f"{action}: price {p!r} is too large; at most "
                              f"{MAX_UNITS * tick:.17g} (2**53 ticks of {tick!r})")
@@ -2132,6 +2145,29 @@ cdef class Context:
         cdef int64_t oid = self.check_id("cancel", order_id)
         self.engine.request_cancel(self.engine.record(oid))
 
+    cdef int quote_args(self, int side, price, size, double* p, double* a, int64_t* tick,
+                        int64_t* kept) except -1:
+        # One side of a quote call checked into p, a and tick (side 0 the bid, 1 the ask; a
+        # is signed and 0 for no order on the side).
+        cdef str name = "bid" if side == 0 else "ask"
+        try:
+            a[side] = size
+            p[side] = price
+        except TypeError:
+            raise TypeError(f"quote: {name} price and amount must be numbers, got "
+                            f"{price!r} and {size!r}") from None
+        if not a[side] >= 0.0:
+            raise ValueError(f"quote: {name}_amount must be a size >= 0 (the side is "
+                             f"given by its place), got {size!r}")
+        kept[side] = 0
+        if isnan(p[side]) or a[side] == 0.0:
+            a[side] = 0.0                   # nothing on this side
+            return 0
+        p[side] = self.ticks("quote", p[side], None)
+        a[side] = self.lots("quote", a[side] if side == 0 else -a[side], None)
+        tick[side] = to_grid(p[side], self.engine.inv_tick)
+        return 0
+
     def quote(self, bid_price, bid_amount, ask_price, ask_amount, post_only=False):
         """Hold one bid and one ask: keep the working limit order that already matches each
         side, cancel the other limit orders of that side, and send what is missing.
@@ -2171,26 +2207,12 @@ cdef class Context:
         cdef Order* o
         cdef Py_ssize_t k, n
         cdef int side
-        cdef bint po = bool(post_only)
+        cdef bint po = post_only is True or (post_only is not False and bool(post_only))
         self.check_acting("quote")
-        for side, price, size, name in ((0, bid_price, bid_amount, "bid"),
-                                        (1, ask_price, ask_amount, "ask")):
-            try:
-                a[side] = size
-                p[side] = price
-            except TypeError:
-                raise TypeError(f"quote: {name} price and amount must be numbers, got "
-                                f"{price!r} and {size!r}") from None
-            if not a[side] >= 0.0:
-                raise ValueError(f"quote: {name}_amount must be a size >= 0 (the side is "
-                                 f"given by its place), got {size!r}")
-            kept[side] = 0
-            if isnan(p[side]) or a[side] == 0.0:
-                a[side] = 0.0                   # nothing on this side
-                continue
-            p[side] = self.check_price("quote", p[side])
-            a[side] = self.check_amount("quote", a[side] if side == 0 else -a[side])
-            tick[side] = to_grid(p[side], e.inv_tick)
+        # One side at a time in C: a loop over Python tuples would cost more than the rest
+        # of the call.
+        self.quote_args(0, bid_price, bid_amount, p, a, tick, kept)
+        self.quote_args(1, ask_price, ask_amount, p, a, tick, kept)
         n = e.book.n
         for k in range(n):
             o = &(<Order*>e.book.data)[k]
