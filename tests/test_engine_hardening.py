@@ -43,6 +43,27 @@ def test_ctx_orders_cannot_be_written_or_made_writeable():
     assert result.orders["price"].tolist() == [99.0]
 
 
+def test_a_kept_orders_view_stays_as_it_was_when_the_book_grows():
+    # The book's buffer grows in place only while no view of it is out: a view the strategy
+    # keeps still reads the orders it saw (its memory is not moved or freed under it), and
+    # the orders sent after it are all recorded.
+    kept = []
+
+    def step(ctx):
+        for k in range(5):
+            ctx.limit(90.0 - 0.5 * k, 1)
+        kept.append(ctx.orders)
+        for k in range(100):                        # the 16-order book grows three times
+            ctx.limit(80.0 - 0.5 * k, 1)
+
+    result, _ = run(ROWS, [1, 2.5], step, lambda ctx: kept.append(ctx.orders.copy()))
+    assert kept[0]["order_id"].tolist() == [1, 2, 3, 4, 5]
+    assert kept[0]["price"].tolist() == [90.0, 89.5, 89.0, 88.5, 88.0]
+    assert kept[1]["order_id"].tolist() == list(range(1, 106))
+    assert result.orders["order_id"].tolist() == list(range(1, 106))
+    assert result.orders["price"].tolist()[-1] == 80.0 - 0.5 * 99
+
+
 def test_fill_handed_to_on_fill_is_read_only_and_records_stay():
     errors = []
 
