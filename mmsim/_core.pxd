@@ -245,6 +245,7 @@ cdef class Engine:
     cdef Table balances
     cdef bint keep_orders               # the orders table records every order (record "all")
     cdef bint keep_fills                # the fills and positions tables record every fill
+    cdef bint handed_over               # tables() gave its buffers away: run() may not write
     cdef Order spare                    # an order's record when orders are not kept
     cdef int64_t balance_every          # ns between balance rows; 0: at every call, fill, funding
     cdef int64_t balance_due            # time from which the next sampled balance row is due

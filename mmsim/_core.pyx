@@ -9,7 +9,7 @@ import numbers
 import numpy as np
 
 from libc.math cimport INFINITY, NAN, fabs, floor, isfinite, isnan
-from libc.stdint cimport INT64_MAX, INT64_MIN, int8_t, int64_t
+from libc.stdint cimport INT64_MAX, INT64_MIN, int8_t, int32_t, int64_t
 from libc.stdlib cimport free, qsort, realloc
 from libc.string cimport memcpy, memmove, memset
 
@@ -1587,6 +1587,11 @@ cdef class Engine:
         cdef bint stop = on_fill is not None
         cdef Py_ssize_t n_fills, step = max(self.n_sig // 100, 1)
         cdef int event
+        if self.handed_over:
+            # The records were handed over by tables() without copying: running on would
+            # write into the arrays a Result holds.
+            raise RuntimeError("the engine's tables were handed over by tables(); it cannot "
+                               "run again")
         try:
             while True:
                 with nogil:
@@ -1632,25 +1637,144 @@ cdef class Engine:
             progress(self.rows_base + self.i)
 
     def tables(self):
-        """Return the recorded tables as NumPy structured arrays.
+        """Return the recorded tables as NumPy structured arrays, handing over the buffers.
+
+        The arrays view the engine's own record buffers (read-only, no copy): after this
+        call the engine must not run again, and :meth:`run` refuses to. Calling it twice
+        returns the same records.
 
         Returns
         -------
         dict
-            ``orders, fills, balances, positions, funding`` (copies, independent of the
-            engine).
+            ``orders, fills, balances, positions, funding``: read-only views of the records
+            in use.
         """
         if self.book.n:
+            # Orders still working are written to the orders table; doing it again writes
+            # the same records.
             self.finish()
         if not self.keep_fills:
             self.fills.n = 0
+        # Nothing writes these buffers after the run (run() refuses below), so the caller
+        # may keep them instead of copying some 30 MB of records at the end of a long run.
+        self.handed_over = True
         return {
-            "orders": self.orders.view().copy(),
-            "fills": self.fills.view().copy(),
-            "balances": self.balances.view().copy(),
-            "positions": self.positions.view().copy(),
-            "funding": self.funding.view().copy(),
+            "orders": self.orders.view(),
+            "fills": self.fills.view(),
+            "balances": self.balances.view(),
+            "positions": self.positions.view(),
+            "funding": self.funding.view(),
         }
+
+
+cdef enum:
+    # How record_columns writes a field: as it is, or an integer field widened.
+    AS_IS, TO_INT64, TO_FLOAT64, TO_BOOL
+
+
+def record_columns(cnp.ndarray records, names, dtypes=None):
+    """Copy fields of a structured array into contiguous arrays, in one pass over the records.
+
+    Gathering each field on its own reads every record once per field (for the 176-byte order
+    records, two or three cache lines a field); one pass reads them once and writes every
+    column as it goes.
+
+    Parameters
+    ----------
+    records : numpy.ndarray
+        A one-dimensional structured array of plain fields (no objects or sub-arrays).
+    names : sequence of str
+        The fields to copy.
+    dtypes : dict, optional
+        A dtype for some of them, in place of the field's own: a signed integer field may be
+        written as int64, float64 or bool (nonzero is True).
+
+    Returns
+    -------
+    dict
+        A writeable, C-contiguous array per name. The columns are disjoint parts of one new
+        allocation: one large block costs a few page faults (huge pages) where two dozen
+        columns of a megabyte each cost thousands, the larger part of the copy. They share no
+        memory with ``records`` or with each other.
+
+    Raises
+    ------
+    TypeError
+        If ``records`` is not one-dimensional, a field holds objects or sub-arrays, or a
+        dtype asked for is not one of those above for a signed integer field.
+    """
+    cdef Py_ssize_t n, k, j, m = len(names), stride, start = 0
+    cdef const char* base
+    cdef const char* rec
+    cdef Py_ssize_t[::1] offsets = np.empty(m, dtype=np.intp)
+    cdef Py_ssize_t[::1] sizes = np.empty(m, dtype=np.intp)
+    cdef Py_ssize_t[::1] starts = np.empty(m, dtype=np.intp)
+    cdef int[::1] kinds = np.empty(m, dtype=np.intc)
+    cdef Py_ssize_t off, size
+    cdef int64_t v
+    cdef char* block
+    cdef char* dst
+    if records.ndim != 1:
+        raise TypeError(f"records must be one-dimensional, not {records.ndim}-dimensional")
+    dtypes = {} if dtypes is None else {name: np.dtype(d) for name, d in dtypes.items()}
+    n = records.shape[0]
+    stride = records.strides[0]
+    base = <const char*>cnp.PyArray_DATA(records)
+    out_types = []
+    for j, name in enumerate(names):
+        dtype, offset = records.dtype.fields[name][:2]
+        if dtype.hasobject or dtype.subdtype is not None:
+            raise TypeError(f"field {name!r} is not a plain scalar ({dtype})")
+        out = dtypes.get(name, dtype)
+        kinds[j] = AS_IS
+        if out != dtype:
+            if dtype.kind != "i" or dtype.itemsize not in (1, 4, 8) or out not in _WIDENED:
+                raise TypeError(f"field {name!r} ({dtype}) cannot be written as {out}")
+            kinds[j] = _WIDENED[out]
+        out_types.append(out)
+        offsets[j] = offset
+        sizes[j] = dtype.itemsize
+        starts[j] = start
+        # Every column starts on an 8-byte boundary of the block, aligned for its dtype.
+        start += (n * out.itemsize + 7) // 8 * 8
+    owner = np.empty(max(start, 1), dtype=np.uint8)
+    block = <char*>cnp.PyArray_DATA(owner)
+    with nogil:
+        for k in range(n):
+            rec = base + k * stride
+            for j in range(m):
+                off = offsets[j]
+                size = sizes[j]
+                dst = block + starts[j]
+                # Fixed-size copies compile to single moves.
+                if kinds[j] == AS_IS:
+                    if size == 8:
+                        memcpy(dst + 8 * k, rec + off, 8)
+                    elif size == 1:
+                        dst[k] = rec[off]
+                    elif size == 4:
+                        memcpy(dst + 4 * k, rec + off, 4)
+                    else:
+                        memcpy(dst + size * k, rec + off, size)
+                    continue
+                if size == 1:
+                    v = (<const int8_t*>(rec + off))[0]
+                elif size == 4:
+                    v = (<const int32_t*>(rec + off))[0]
+                else:
+                    v = (<const int64_t*>(rec + off))[0]
+                if kinds[j] == TO_INT64:
+                    (<int64_t*>dst)[k] = v
+                elif kinds[j] == TO_FLOAT64:
+                    (<double*>dst)[k] = <double>v
+                else:
+                    dst[k] = v != 0
+    return {name: owner[starts[j]:starts[j] + n * out_types[j].itemsize].view(out_types[j])
+            for j, name in enumerate(names)}
+
+
+_WIDENED = {np.dtype(np.int64): TO_INT64, np.dtype(np.float64): TO_FLOAT64,
+            np.dtype(bool): TO_BOOL}
 
 
 cdef inline bint off_grid(double x) noexcept nogil:

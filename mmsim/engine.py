@@ -511,8 +511,9 @@ def backtest(
             f"strategy {type(strategy).__name__} raised at {when}: "
             f"{type(exc).__name__}: {exc}", partial, when,
         ) from exc
-    result = Result.from_tables(engine.tables(), contract, _stream_params(params, seen, data))
-    if not len(result.balances):
+    tables = engine.tables()
+    result = Result.from_tables(tables, contract, _stream_params(params, seen, data))
+    if not len(tables["balances"]):     # the records: the result builds its tables when read
         window = "" if start is None and end is None else f" between start={start} and end={end}"
         warnings.warn(
             f"the run recorded no balance rows: {len(data.signal_time)} signal row(s) and "

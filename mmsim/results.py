@@ -1,11 +1,11 @@
 """The outcome of a backtest: orders, fills, balances and positions as pandas tables."""
 from __future__ import annotations
 
+import functools
 import html
 import json
 import platform
 import subprocess
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,62 +31,117 @@ def _empty(name: str) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=float) for c in _OPTIONAL[name]}, index=index)
 
 
-def _to_frame(records: np.ndarray, columns: list[str], time_field: str = "time") -> pd.DataFrame:
-    index = _times(records[time_field]).rename("time")
-    # copy=False: each column views its field of ``records`` (the engine's tables are
-    # copies already); pandas would otherwise copy every column into a consolidated block.
-    return pd.DataFrame({c: records[c] for c in columns}, index=index, copy=False)
-
-
-def _times(values: np.ndarray) -> pd.DatetimeIndex:
+def _times(values: np.ndarray, name=None) -> pd.DatetimeIndex:
     # int64 UTC nanoseconds read as datetime64[ns] in place of a unit conversion; the
-    # engine's NO_TIME is int64 min, which is NaT: "never" reads as NaT.
-    return pd.DatetimeIndex(values.view("M8[ns]")).tz_localize("UTC")
+    # engine's NO_TIME is int64 min, which is NaT: "never" reads as NaT. Naive values given
+    # the UTC dtype are read as UTC, without tz_localize's pass over them.
+    return pd.DatetimeIndex(values.view("M8[ns]"), dtype=_UTC, name=name, copy=False)
+
+
+_UTC = pd.DatetimeTZDtype("ns", "UTC")
+
+
+@functools.lru_cache(maxsize=None)
+def _category(names: tuple) -> pd.CategoricalDtype:
+    return pd.CategoricalDtype(list(names))
 
 
 def _labels(codes: np.ndarray, names) -> pd.Categorical:
     # Engine enums become categoricals: one small code array, no per-row string objects.
-    return pd.Categorical.from_codes(codes.astype(np.int8, copy=False), categories=list(names))
+    # The engine writes only codes of its own enums, so pandas need not check them.
+    return pd.Categorical.from_codes(codes.astype(np.int8, copy=False),
+                                     dtype=_category(tuple(names)), validate=False)
+
+
+def _columns(records: np.ndarray, names, dtypes=None) -> dict:
+    # Fresh, writeable, contiguous copies of the fields, gathered in one pass over the
+    # records: a frame never views the engine's buffers, so changing it changes nothing else.
+    from mmsim import _core
+
+    return _core.record_columns(records, names, dtypes)
+
+
+def _frame(records: np.ndarray, columns, labels=None) -> pd.DataFrame:
+    # A table of record fields indexed by ``time``; ``labels`` maps enum columns to the
+    # names of their codes.
+    values = _columns(records, ("time", *columns))
+    index = _times(values.pop("time"), name="time")
+    for column, names in (labels or {}).items():
+        values[column] = _labels(values[column], names)
+    # copy=False: the columns are copies already; pandas would copy each into a block again.
+    return pd.DataFrame(values, index=index, copy=False)
+
+
+_ORDER_FIELDS = ("order_id", "type", "side", "status", "price", "price_level", "amount",
+                 "filled", "avg_price", "amount_q", "volume_req", "volume", "fee", "slippage",
+                 "live", "closed", "created", "reason", "cancel_sent", "queue_ahead", "tif",
+                 "post_only", "reduce_only", "amends", "rejected")
+#: Order fields whose column is not of the field's own type.
+_ORDER_DTYPES = {"side": np.int64, "price_level": np.float64, "post_only": bool,
+                 "reduce_only": bool, "amends": np.int64, "rejected": np.int64}
 
 
 def _orders_frame(o: np.ndarray) -> pd.DataFrame:
     # The engine's order records as the orders table, indexed by creation time.
     from mmsim import _core
 
-    created = _times(o["created"])
-    closed = _times(o["closed"])
-    frame = pd.DataFrame(
+    c = _columns(o, _ORDER_FIELDS, _ORDER_DTYPES)
+    level = c["price_level"]
+    level[level < 0] = np.nan       # -1: not a follow order
+    # numpy's datetime64 difference is NaT where either time is; total_seconds() of that is
+    # pandas' own conversion to seconds (NaN for NaT).
+    active = c["closed"].view("M8[ns]") - c["created"].view("M8[ns]")
+    return pd.DataFrame(
         {
-            "order_id": o["order_id"],
-            "type": _labels(o["type"], _core.TYPE_NAMES),
-            "side": o["side"].astype(np.int64),
-            "status": _labels(o["status"], _core.STATUS_NAMES),
-            "price": o["price"],
-            "price_level": np.where(o["price_level"] >= 0, o["price_level"], np.nan),
-            "amount": o["amount"],
-            "filled": o["filled"],
-            "avg_price": o["avg_price"],
-            "amount_q": o["amount_q"],
-            "volume_req": o["volume_req"],
-            "volume": o["volume"],
-            "fee": o["fee"],
-            "slippage": o["slippage"],
-            "live": _times(o["live"]),
-            "closed": closed,
-            "active_duration": (closed - created).total_seconds(),
-            "reason": _labels(o["reason"], _core.REASON_NAMES),
-            "cancel_sent": _times(o["cancel_sent"]),
-            "queue_ahead": o["queue_ahead"],
-            "tif": _labels(o["tif"], _core.TIF_NAMES),
-            "post_only": o["post_only"].astype(bool),
-            "reduce_only": o["reduce_only"].astype(bool),
-            "amends": o["amends"].astype(np.int64),
-            "rejected": o["rejected"].astype(np.int64),
+            "order_id": c["order_id"],
+            "type": _labels(c["type"], _core.TYPE_NAMES),
+            "side": c["side"],
+            "status": _labels(c["status"], _core.STATUS_NAMES),
+            "price": c["price"],
+            "price_level": level,
+            "amount": c["amount"],
+            "filled": c["filled"],
+            "avg_price": c["avg_price"],
+            "amount_q": c["amount_q"],
+            "volume_req": c["volume_req"],
+            "volume": c["volume"],
+            "fee": c["fee"],
+            "slippage": c["slippage"],
+            "live": _times(c["live"]),
+            "closed": _times(c["closed"]),
+            "active_duration": pd.TimedeltaIndex(active, copy=False).total_seconds().to_numpy(),
+            "reason": _labels(c["reason"], _core.REASON_NAMES),
+            "cancel_sent": _times(c["cancel_sent"]),
+            "queue_ahead": c["queue_ahead"],
+            "tif": _labels(c["tif"], _core.TIF_NAMES),
+            "post_only": c["post_only"],
+            "reduce_only": c["reduce_only"],
+            "amends": c["amends"],
+            "rejected": c["rejected"],
         },
-        index=pd.DatetimeIndex(created, name="time"),
+        index=_times(c["created"], name="time"),
         copy=False,
     )
-    return frame
+
+
+def _fills_frame(records: np.ndarray) -> pd.DataFrame:
+    from mmsim import _core
+
+    return _frame(records, ("order_id", "price", "amount", "fee", "liquidity", "mid",
+                            "realized", "position", "cause", "print_volume"),
+                  labels={"liquidity": _core.LIQUIDITY_NAMES, "cause": _core.CAUSE_NAMES})
+
+
+def _balances_frame(records: np.ndarray) -> pd.DataFrame:
+    return _frame(records, ("total", "available", "nav", "mark", "position"))
+
+
+def _positions_frame(records: np.ndarray) -> pd.DataFrame:
+    return flat_entry_as_nan(_frame(records, ("amount", "weighted_price")))
+
+
+def _funding_frame(records: np.ndarray) -> pd.DataFrame:
+    return _frame(records, ("rate", "mark", "position", "payment"))
 
 
 def _encode(value):
@@ -235,21 +290,64 @@ def _versions() -> dict:
     }
 
 
-@dataclass(eq=False)
+class _Table:
+    """A table of a :class:`Result`: built from the engine's records on first access, then
+    kept (and the records let go); setting it replaces it."""
+
+    def __init__(self, build):
+        self.build = build
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, result, owner=None):
+        if result is None:
+            return self
+        frame = result._frames.get(self.name)
+        if frame is None:
+            records = result._records.get(self.name)
+            if records is None:         # built meanwhile, in another thread
+                return result._frames[self.name]
+            frame = result._frames.setdefault(self.name, self.build(records))
+            # The frame is the table from now on, and may be changed: the records no longer
+            # speak for it (nor are they pickled), and their memory can go.
+            result._records.pop(self.name, None)
+        return frame
+
+    def __set__(self, result, frame):
+        result._frames[self.name] = frame
+        result._records.pop(self.name, None)
+
+
 class Result:
     """Tables recorded by one backtest run.
 
-    Every table is a DataFrame with a DatetimeIndex named ``time`` (UTC).
+    Every table is a DataFrame with a DatetimeIndex named ``time`` (UTC). A result made by
+    :meth:`from_tables` (as :func:`mmsim.backtest` makes it) keeps the engine's records and
+    builds each table when it is first read; a table may be replaced by setting it.
+
+    Parameters
+    ----------
+    orders, fills, balances, positions : pandas.DataFrame
+        The tables described below.
+    contract : Contract
+    params : dict, optional
+        The run parameters; empty by default.
+    funding : pandas.DataFrame, optional
+        Empty by default.
+    provenance : dict, optional
+        By default ``{"created": <now>}``.
 
     Attributes
     ----------
     orders : pandas.DataFrame
         One row per order, indexed by creation time. Columns: ``order_id, type, side, status,
         price, price_level, amount, filled, avg_price, amount_q, volume_req, volume, fee,
-        slippage, live, closed, active_duration, reason, cancel_sent, queue_ahead``.
+        slippage, live, closed, active_duration, reason, cancel_sent, queue_ahead, tif,
+        post_only, reduce_only, amends, rejected``.
     fills : pandas.DataFrame
         One row per fill: ``order_id, price, amount, fee, liquidity ("maker"/"taker"),
-        mid, realized, position``.
+        mid, realized, position, cause, print_volume``.
     balances : pandas.DataFrame
         ``total, available, nav, mark, position`` at every fill and every signal.
     positions : pandas.DataFrame
@@ -270,28 +368,42 @@ class Result:
     Notes
     -----
     Two results are ``==`` when :meth:`equals` says so. In Jupyter a result shows its
-    headline figures and the sizes of its tables.
+    headline figures and the sizes of its tables. A result pickles (for another process) the
+    records of the tables not yet read, and the frames of the others.
     """
 
-    orders: pd.DataFrame
-    fills: pd.DataFrame
-    balances: pd.DataFrame
-    positions: pd.DataFrame
-    contract: Contract
-    params: dict = field(default_factory=dict)
-    funding: pd.DataFrame = field(default_factory=lambda: _empty("funding"))
-    provenance: dict = field(default_factory=lambda: {"created": _now()})
+    orders = _Table(_orders_frame)
+    fills = _Table(_fills_frame)
+    balances = _Table(_balances_frame)
+    positions = _Table(_positions_frame)
+    funding = _Table(_funding_frame)
+
+    def __init__(self, orders: pd.DataFrame, fills: pd.DataFrame, balances: pd.DataFrame,
+                 positions: pd.DataFrame, contract: Contract, params: dict | None = None,
+                 funding: pd.DataFrame | None = None, provenance: dict | None = None):
+        frames = {"orders": orders, "fills": fills, "balances": balances,
+                  "positions": positions,
+                  "funding": _empty("funding") if funding is None else funding}
+        self._setup({}, frames, contract, params, provenance)
+
+    def _setup(self, records, frames, contract, params, provenance):
+        # Each table is in exactly one of ``records`` (not built yet) and ``frames``.
+        self._records = records
+        self._frames = frames
+        self.contract = contract
+        self.params = {} if params is None else params
+        self.provenance = {"created": _now()} if provenance is None else provenance
 
     @classmethod
     def from_tables(cls, tables: dict, contract: Contract, params: dict) -> "Result":
-        """A result from the engine's record tables.
+        """A result from the engine's record tables, its frames built when first read.
 
         Parameters
         ----------
         tables : dict
             NumPy structured arrays ``orders, fills, balances, positions, funding`` as
-            ``Engine.tables()`` returns them (copies of the engine's buffers, which the frames
-            view without copying again).
+            ``Engine.tables()`` returns them. They are kept, not copied, until each table is
+            built (each column then a copy of its own): they must not change meanwhile.
         contract : Contract
         params : dict
             The run parameters.
@@ -300,24 +412,25 @@ class Result:
         -------
         Result
         """
-        from mmsim import _core
+        result = cls.__new__(cls)
+        result._setup({name: tables[name] for name in TABLES}, {}, contract, params, None)
+        return result
 
-        fills = _to_frame(tables["fills"], ["order_id", "price", "amount", "fee", "liquidity",
-                                            "mid", "realized", "position", "cause",
-                                            "print_volume"])
-        fills["liquidity"] = _labels(tables["fills"]["liquidity"], _core.LIQUIDITY_NAMES)
-        fills["cause"] = _labels(tables["fills"]["cause"], _core.CAUSE_NAMES)
-        return cls(
-            funding=_to_frame(tables["funding"], ["rate", "mark", "position", "payment"]),
-            orders=_orders_frame(tables["orders"]),
-            fills=fills,
-            balances=_to_frame(tables["balances"], ["total", "available", "nav", "mark",
-                                                    "position"]),
-            positions=flat_entry_as_nan(_to_frame(tables["positions"], ["amount",
-                                                                        "weighted_price"])),
-            contract=contract,
-            params=params,
-        )
+    def __getstate__(self):
+        # The records of unread tables travel as they are (one compact buffer each, cheaper to
+        # pickle than a frame); the tables already built, which may have been changed, as
+        # frames.
+        return {"records": dict(self._records), "frames": dict(self._frames),
+                "contract": self.contract, "params": self.params,
+                "provenance": self.provenance}
+
+    def __setstate__(self, state):
+        self._setup(**state)
+
+    def _rows(self, name: str) -> int:
+        # The length of a table, without building it.
+        records = self._records.get(name)
+        return len(getattr(self, name) if records is None else records)
 
     def stats(self, freq="1h", size_limit=None) -> pd.Series:
         """Statistics of the run: returns, risk, activity and the PnL decomposition.
@@ -491,7 +604,7 @@ class Result:
         """Jupyter's view: the headline figures and the sizes of the tables."""
         from mmsim.report import headline_html
 
-        sizes = ", ".join(f"{name} {len(getattr(self, name)):,}" for name in TABLES)
+        sizes = ", ".join(f"{name} {self._rows(name):,}" for name in TABLES)
         name = html.escape(self.contract.name or "contract")
         return (f"<div><b>mmsim.Result</b> &middot; {name}<br>{headline_html(self)}"
                 f"<small>rows: {sizes}</small></div>")
@@ -501,6 +614,6 @@ class Result:
         if len(self.balances):
             span = f" {self.balances.index[0]} .. {self.balances.index[-1]}"
         return (
-            f"<mmsim.Result{span}: {len(self.orders)} orders, {len(self.fills)} fills, "
-            f"{len(self.balances)} balance rows>"
+            f"<mmsim.Result{span}: {self._rows('orders')} orders, {self._rows('fills')} fills, "
+            f"{self._rows('balances')} balance rows>"
         )

@@ -222,6 +222,22 @@ def test_engine_refuses_columns_of_unequal_length():
         _core.Engine(**engine_arguments(t, x, ask_amount=x[:2].copy()))
 
 
+def test_engine_hands_its_tables_over_and_cannot_run_again():
+    # tables() returns views of the engine's record buffers, not copies: running again
+    # would write into what a Result holds.
+    from mmsim import _core
+    t = np.arange(3, dtype=np.int64)
+    x = np.ones(3)
+    engine = _core.Engine(**engine_arguments(t, x))
+    ctx = _core.Context(engine, np.zeros((1, 1)), ("x",), NOFEE, np.random.default_rng(0))
+    engine.run(ctx, lambda c: None)
+    tables = engine.tables()
+    assert len(tables["balances"]) == 1 and not tables["balances"].flags.writeable
+    assert np.shares_memory(tables["balances"], engine.tables()["balances"])
+    with pytest.raises(RuntimeError, match="handed over by tables"):
+        engine.run(ctx, lambda c: None)
+
+
 def test_engine_takes_keywords_only():
     # Twenty positional numbers invite swapping two latencies silently.
     from mmsim import _core

@@ -111,7 +111,7 @@ def test_a_sampled_run_keeps_the_equity_statistics_and_says_why_the_others_are_n
 
 def test_result_from_tables_reads_the_engine_records():
     # Hand-made engine records become the result's frames: times as a UTC index, enum codes
-    # as labelled categoricals, and the record buffers viewed rather than copied.
+    # as labelled categoricals; each column a writeable copy of its own, not a view of them.
     from mmsim import _core
 
     fills = np.zeros(2, dtype=_core.FILL_DTYPE)
@@ -132,7 +132,7 @@ def test_result_from_tables_reads_the_engine_records():
     assert list(result.fills["liquidity"]) == ["maker", "taker"]
     assert list(result.fills["cause"]) == ["cross", "taker"]
     assert result.fills["price"].tolist() == [100.0, 100.5]
-    assert np.shares_memory(result.fills["price"].to_numpy(), fills)
+    assert not np.shares_memory(result.fills["price"].to_numpy(), fills)
     assert result.positions.to_dict("list") == {"amount": [5.0], "weighted_price": [100.0]}
     assert len(result.orders) == 0 and list(result.orders.columns)[:3] == ["order_id", "type",
                                                                            "side"]

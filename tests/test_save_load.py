@@ -101,7 +101,8 @@ def test_results_compare_with_a_bool(tmp_path):
     assert a != "a result" and not a.equals(None)
     # NaN parameters are equal to themselves, as in the saved JSON
     a.params["x"] = float("nan")
-    assert a.equals(Result(**{**a.__dict__, "params": {**a.params, "x": float("nan")}}))
+    assert a.equals(Result(a.orders, a.fills, a.balances, a.positions, a.contract,
+                           {**a.params, "x": float("nan")}, funding=a.funding))
 
 
 def test_the_entry_price_of_a_flat_position_is_nan(tmp_path):
