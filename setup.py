@@ -39,8 +39,10 @@ def extension(name: str) -> Extension:
     )
 
 
-# queue and latency: the swappable parts, cimported by the core (and by custom models).
-extensions = [extension("queue"), extension("latency"), extension("_core")]
+# queue and latency: the swappable parts, cimported by the core (and by custom models);
+# _validate: the row checks of TAQ columns before a replay.
+extensions = [extension("queue"), extension("latency"), extension("_core"),
+              extension("_validate")]
 
 # force: a debug and a release build differ only in directives, which Cython's timestamp
 # check does not see.

@@ -10,7 +10,8 @@ from mmsim.checks import number
 from mmsim.contracts import BITMEX_XBTUSD, Contract
 from mmsim.data.align import Aligned, align, check_aligned, cut, taq_arrays, with_signals
 from mmsim.data.schema import (
-    TAQ_COLUMNS, SchemaError, bound_ns, funding_rates, index_ns, time_index_ns, validate_signals,
+    TAQ_COLUMNS, SchemaError, bound_ns, check_prices, funding_rates, index_ns, time_index_ns,
+    validate_signals,
 )
 from mmsim.results import Result
 from mmsim.strategy import Strategy
@@ -20,8 +21,6 @@ __all__ = ["backtest", "RunError", "StrategyError", "ProgressError", "StreamErro
 
 # Engine times are int64 ns that pandas must turn back into Timestamps.
 _LAST_NS = pd.Timestamp.max.value
-# Prices in ticks must stay exact integers in float64 and int64 (see the core's MAX_UNITS).
-_MAX_TICKS = 2.0**53
 
 
 class EmptyResultWarning(UserWarning):
@@ -151,30 +150,9 @@ def _check_horizon(ns: int, name: str, value, time: np.ndarray) -> None:
 
 
 def _check_prices(data: Aligned, contract: Contract) -> None:
-    # The engine compares prices in whole ticks held in int64: each must stay exact.
-    from mmsim._core import first_off_grid, prices_fit
-
-    if prices_fit(data.price, data.bid_price, data.ask_price, contract.tick_size):
-        return                      # one pass in C; the checks below name what does not fit
-    limit = _MAX_TICKS * contract.tick_size
-    for name in ("price", "bid_price", "ask_price"):
-        column = getattr(data, name)
-        if len(column) and np.nanmax(column, initial=0.0) >= limit:
-            row = int(np.flatnonzero(column >= limit)[0])
-            raise SchemaError(f"taq column {name!r} is {float(column[row])!r} at row {row}, more than "
-                              f"2**53 ticks of {contract.tick_size!r} ({contract.name or 'the contract'})")
-    # Quotes are book levels, so on the tick grid (rule 4 compares them as whole ticks); a
-    # print may be an off-grid VWAP of fills aggregated at one timestamp.
-    inverse_tick = 1.0 / contract.tick_size
-    for name in ("bid_price", "ask_price"):
-        row = first_off_grid(getattr(data, name), contract.tick_size)
-        if row >= 0:
-            value = float(getattr(data, name)[row])
-            raise SchemaError(
-                f"taq column {name!r} is {value!r} at row {row}, off the tick grid of "
-                f"{contract.tick_size!r} ({contract.name or 'the contract'}); the nearest price on "
-                f"the grid is {round(value * inverse_tick) / inverse_tick!r}: check the contract "
-                f"matches the data")
+    # The engine compares prices in whole ticks held in int64: each must stay exact. (A
+    # DataFrame is checked as align validates it, in the same pass.)
+    check_prices(data.price, data.bid_price, data.ask_price, contract)
 
 
 def _streamed(source, signals, start, end, contract: Contract, models):
@@ -213,8 +191,10 @@ def _chunks(source, start, end, hi, contract: Contract, models, seen: dict,
             raise TypeError(f"{where} is a {type(frame).__name__}; a streamed taq yields TAQ "
                             f"DataFrames")
         try:
-            # A naive index is said once, at the first chunk.
-            data = cut(taq_arrays(frame, checked, name="taq" if k == 0 else None), start, end)
+            # A naive index is said once, at the first chunk. The prices are checked against
+            # the contract with the rows (alone when the stream validated them).
+            data = cut(taq_arrays(frame, checked, name="taq" if k == 0 else None,
+                                  contract=contract), start, end)
         except SchemaError as exc:
             raise SchemaError(f"{where}: {exc}") from None
         if has_local is None:
@@ -239,10 +219,6 @@ def _chunks(source, start, end, hi, contract: Contract, models, seen: dict,
             if last_seen is not None:
                 data = data._replace(local_time=np.maximum(data.local_time, last_seen))
             last_seen = int(data.local_time[-1])
-        try:
-            _check_prices(data, contract)
-        except SchemaError as exc:
-            raise SchemaError(f"{where}: {exc}") from None
         for model, name, value in models:
             _check_horizon(model.max_ns, name, value, data.time)
         seen["rows"] += len(data.time)
@@ -441,7 +417,8 @@ def backtest(
     if isinstance(taq, Aligned):
         data = cut(check_aligned(taq), start, end)
     elif isinstance(taq, pd.DataFrame):
-        data = align(taq, signals, start, end)
+        # align checks the prices against the contract in the pass that validates the frame.
+        data = align(taq, signals, start, end, contract=contract)
     elif hasattr(taq, "__iter__") and not isinstance(taq, (str, bytes)):
         data, source, seen = _streamed(taq, signals, start, end, contract, models)
     else:
@@ -449,7 +426,8 @@ def backtest(
                         f"DataFrames (e.g. mmsim.read_taq(path, stream=True)), got "
                         f"{type(taq).__name__}")
     if source is None:
-        _check_prices(data, contract)
+        if isinstance(taq, Aligned):
+            _check_prices(data, contract)
         for model, name, value in models:
             _check_horizon(model.max_ns, name, value, data.time)
     engine = _core.Engine(

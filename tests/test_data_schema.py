@@ -346,7 +346,7 @@ def test_the_fused_row_check_finds_the_first_row_any_rule_finds():
     from hypothesis import strategies as st
     from hypothesis.extra.numpy import arrays
 
-    from mmsim._core import first_bad_row
+    from mmsim._validate import first_bad_row
     from mmsim.data.schema import _problem_masks
 
     values = st.sampled_from([np.nan, -1.0, 0.0, 1.0, 2.0, 3.0, np.inf])
@@ -370,13 +370,13 @@ def test_the_fused_row_check_finds_the_first_row_any_rule_finds():
 
 
 def test_the_fused_price_check_agrees_with_the_column_checks():
-    # prices_fit (one C pass) is True exactly when no price reaches 2**53 ticks and both quote
-    # columns are on the grid, as the per-column checks that name a bad row find.
+    # first_unfit_price (one C pass) finds the first row with a price at 2**53 ticks or more or
+    # a quote off the grid, as the per-column checks that name a bad row find.
     from hypothesis import given, settings
     from hypothesis import strategies as st
     from hypothesis.extra.numpy import arrays
 
-    from mmsim._core import first_off_grid, prices_fit
+    from mmsim._validate import first_off_grid, first_unfit_price
 
     tick = 0.5
     values = st.sampled_from([np.nan, 0.5, 1.0, 100.0, 100.25, 100.5, 2.0**53 * tick,
@@ -389,9 +389,216 @@ def test_the_fused_price_check_agrees_with_the_column_checks():
     def check(cols):
         price, bid, ask = cols
         limit = 2.0**53 * tick
+        rows = [len(price)]
         with np.errstate(invalid="ignore"):
-            big = any((c >= limit).any() for c in cols)
-        expected = not big and first_off_grid(bid, tick) < 0 and first_off_grid(ask, tick) < 0
-        assert prices_fit(price, bid, ask, tick) == expected
+            rows += [int(np.argmax(c >= limit)) for c in cols if (c >= limit).any()]
+        rows += [r for r in (first_off_grid(bid, tick), first_off_grid(ask, tick)) if r >= 0]
+        expected = min(rows) if min(rows) < len(price) else -1
+        assert first_unfit_price(price, bid, ask, tick) == expected
 
     check()
+
+
+# ---- the fused kernels on frames longer than a block ---------------------------------------
+
+TICK = 0.5
+LIMIT = 2.0**53 * TICK          # 4503599627370496.0: 2**53 ticks of 0.5
+BLOCK_EDGES = (0, 1, 255, 256, 257, 511, 512, 700, 1023, 1024)
+
+
+def long_columns(n=1100, first_quote=0, seed=0):
+    """Valid TAQ columns of ``n`` rows on the 0.5 grid: quote-only rows and trades (some at
+    off-grid VWAP prices), all four quote values NaN before ``first_quote``."""
+    rng = np.random.default_rng(seed)
+    bid = 1000.0 + TICK * rng.integers(0, 40, n)
+    ask = bid + TICK * rng.integers(1, 4, n)
+    bid_amount = rng.integers(1, 100, n).astype(float)
+    ask_amount = rng.integers(1, 100, n).astype(float)
+    amount = rng.integers(-50, 50, n).astype(float) * (rng.random(n) < 0.5)
+    price = np.where(amount > 0, ask, bid) + np.where(rng.random(n) < 0.3, 0.1, 0.0)
+    price[amount == 0] = NAN
+    for column in (bid, bid_amount, ask, ask_amount):
+        column[:first_quote] = NAN
+    return {"price": price, "amount": amount, "bid_price": bid, "bid_amount": bid_amount,
+            "ask_price": ask, "ask_amount": ask_amount}
+
+
+def reference_first_bad(cols, tick_size):
+    """The first bad row by the NumPy masks of the schema (and of the grid with a tick size)."""
+    from mmsim.data.schema import _problem_masks
+
+    n = len(cols["price"])
+    masks, _ = _problem_masks(pd.DatetimeIndex(np.arange(n), tz="UTC"),
+                              {c: pd.Series(v) for c, v in cols.items()})
+    bad = np.zeros(n, bool)
+    for mask in masks.values():
+        bad |= mask
+    if tick_size:
+        limit, inv = 2.0**53 * tick_size, 1.0 / tick_size
+        with np.errstate(invalid="ignore"):
+            for c in ("price", "bid_price", "ask_price"):
+                bad |= cols[c] >= limit
+            for c in ("bid_price", "ask_price"):
+                ticks = cols[c] * inv
+                bad |= np.abs(ticks - np.floor(ticks + 0.5)) > 1e-6
+    return int(np.argmax(bad)) if bad.any() else -1
+
+
+# (what is planted, the values it sets on its row, whether the row breaks the schema, whether
+# it does not fit the 0.5 grid)
+PLANTS = [
+    *[(f"{v} {c}", {c: v}, True, False) for c in ("amount", "bid_amount", "ask_amount")
+      for v in (NAN, np.inf, -np.inf)],
+    *[(f"{v} {c}", {c: v}, True, v == np.inf)
+      for c in ("bid_price", "ask_price") for v in (NAN, np.inf, -np.inf)],
+    *[(f"{v} price of a trade", {"amount": 1.0, "price": v}, True, v == np.inf)
+      for v in (NAN, np.inf, -np.inf, 0.0, -1.0)],
+    ("negative bid size", {"bid_amount": -1.0}, True, False),
+    ("negative ask size", {"ask_amount": -1.0}, True, False),
+    ("zero bid", {"bid_price": 0.0}, True, False),
+    ("crossed", {"bid_price": 1002.0, "ask_price": 1002.0}, True, False),
+    ("off-grid bid", {"bid_price": 1000.2, "ask_price": 1001.0}, False, True),
+    ("off-grid ask", {"bid_price": 1000.0, "ask_price": 1000.7}, False, True),
+    ("price at 2**53 ticks", {"amount": 1.0, "price": LIMIT}, False, True),
+    ("quote-only price at 2**53 ticks", {"amount": 0.0, "price": LIMIT}, False, True),
+    ("ask at 2**53 ticks", {"ask_price": LIMIT}, False, True),
+    ("bid and ask at 2**53 ticks", {"bid_price": LIMIT, "ask_price": LIMIT + 2.0}, False, True),
+    # 2**51 ticks and more: on the grid, but past the magic-number rounding of the fast test.
+    ("off-grid bid at 2**51 + 0.5 ticks", {"bid_price": 2.0**50 + 0.25, "ask_price": 2.0**51},
+     False, True),
+]
+
+
+@pytest.mark.parametrize("row", BLOCK_EDGES + (1099,))
+@pytest.mark.parametrize("what, values, schema, grid", PLANTS, ids=[p[0] for p in PLANTS])
+def test_the_fused_kernel_finds_a_bad_value_at_any_row(row, what, values, schema, grid):
+    from mmsim._validate import first_bad_row, first_unfit_price
+
+    cols = long_columns()
+    for c, v in values.items():
+        cols[c][row] = v
+    # A second bad row after it must not hide it.
+    later = min(row + 300, 1099)
+    if later > row:
+        cols["amount"][later] = NAN
+    args = [cols[c] for c in TAQ_COLUMNS]
+    expected = row if schema else -1 if row == later else later
+    assert first_bad_row(*args) == expected == reference_first_bad(cols, 0.0)
+    expected = row if schema or grid else -1 if row == later else later
+    assert first_bad_row(*args, tick_size=TICK) == expected == reference_first_bad(cols, TICK)
+    expected = row if grid else -1
+    assert first_unfit_price(cols["price"], cols["bid_price"], cols["ask_price"],
+                             TICK) == expected
+
+
+@pytest.mark.parametrize("first_quote", [0, 1, 255, 256, 300, 1100])
+def test_rows_before_the_first_quote_need_no_quote(first_quote):
+    from mmsim._validate import first_bad_row
+
+    cols = long_columns(first_quote=first_quote)
+    args = [cols[c] for c in TAQ_COLUMNS]
+    assert first_bad_row(*args) == first_bad_row(*args, tick_size=TICK) == -1
+    # A price too large is found before the first quote as after it.
+    row = max(first_quote - 1, 0)
+    price, cols["price"][row] = cols["price"][row], LIMIT
+    assert first_bad_row(*args) == -1
+    assert first_bad_row(*args, tick_size=TICK) == row
+    cols["price"][row] = price
+    if first_quote == 1100:
+        return
+    # The first quote must have all four values: one set alone is a bad row.
+    cols["bid_amount"][first_quote] = NAN
+    assert first_bad_row(*args) == first_quote == reference_first_bad(cols, 0.0)
+    cols["bid_amount"][first_quote] = 1.0
+    if first_quote:
+        cols["ask_price"][first_quote - 1] = 1000.5
+        assert first_bad_row(*args) == first_quote - 1 == reference_first_bad(cols, 0.0)
+
+
+def test_values_of_2_to_the_51_ticks_and_more_on_the_grid_fit():
+    # The fast test rounds with 1.5 x 2**52: from 2**51 ticks on, its block is read again
+    # with the exact test, which finds these on the grid. (From 2**52 on, floor(x + 0.5)
+    # rounds an odd count of ticks up, so the exact test counts only even ones on the grid.)
+    from mmsim._validate import first_bad_row, first_unfit_price
+
+    cols = long_columns()
+    for k, bid, ask in ((3, 2.0**51, 2.0**51 + 1), (256, 2.0**51 + 1, 2.0**51 + 2),
+                        (600, 2.0**52 + 2, 2.0**52 + 4), (1099, 2.0**53 - 4, 2.0**53 - 2)):
+        cols["bid_price"][k], cols["ask_price"][k] = bid * TICK, ask * TICK
+        cols["price"][k] = ask * TICK if cols["amount"][k] else NAN
+    args = [cols[c] for c in TAQ_COLUMNS]
+    assert first_bad_row(*args, tick_size=TICK) == -1 == reference_first_bad(cols, TICK)
+    assert first_unfit_price(cols["price"], cols["bid_price"], cols["ask_price"], TICK) == -1
+
+
+def test_the_fused_kernel_agrees_with_the_masks_on_random_frames():
+    # Bad values of every kind at random rows of random lengths, with and without a tick size.
+    from mmsim._validate import first_bad_row
+
+    rng = np.random.default_rng(7)
+    values = [NAN, np.inf, -np.inf, -1.0, 0.0, 1000.2, LIMIT, 2.0**50 + 0.25, 2.0**51]
+    for trial in range(300):
+        n = int(rng.integers(1, 1300))
+        cols = long_columns(n, first_quote=int(rng.integers(0, 3) and rng.integers(0, n + 1)),
+                            seed=trial)
+        for _ in range(int(rng.integers(0, 4))):
+            column = TAQ_COLUMNS[rng.integers(0, 6)]
+            cols[column][rng.integers(0, n)] = values[rng.integers(0, len(values))]
+        args = [cols[c] for c in TAQ_COLUMNS]
+        for tick_size in (0.0, TICK):
+            assert first_bad_row(*args, tick_size=tick_size) == reference_first_bad(cols,
+                                                                                   tick_size)
+
+
+def test_the_kernels_refuse_columns_of_unequal_length():
+    from mmsim._validate import first_bad_row, first_unfit_price
+
+    x = np.ones(3)
+    with pytest.raises(ValueError, match="every TAQ column needs one value per row"):
+        first_bad_row(x, x, x, x, x, np.ones(2))
+    with pytest.raises(ValueError, match="every TAQ column needs one value per row"):
+        first_unfit_price(x, x, np.ones(2), 0.5)
+    with pytest.raises(ValueError, match=r"tick_size must be positive, got 0.0"):
+        first_unfit_price(x, x, x, 0.0)
+    assert first_bad_row(*[np.zeros(0)] * 6, tick_size=0.5) == -1
+    assert first_unfit_price(*[np.zeros(0)] * 3, 0.5) == -1
+
+
+# ---- validate_taq with a contract ----------------------------------------------------------
+
+def test_validate_taq_with_a_contract_names_a_price_off_its_grid():
+    import mmsim
+
+    df = with_value(make_taq(), 3, "bid_price", 100.7)
+    assert validate_taq(df) is not None            # without a contract, any grid
+    with pytest.raises(SchemaError, match=r"^taq column 'bid_price' is 100.7 at row 3, off the "
+                                          r"tick grid of 0.5 \(BitMEX XBTUSD\); the nearest "
+                                          r"price on the grid is 100.5: check the contract "
+                                          r"matches the data$"):
+        validate_taq(df, contract=mmsim.BITMEX_XBTUSD)
+    big = with_value(make_taq(), 2, "price", 5e15)
+    with pytest.raises(SchemaError, match=r"^taq column 'price' is 5000000000000000.0 at row 2, "
+                                          r"more than 2\*\*53 ticks of 0.5 \(BitMEX XBTUSD\)$"):
+        validate_taq(big, contract=mmsim.BITMEX_XBTUSD)
+    assert validate_taq(make_taq(), contract=mmsim.BITMEX_XBTUSD) is not None
+
+
+def test_validate_taq_names_a_bad_row_before_a_price_off_the_grid():
+    import mmsim
+
+    df = with_value(with_value(make_taq(), 1, "ask_price", 100.7), 4, "amount", NAN)
+    with pytest.raises(SchemaError, match=r"^taq column 'amount' is nan at row 4 "):
+        validate_taq(df, contract=mmsim.BITMEX_XBTUSD)
+
+
+def test_validate_taq_clean_drops_bad_rows_then_checks_the_grid(caplog):
+    import mmsim
+
+    # Row 1 is dropped, so the off-grid bid of row 3 is row 2 of the frame checked.
+    df = with_value(with_value(make_taq(), 1, "amount", NAN), 3, "bid_price", 100.7)
+    with caplog.at_level(logging.WARNING, logger="mmsim.data"):
+        with pytest.raises(SchemaError, match=r"^taq column 'bid_price' is 100.7 at row 2, off "):
+            validate_taq(df, clean=True, contract=mmsim.BITMEX_XBTUSD)
+    out = validate_taq(with_value(make_taq(), 1, "amount", NAN), clean=True,
+                       contract=mmsim.BITMEX_XBTUSD)
+    assert len(out) == 4

@@ -153,6 +153,57 @@ def test_taq_price_beyond_exact_ticks_is_refused():
         run(rows, [1], None)
 
 
+@pytest.mark.parametrize("window", [(None, None), (500, 1500), (1000, None)],
+                         ids=["all", "around", "after"])
+def test_a_quote_off_the_grid_is_named_at_its_row_of_the_frame(window):
+    # A DataFrame is checked against the contract in the pass that validates it, every row of
+    # it (as its schema is): the row named is the frame's, whatever the replayed span.
+    from mmsim.data.align import cut
+    from mmsim.data.synthetic import synthetic_taq
+
+    taq = synthetic_taq(2000, seed=0)
+    k = 777
+    bid = float(taq["bid_price"].iloc[k])
+    taq.iloc[k, taq.columns.get_loc("bid_price")] = bid + 0.1
+    sig = taq.iloc[::100, :0].assign(x=0.0)
+    start, end = (None if w is None else taq.index[w] for w in window)
+    message = (f"taq column 'bid_price' is {bid + 0.1!r} at row {k}, off the tick grid of 0.5 "
+               f"(BitMEX XBTUSD); the nearest price on the grid is {bid!r}: check the contract "
+               f"matches the data")
+    with pytest.raises(mmsim.SchemaError) as err:
+        mmsim.backtest(taq, sig, Script(), start=start, end=end)
+    assert str(err.value) == message
+    with pytest.raises(mmsim.SchemaError) as err:
+        mmsim.align(taq, sig, start, end, contract=mmsim.BITMEX_XBTUSD)
+    assert str(err.value) == message
+    # Arrays are checked as they are replayed: the row is theirs.
+    data = cut(mmsim.align(taq, sig), start, end)
+    first = 0 if start is None else int(taq.index.searchsorted(start))
+    if first <= k:
+        with pytest.raises(mmsim.SchemaError) as err:
+            mmsim.backtest(data, None, Script())
+        assert str(err.value) == message.replace(f"at row {k},", f"at row {k - first},")
+    else:
+        assert len(mmsim.backtest(data, None, Script()).balances)
+
+
+def test_a_streamed_chunk_off_the_grid_is_named_at_its_row_of_the_chunk():
+    from mmsim.data.synthetic import synthetic_taq
+
+    taq = synthetic_taq(2000, seed=0)
+    bid = float(taq["bid_price"].iloc[777])
+    taq.iloc[777, taq.columns.get_loc("bid_price")] = bid + 0.1
+    sig = taq.iloc[::100, :0].assign(x=0.0)
+    with pytest.raises(mmsim.StreamError, match=(
+            rf"SchemaError: taq chunk 1 \(from row 500\): taq column 'bid_price' is "
+            rf"{bid + 0.1!r} at row 277, off the tick grid of 0.5 \(BitMEX XBTUSD\)")):
+        mmsim.backtest(iter([taq.iloc[:500], taq.iloc[500:]]), sig, Script())
+    with pytest.raises(mmsim.SchemaError, match=(
+            rf"^taq chunk 0 \(from row 0\): taq column 'bid_price' is {bid + 0.1!r} at row "
+            rf"777, off the tick grid")):
+        mmsim.backtest(iter([taq]), sig, Script())
+
+
 def test_follow_level_deeper_than_the_price_is_rejected():
     # Best bid 100.0 is 200 ticks of 0.5: a buy pegged 200 ticks below it would rest at 0.
     result, _ = run(ROWS, [1], lambda ctx: [ctx.follow(200, 1), ctx.follow(199, 1)])

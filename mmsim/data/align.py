@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from mmsim.data.schema import (
-    TAQ_COLUMNS, SchemaError, bound_ns, index_ns, local_time_ns, mark_price, validate_signals,
-    validate_taq,
+    TAQ_COLUMNS, SchemaError, bound_ns, check_prices, index_ns, local_time_ns, mark_price,
+    validate_signals, validate_taq,
 )
 
 __all__ = ["Aligned", "DataWarning", "align", "check_aligned", "cut", "taq_arrays",
@@ -154,7 +154,8 @@ def check_aligned(data: Aligned) -> Aligned:
     return data
 
 
-def align(taq: pd.DataFrame, signals: pd.DataFrame, start=None, end=None) -> Aligned:
+def align(taq: pd.DataFrame, signals: pd.DataFrame, start=None, end=None,
+          contract=None) -> Aligned:
     """Validate TAQ and signals, cut both to ``[start, end)`` and return engine arrays.
 
     Signals after the last TAQ row are dropped (there is no market left to act on);
@@ -169,6 +170,10 @@ def align(taq: pd.DataFrame, signals: pd.DataFrame, start=None, end=None) -> Ali
         Signals frame: ``time`` DatetimeIndex, float64 columns without NaN.
     start, end : str or pandas.Timestamp, optional
         Inclusive start and exclusive end.
+    contract : mmsim.Contract, optional
+        Also check the prices fit the contract's tick grid: below 2**53 ticks, quotes whole
+        ticks (as :func:`mmsim.backtest` needs), in the pass that validates ``taq``. Every row
+        of ``taq`` is checked, not only those in ``[start, end)``.
 
     Returns
     -------
@@ -178,7 +183,8 @@ def align(taq: pd.DataFrame, signals: pd.DataFrame, start=None, end=None) -> Ali
     Raises
     ------
     SchemaError
-        If either frame breaks its schema, or ``end`` is not after ``start``.
+        If either frame breaks its schema, ``end`` is not after ``start``, or a price does
+        not fit ``contract`` (naming its row in ``taq``).
 
     Warns
     -----
@@ -187,7 +193,7 @@ def align(taq: pd.DataFrame, signals: pd.DataFrame, start=None, end=None) -> Ali
         come after the last TAQ row (dropped; the warning counts them) or before the first
         quote (they see NaN quote prices; the warning counts them).
     """
-    data = with_signals(taq_arrays(taq), signals)
+    data = with_signals(taq_arrays(taq, contract=contract), signals)
     lo, hi = _bounds(start, end)
     out = cut(data, start, end)
     st = data.signal_time
@@ -222,7 +228,8 @@ def _first_quote(data: Aligned) -> int | None:
     return None
 
 
-def taq_arrays(taq: pd.DataFrame, checked: bool = False, name: str | None = "taq") -> Aligned:
+def taq_arrays(taq: pd.DataFrame, checked: bool = False, name: str | None = "taq",
+               contract=None) -> Aligned:
     """Validate a TAQ frame and return its engine arrays, with no signals.
 
     Parameters
@@ -235,6 +242,9 @@ def taq_arrays(taq: pd.DataFrame, checked: bool = False, name: str | None = "taq
     name : str or None, default "taq"
         The frame's name in the :class:`DataWarning` given when its index has no timezone;
         None: no warning (a later chunk of a stream that already had one).
+    contract : mmsim.Contract, optional
+        Also check the prices fit the contract's tick grid: below 2**53 ticks, quotes whole
+        ticks; in the pass that validates ``taq`` (alone when it is ``checked``).
 
     Returns
     -------
@@ -245,7 +255,7 @@ def taq_arrays(taq: pd.DataFrame, checked: bool = False, name: str | None = "taq
     Raises
     ------
     SchemaError
-        If the frame breaks the TAQ schema.
+        If the frame breaks the TAQ schema, or a price does not fit ``contract``.
 
     Warns
     -----
@@ -255,12 +265,15 @@ def taq_arrays(taq: pd.DataFrame, checked: bool = False, name: str | None = "taq
     local_time, marks = local_time_ns(taq), mark_price(taq)
     _warn_naive(getattr(taq, "index", None), name)
     if not checked:
-        taq = validate_taq(taq)
-    return Aligned(
+        taq = validate_taq(taq, contract=contract)
+    data = Aligned(
         time=index_ns(taq.index), signal_time=np.zeros(0, dtype=np.int64),
         signals=np.zeros((0, 0)), columns=(), local_time=local_time, mark_price=marks,
         **{c: np.ascontiguousarray(taq[c].to_numpy(dtype=np.float64)) for c in TAQ_COLUMNS},
     )
+    if checked and contract is not None:
+        check_prices(data.price, data.bid_price, data.ask_price, contract)
+    return data
 
 
 def with_signals(data: Aligned, signals: pd.DataFrame, checked: bool = False) -> Aligned:

@@ -36,6 +36,7 @@ __all__ = [
     "SchemaError",
     "validate_taq",
     "clean_taq",
+    "check_prices",
     "report_dropped",
     "validate_signals",
     "time_index_ns",
@@ -512,7 +513,7 @@ def _assemble(df: pd.DataFrame, cols: dict) -> pd.DataFrame:
     return out
 
 
-def validate_taq(df: pd.DataFrame, clean: bool = False) -> pd.DataFrame:
+def validate_taq(df: pd.DataFrame, clean: bool = False, contract=None) -> pd.DataFrame:
     """Check a TAQ frame against the schema and return it with float64 columns in order.
 
     Columns are cast to float64 when that is lossless (integers up to 2**53, float32, nullable
@@ -527,6 +528,11 @@ def validate_taq(df: pd.DataFrame, clean: bool = False) -> pd.DataFrame:
         If True, drop the bad rows (see :data:`ROW_PROBLEMS`) instead of raising, log how many
         of each kind were dropped (logger ``mmsim.data``, level WARNING) and put the counts in
         ``result.attrs["dropped_rows"]``.
+    contract : mmsim.Contract, optional
+        Also check the prices fit the contract's tick grid: below 2**53 ticks, quotes whole
+        ticks (see :func:`check_prices`), in the same pass over the rows. A row that does not
+        fit is not a bad row: it raises with ``clean=True`` too (the contract does not match
+        the data).
 
     Returns
     -------
@@ -538,22 +544,87 @@ def validate_taq(df: pd.DataFrame, clean: bool = False) -> pd.DataFrame:
     ------
     SchemaError
         Naming the missing column, the column that cannot be cast to float64 losslessly,
-        or the first bad row (position and time), what is wrong with it and the fix.
+        or the first bad row (position and time), what is wrong with it and the fix; with a
+        ``contract``, or the first price that does not fit it, as :func:`check_prices` does
+        (a bad row is named first).
     """
     if clean:
-        return report_dropped(*clean_taq(df), len(df))
-    from mmsim._core import first_bad_row
+        out = report_dropped(*clean_taq(df), len(df))
+        if contract is not None:
+            check_prices(*(out[c].to_numpy() for c in _PRICE_COLUMNS), contract)
+        return out
+    from mmsim._validate import first_bad_row
 
     time_index_ns(df, "taq")  # index type and name, NaT, time order
     cols = _taq_columns(df)
+    arrays = {c: np.ascontiguousarray(cols[c].to_numpy()) for c in TAQ_COLUMNS}
+    tick_size = 0.0 if contract is None else contract.tick_size
     # One fused pass in C finds whether any row is bad; only then are the masks built, to
-    # name the first problem of each kind.
-    if first_bad_row(*(np.ascontiguousarray(cols[c].to_numpy()) for c in TAQ_COLUMNS)) >= 0:
+    # name the first problem of each kind. A row the masks do not name breaks the contract.
+    if first_bad_row(*arrays.values(), tick_size=tick_size) >= 0:
         masks, first_quote = _problem_masks(df.index, cols)
         for kind, mask in masks.items():
             if mask.any():
                 _raise_first(df, kind, mask, cols, first_quote)
+        if contract is not None:
+            _raise_unfit([arrays[c] for c in _PRICE_COLUMNS], contract)
     return _assemble(df, cols)
+
+
+#: The columns :func:`check_prices` reads, in the order it names them.
+_PRICE_COLUMNS = ("price", "bid_price", "ask_price")
+
+
+def check_prices(price: np.ndarray, bid_price: np.ndarray, ask_price: np.ndarray,
+                 contract) -> None:
+    """Check TAQ prices fit a contract's tick grid: below 2**53 ticks, quotes whole ticks.
+
+    The engine compares prices as whole ticks held in int64, so each must be exact there;
+    quotes are book levels, so on the grid (within 1e-6 of a tick), while a print may be an
+    off-grid VWAP of fills aggregated at one timestamp. NaN (no quote, no trade) fits.
+
+    Parameters
+    ----------
+    price, bid_price, ask_price : numpy.ndarray
+        float64 columns of one length.
+    contract : mmsim.Contract
+
+    Raises
+    ------
+    SchemaError
+        Naming the column, the value and its row (position in the arrays): first a price of
+        2**53 ticks or more (columns in the order of the parameters), then a bid, then an
+        ask off the grid, with the nearest price on it.
+    """
+    from mmsim._validate import first_unfit_price
+
+    columns = [np.ascontiguousarray(c, dtype=np.float64) for c in (price, bid_price, ask_price)]
+    if first_unfit_price(*columns, contract.tick_size) >= 0:
+        _raise_unfit(columns, contract)
+
+
+def _raise_unfit(columns: list, contract) -> None:
+    # Names what does not fit in ``columns`` (price, bid_price, ask_price), one of which the
+    # fused pass found; raises SchemaError.
+    from mmsim._validate import first_off_grid
+
+    tick, name = contract.tick_size, contract.name or "the contract"
+    limit = _MAX_EXACT_INT * tick
+    for col, column in zip(_PRICE_COLUMNS, columns):
+        if len(column) and np.nanmax(column, initial=0.0) >= limit:
+            row = int(np.flatnonzero(column >= limit)[0])
+            raise SchemaError(f"taq column {col!r} is {float(column[row])!r} at row {row}, more "
+                              f"than 2**53 ticks of {tick!r} ({name})")
+    inverse_tick = 1.0 / tick
+    for col, column in zip(_PRICE_COLUMNS[1:], columns[1:]):
+        row = first_off_grid(column, tick)
+        if row >= 0:
+            value = float(column[row])
+            raise SchemaError(
+                f"taq column {col!r} is {value!r} at row {row}, off the tick grid of {tick!r} "
+                f"({name}); the nearest price on the grid is "
+                f"{round(value * inverse_tick) / inverse_tick!r}: check the contract matches "
+                f"the data")
 
 
 def report_dropped(out: pd.DataFrame, counts: dict, rows: int) -> pd.DataFrame:
