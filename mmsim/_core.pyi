@@ -1,5 +1,5 @@
 """Type stubs for the compiled engine (``mmsim/_core.pyx``)."""
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -70,6 +70,9 @@ class Engine:
         progress: Optional[Callable[[int], Any]] = ...,
     ) -> None: ...
     def tables(self) -> dict[str, np.ndarray]: ...
+
+def record_columns(records: np.ndarray, names: Sequence[str],
+                   dtypes: Optional[dict[str, Any]] = ...) -> dict[str, np.ndarray]: ...
 
 class Context:
     contract: Any

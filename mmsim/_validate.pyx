@@ -6,6 +6,7 @@
 # bad row. setup.py builds without fast-math and with -ffp-contract=off: NaN compares false
 # and the rounding below is that of plain float64 arithmetic, which both rely on.
 from libc.math cimport NAN, fabs, floor, isfinite, isnan
+from libc.stdint cimport int64_t
 
 # Rows per block: small enough that a flagged block is read again from cache, large enough
 # that the test of the flag costs nothing next to the block.
@@ -239,4 +240,42 @@ def first_off_grid(const double[::1] column, double tick_size):
             if off_grid(column[k] * inv):
                 bad = k
                 break
+    return bad
+
+
+def first_descent(const int64_t[::1] times):
+    """The first row whose time is before the time of the row above it, or -1.
+
+    One pass in C without the temporary arrays of ``times[1:] < times[:-1]``: the time
+    columns of long replays are checked before every run. Blocks are flagged without
+    branches, as the checks above are.
+
+    Parameters
+    ----------
+    times : numpy.ndarray
+        int64 times (nanoseconds; NaT, the int64 minimum, descends from any time).
+
+    Returns
+    -------
+    int
+    """
+    cdef Py_ssize_t n = times.shape[0], start = 1, end, k, bad = -1
+    cdef const int64_t* t
+    cdef bint flag
+    if n < 2:
+        return -1
+    t = &times[0]
+    with nogil:
+        while start < n and bad < 0:
+            end = min(start + BLOCK, n)
+            flag = False
+            for k in range(start, end):
+                if t[k] < t[k - 1]:         # the form gcc vectorises (see first_bad_in)
+                    flag = True
+            if flag:
+                for k in range(start, end):
+                    if t[k] < t[k - 1]:
+                        bad = k
+                        break
+            start = end
     return bad

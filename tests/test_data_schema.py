@@ -602,3 +602,34 @@ def test_validate_taq_clean_drops_bad_rows_then_checks_the_grid(caplog):
     out = validate_taq(with_value(make_taq(), 1, "amount", NAN), clean=True,
                        contract=mmsim.BITMEX_XBTUSD)
     assert len(out) == 4
+
+
+@pytest.mark.parametrize("row", BLOCK_EDGES[1:] + (1099,))
+@pytest.mark.parametrize("drop", [1, 10**9, 2**63 - 1])
+def test_the_time_check_finds_the_first_descent_at_block_edges(row, drop):
+    # first_descent reads 256 rows a block with one flag each: a time one nanosecond (or far,
+    # or down to NaT) below the row above is found at its row, a later one does not hide it,
+    # and equal times are no descent.
+    from mmsim._validate import first_descent
+
+    times = np.repeat(np.arange(600, dtype=np.int64) * 10**9, 2)
+    times[row] = times[row - 1] - drop if drop < 2**63 - 1 else np.iinfo(np.int64).min
+    times[row + 50:] += 10**12          # ascending again after it...
+    times[-1] = 0                       # ...and a later descent, on the last row
+    expected = int(np.flatnonzero(times[1:] < times[:-1])[0]) + 1
+    assert expected == row
+    assert first_descent(times) == row
+    assert first_descent(np.sort(times)) == -1
+    assert first_descent(times[:1]) == first_descent(times[:0]) == -1
+
+
+def test_nat_first_and_nat_after_an_earlier_descent_are_named_as_nat():
+    # The one-pass time check only says something is wrong; what is wrong keeps its order:
+    # NaT anywhere is named before a row out of order.
+    times = pd.DatetimeIndex(["NaT", "2019-03-20 00:00:01", "2019-03-20 00:00:02"])
+    with pytest.raises(SchemaError, match=r"NaT \(missing time\) at row 0"):
+        validate_taq(make_taq(times=times[[0, 1, 2, 2, 2]]))
+    times = pd.DatetimeIndex(["2019-03-20 00:00:02", "2019-03-20 00:00:01", "NaT",
+                              "2019-03-20 00:00:03", "2019-03-20 00:00:04"])
+    with pytest.raises(SchemaError, match=r"NaT \(missing time\) at row 2"):
+        validate_taq(make_taq(times=times))

@@ -90,9 +90,10 @@ def _array(data: Aligned, name: str, dtype, ndim: int) -> np.ndarray:
 
 
 def _sorted(times: np.ndarray, name: str) -> None:
-    bad = np.flatnonzero(times[1:] < times[:-1])
-    if len(bad):
-        row = int(bad[0]) + 1
+    from mmsim._validate import first_descent
+
+    row = first_descent(times)
+    if row >= 0:
         raise SchemaError(f"Aligned.{name} must be non-decreasing: row {row} "
                           f"({pd.Timestamp(times[row], tz='UTC')}) comes before row {row - 1} "
                           f"({pd.Timestamp(times[row - 1], tz='UTC')})")

@@ -66,6 +66,7 @@ ROW_PROBLEMS = {
 }
 
 _MAX_EXACT_INT = 2**53  # integers up to this magnitude are exact in float64
+_NAT = np.iinfo(np.int64).min  # NaT as int64 nanoseconds
 
 
 class SchemaError(ValueError):
@@ -295,9 +296,15 @@ def time_index_ns(df: pd.DataFrame, what: str) -> np.ndarray:
         If the index is not a DatetimeIndex named ``time``, holds NaT, or is not
         non-decreasing.
     """
+    from mmsim._validate import first_descent
+
     _check_index(df, what)
     times = index_ns(df.index)
-    nat = np.flatnonzero(times == np.iinfo(np.int64).min)
+    # NaT is the int64 minimum: a first NaT below row 0 descends from the row above it, so
+    # one pass finds that something is wrong; the masks below then say what, NaT first.
+    if not len(times) or (times[0] != _NAT and first_descent(times) < 0):
+        return times
+    nat = np.flatnonzero(times == _NAT)
     if len(nat):
         row = int(nat[0])
         raise SchemaError(
