@@ -75,8 +75,7 @@ class ReplaceQuoter(mmsim.Strategy):
         self.size = size
 
     def on_signal(self, ctx):
-        for oid in ctx.orders["order_id"].tolist():
-            ctx.cancel(oid)
+        ctx.cancel_all()
         ctx.limit(ctx.bid_price, self.size, post_only=True)
         ctx.limit(ctx.ask_price, -self.size, post_only=True)
 

@@ -2147,6 +2147,48 @@ cdef class Context:
         cdef int64_t oid = self.check_id("cancel", order_id)
         self.engine.request_cancel(self.engine.record(oid))
 
+    def cancel_all(self, side=0):
+        """Cancel every working order (pending or live), or every one of one side.
+
+        The same as :meth:`cancel` of each id in :attr:`orders` (of that side), in one call:
+        orders whose cancel is already on its way are left as they are.
+
+        Parameters
+        ----------
+        side : {0, 1, -1}, default 0
+            0: both sides; 1: the buy orders; -1: the sell orders.
+
+        Returns
+        -------
+        int
+            How many cancels were sent.
+
+        Raises
+        ------
+        ValueError
+            If ``side`` is not 0, 1 or -1.
+        """
+        cdef Engine e = self.engine
+        cdef Order* o
+        cdef Py_ssize_t k, sent = 0
+        cdef int which
+        self.check_acting("cancel_all")
+        if type(side) is not int and (isinstance(side, bool)
+                                      or not isinstance(side, numbers.Integral)):
+            raise TypeError(f"cancel_all: side must be an int (0, 1 or -1), got {side!r}")
+        if side not in (0, 1, -1):
+            raise ValueError(f"cancel_all: side must be 0 (both), 1 (buys) or -1 (sells), "
+                             f"got {side!r}")
+        which = side
+        for k in range(e.book.n):
+            o = &(<Order*>e.book.data)[k]
+            if o.status >= S_FILLED or o.cancelling or (which and o.side != which):
+                continue
+            # request_cancel adds to the action heap, not the book: ``o`` stays valid.
+            e.request_cancel(o)
+            sent += 1
+        return sent
+
     cdef int quote_args(self, int side, price, size, double* p, double* a, int64_t* tick,
                         int64_t* kept) except -1:
         # One side of a quote call checked into p, a and tick (side 0 the bid, 1 the ask; a

@@ -10,15 +10,14 @@ class Strategy:
     Subclasses implement :meth:`on_signal`; :meth:`on_start` and :meth:`on_fill` are optional.
     A callback reads state from ``ctx`` (time, the signal row, quotes, last trade, position,
     balance, NAV and the working orders as a NumPy structured array) and acts with
-    ``ctx.limit``, ``ctx.market``, ``ctx.follow`` and ``ctx.cancel``. Actions take effect
-    after the run's latency.
+    ``ctx.limit``, ``ctx.market``, ``ctx.follow``, ``ctx.cancel`` (``ctx.cancel_all``) and
+    ``ctx.quote``. Actions take effect after the run's latency.
 
     Examples
     --------
     >>> class Quoter(mmsim.Strategy):
     ...     def on_signal(self, ctx):
-    ...         for oid in ctx.orders["order_id"]:
-    ...             ctx.cancel(oid)
+    ...         ctx.cancel_all()
     ...         ctx.limit(ctx.bid_price, 100)
     ...         ctx.limit(ctx.ask_price, -100)
     """

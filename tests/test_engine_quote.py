@@ -126,3 +126,76 @@ def test_glft_quotes_in_one_call_as_its_own_rule_does():
     assert len(quoted.fills) > 1000
     for name in ("orders", "fills", "balances"):
         pd.testing.assert_frame_equal(getattr(quoted, name), getattr(looped, name), obj=name)
+
+
+# -- ctx.cancel_all ------------------------------------------------------------------------
+
+class CancelLoop(mmsim.Strategy):
+    """Every 5 s: cancel every working order (of ``side``) by id, then send a bid and an ask
+    a tick inside or at the touch, alternating, so that some fill and some are pending when
+    cancelled; ``one_call`` does the cancels with ctx.cancel_all."""
+
+    def __init__(self, one_call, side=0):
+        self.one_call, self.side, self.k = one_call, side, 0
+
+    def on_signal(self, ctx):
+        if self.one_call:
+            sent = ctx.cancel_all(self.side)
+        else:
+            orders = ctx.orders.copy()        # the view would show the cancels sent below
+            mine = (orders["side"] == self.side) | (self.side == 0)
+            for oid in orders["order_id"][mine].tolist():
+                ctx.cancel(oid)
+            # ctx.cancel of an order whose cancel is on its way sends nothing.
+            sent = int((mine & (orders["cancelling"] == 0)).sum())
+            self.on_its_way = getattr(self, "on_its_way", 0) + int(mine.sum()) - sent
+        self.sent = getattr(self, "sent", []) + [sent]
+        self.k ^= 1
+        ctx.limit(ctx.bid_price - 0.5 * self.k, 10)
+        ctx.limit(ctx.ask_price + 0.5 * self.k, -10)
+
+
+@pytest.mark.parametrize("side", [0, 1, -1])
+def test_cancel_all_equals_cancelling_each_working_order(side):
+    # Adds take 9 s, longer than the 5 s between calls, and cancels 1 s or 6 s: a cancel
+    # reaches a still pending order (rejected as unknown), or is still on its way when the
+    # next call comes. Both runs draw the same cancel latencies in the same order.
+    taq = synthetic_taq(n_rows=20_000, seed=7)
+    index = pd.date_range(taq.index[0].ceil("5s"), taq.index[-1], freq="5s", name="time")
+    signals = pd.DataFrame({"x": np.zeros(len(index))}, index=index)
+    by_id, in_one = CancelLoop(False, side), CancelLoop(True, side)
+    a, b = (mmsim.backtest(taq, signals, strategy, latency=9.0,
+                           cancel_latency=mmsim.latency.Sampled([1.0, 6.0], seed=3))
+            for strategy in (by_id, in_one))
+    assert by_id.sent == in_one.sent and sum(in_one.sent) > 100
+    assert (a.orders["rejected"] > 0).sum() > 20 and len(a.fills) > 20
+    assert (a.orders["reason"] == "cancelled").sum() > 100 and by_id.on_its_way > 20
+    for name in ("orders", "fills", "balances", "positions"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), obj=name)
+
+
+def test_cancel_all_by_hand():
+    steps = [
+        lambda c: [c.limit(99.0, 1), c.limit(98.5, 1), c.limit(101.0, -1)],    # 1, 2, 3
+        lambda c: c.cancel_all(-1),                 # 3
+        lambda c: [c.cancel(1), c.cancel_all()],    # 1 is on its way: 2 only
+        lambda c: c.cancel_all(),                   # nothing works any more
+    ]
+    res, strategy = run(ROWS, [1, 2, 3, 4], *steps, latency=0.1)
+    assert strategy.ids[3:] == [1, None, 1, 0]
+    orders = res.orders.set_index("order_id")
+    assert orders["status"].astype(str).tolist() == ["cancelled"] * 3
+    sent = pd.Timestamp("2019-04-01", tz="UTC") + pd.to_timedelta([3, 3, 2], unit="s")
+    assert orders["cancel_sent"].tolist() == sent.tolist()
+
+
+@pytest.mark.parametrize("side, error, message", [
+    (2, ValueError, r"^cancel_all: side must be 0 \(both\), 1 \(buys\) or -1 \(sells\), got 2$"),
+    (True, TypeError, r"^cancel_all: side must be an int \(0, 1 or -1\), got True$"),
+    (1.0, TypeError, r"^cancel_all: side must be an int \(0, 1 or -1\), got 1.0$"),
+])
+def test_bad_cancel_all_sides_are_named(side, error, message):
+    with pytest.raises(mmsim.StrategyError) as err:
+        run(ROWS, [1], lambda c: c.cancel_all(side))
+    with pytest.raises(error, match=message):
+        raise err.value.__cause__

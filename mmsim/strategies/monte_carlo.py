@@ -115,8 +115,7 @@ class MonteCarlo(SourcedStrategy):
         orders = ctx.orders
         if stop_loss_hit(position, float(ctx.entry_price), bid, nav, self.pct_loss,
                          contract.inverse, unit):
-            for order_id in orders["order_id"].tolist():
-                ctx.cancel(order_id)
+            ctx.cancel_all()
             close = -1.0 * floor_to_lot(position, contract.lot_size)
             if close != 0:
                 ctx.market(close)
