@@ -91,8 +91,9 @@ def mmsim_strategy(requote: str) -> mmsim.Strategy:
 
 
 def prepare_mmsim(taq):
-    """mmsim's input: the TAQ aligned with one signal per minute."""
-    return align(taq, minute_signals(taq))
+    """mmsim's input: the TAQ aligned with one signal per minute, checked for the contract
+    once (as hftbacktest's events are built once)."""
+    return align(taq, minute_signals(taq), contract=CONTRACT)
 
 
 def run_mmsim(data, requote: str = "replace") -> dict:

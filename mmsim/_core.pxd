@@ -161,6 +161,7 @@ cdef class Table:
     cdef Py_ssize_t itemsize            # bytes per record
     cdef int grow(self) except -1
     cdef char* push(self) except NULL nogil
+    cdef char* push_raw(self) except NULL nogil
 
 
 cdef struct SideBook:

@@ -166,14 +166,19 @@ cdef class Table:
         return 0
 
     cdef char* push(self) except NULL nogil:
-        cdef char* p
+        # A new record, zeroed: its fields start at 0 unless the caller sets them.
+        cdef char* p = self.push_raw()
+        memset(p, 0, self.itemsize)
+        return p
+
+    cdef char* push_raw(self) except NULL nogil:
+        # A new record, not cleared: for callers that write all of it (a pointer of the
+        # row loop's scratch, an action, a slot), once or more per row.
         if self.n == self.cap:
             with gil:
                 self.grow()
-        p = self.data + self.n * self.itemsize
-        memset(p, 0, self.itemsize)
         self.n += 1
-        return p
+        return self.data + (self.n - 1) * self.itemsize
 
     def view(self):
         """Return the records in use as a read-only NumPy array viewing this buffer."""
@@ -605,7 +610,7 @@ cdef class Engine:
         act.price = price
         act.amount = amount
         self.next_seq += 1
-        self.pending.push()
+        self.pending.push_raw()
         heap = <Action*>self.pending.data
         k = self.pending.n - 1
         while k > 0:
@@ -1168,7 +1173,7 @@ cdef class Engine:
                     self.join(o, r)
                     self.update_working(o)
             if has_opp and (o.price_tick - opp_t) * sgn >= 0:
-                (<Order**>self.scratch.push())[0] = o
+                (<Order**>self.scratch.push_raw())[0] = o
             elif has_own:
                 self.queue_update(o, own_t, own_size, prev_size, printed)
         s.n_follow = kept
@@ -1179,7 +1184,7 @@ cdef class Engine:
             if self.valid(&s.entries[k]):
                 o = self.find(s.entries[k].order_id)
                 if has_opp and s.entries[k].key >= sgn * opp_t:
-                    (<Order**>self.scratch.push())[0] = o
+                    (<Order**>self.scratch.push_raw())[0] = o
                 elif has_own:
                     self.queue_update(o, own_t, own_size, prev_size, printed)
             k -= 1
@@ -1204,7 +1209,7 @@ cdef class Engine:
         if n_buys and n_sells:
             self.merged.n = 0
             while i < n_buys or j < n_sells:
-                merged = <Order**>self.merged.push()
+                merged = <Order**>self.merged.push_raw()
                 if j >= n_sells or (i < n_buys and buys[i].prio < sells[j].prio):
                     merged[0] = buys[i]
                     i += 1
@@ -1289,7 +1294,7 @@ cdef class Engine:
             if d >= -GRID_EPS:
                 o.volume += volume
                 if d > GRID_EPS or not isnan(o.queue_ahead):
-                    (<Order**>self.scratch.push())[0] = o
+                    (<Order**>self.scratch.push_raw())[0] = o
         n_follow = self.scratch.n
         k = s.n - 1
         while k >= 0 and s.entries[k].key - sgn * x >= -GRID_EPS:
@@ -1297,7 +1302,7 @@ cdef class Engine:
                 o = self.find(s.entries[k].order_id)
                 o.volume += volume
                 if s.entries[k].key - sgn * x > GRID_EPS or not isnan(o.queue_ahead):
-                    (<Order**>self.scratch.push())[0] = o
+                    (<Order**>self.scratch.push_raw())[0] = o
             k -= 1
         if self.scratch.n == 0:
             return 0
@@ -1506,7 +1511,7 @@ cdef class Engine:
         """Record a new order, pending, in the book and the orders table."""
         cdef Order* o = <Order*>self.book.push()
         cdef Order* h = <Order*>self.orders.push() if self.keep_orders else &self.spare
-        cdef int64_t* slot = <int64_t*>self.slots.push()
+        cdef int64_t* slot = <int64_t*>self.slots.push_raw()
         cdef Py_ssize_t fr = self.feed_row - 1
         slot[0] = self.book.n - 1
         o.order_id = self.next_id

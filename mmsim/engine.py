@@ -8,7 +8,9 @@ import pandas as pd
 
 from mmsim.checks import number
 from mmsim.contracts import BITMEX_XBTUSD, Contract
-from mmsim.data.align import Aligned, align, check_aligned, cut, taq_arrays, with_signals
+from mmsim.data.align import (
+    Aligned, align, check_aligned, cut, is_checked, taq_arrays, with_signals,
+)
 from mmsim.data.schema import (
     TAQ_COLUMNS, SchemaError, bound_ns, check_prices, funding_rates, index_ns, time_index_ns,
     validate_signals,
@@ -147,12 +149,6 @@ def _check_horizon(ns: int, name: str, value, time: np.ndarray) -> None:
         raise ValueError(f"{name} of {what} puts actions sent at the end of the data "
                          f"({pd.Timestamp(int(time[-1]), tz='UTC')}) past "
                          f"{pd.Timestamp(_LAST_NS, tz='UTC')}, the last time pandas can hold")
-
-
-def _check_prices(data: Aligned, contract: Contract) -> None:
-    # The engine compares prices in whole ticks held in int64: each must stay exact. (A
-    # DataFrame is checked as align validates it, in the same pass.)
-    check_prices(data.price, data.bid_price, data.ask_price, contract)
 
 
 def _streamed(source, signals, start, end, contract: Contract, models):
@@ -426,8 +422,10 @@ def backtest(
                         f"DataFrames (e.g. mmsim.read_taq(path, stream=True)), got "
                         f"{type(taq).__name__}")
     if source is None:
-        if isinstance(taq, Aligned):
-            _check_prices(data, contract)
+        if not (is_checked(data) and data.tick_size == contract.tick_size):
+            # The engine compares prices in whole ticks held in int64: each must stay exact.
+            # align(..., contract=) checked them (for a frame, in the pass that validates it).
+            check_prices(data.price, data.bid_price, data.ask_price, contract)
         for model, name, value in models:
             _check_horizon(model.max_ns, name, value, data.time)
     engine = _core.Engine(

@@ -173,3 +173,66 @@ def test_the_first_quote_is_found_past_the_first_blocks(first):
         expected = (f"{blind} signal row(s) before the first quote ({at(first / 1000)}) see NaN "
                     f"bid and ask prices")
     assert _messages(caught) == [expected]
+
+
+# -- what align checked is not checked again ------------------------------------------------
+
+def test_align_marks_the_arrays_it_checked_and_the_mark_follows_them_only():
+    from mmsim.data.align import Aligned, cut, is_checked
+
+    data = mmsim.align(taq(ROWS), signals(1, 2), contract=NOFEE)
+    assert is_checked(data) and data.tick_size == NOFEE.tick_size
+    assert mmsim.align(taq(ROWS), signals(1, 2)).tick_size == 0.0
+    part = cut(data, at(1), at(3))
+    assert is_checked(part) and part.tick_size == NOFEE.tick_size
+    # Arrays swapped in are not what was checked, whatever they hold.
+    for name in ("time", "bid_price", "signals", "signal_time"):
+        assert not is_checked(data._replace(**{name: getattr(data, name).copy()}))
+    by_hand = Aligned(*data[:10])
+    assert by_hand.checked is None and not is_checked(by_hand)
+    assert not is_checked(cut(by_hand, at(1), at(3)))
+    assert repr(data.checked) == "Checked(...)"
+
+
+def test_a_checked_aligned_is_replayed_without_checking_its_values_again(monkeypatch):
+    # Each check raises here: the run on arrays align checked for this tick size calls none;
+    # on another tick size the prices are checked; on arrays swapped in, everything is.
+    import mmsim.data.align as align_module
+    import mmsim.engine as engine_module
+
+    def refused(*args, **kwargs):
+        raise AssertionError("checked again")
+
+    data = mmsim.align(taq(ROWS), signals(1, 2), contract=NOFEE)
+    monkeypatch.setattr(engine_module, "check_prices", refused)
+    monkeypatch.setattr(align_module, "_sorted", refused)
+    assert len(mmsim.backtest(data, None, Script(), contract=NOFEE).balances) == 2
+    other = mmsim.Contract(inverse=True, tick_size=0.25, lot_size=1.0, contract_size=1.0,
+                           maker_fee=0.0, taker_fee=0.0)
+    with pytest.raises(AssertionError, match="checked again"):
+        mmsim.backtest(data, None, Script(), contract=other)
+    with pytest.raises(AssertionError, match="checked again"):
+        mmsim.backtest(data._replace(time=data.time.copy()), None, Script(), contract=NOFEE)
+
+
+def test_the_check_mark_survives_pickling_and_shared_memory():
+    import pickle
+
+    from mmsim.data.align import is_checked
+    from mmsim.sweep.shared import attach, share
+
+    data = mmsim.align(taq(ROWS), signals(1, 2), contract=NOFEE)
+    back = pickle.loads(pickle.dumps(data))
+    assert is_checked(back) and back.tick_size == NOFEE.tick_size
+    block, layout = share(data)
+    try:
+        mapped, shared = attach(block.name, layout)
+        assert is_checked(shared) and shared.tick_size == NOFEE.tick_size
+        assert np.array_equal(shared.bid_price, data.bid_price)
+        layout["checked"] = False
+        assert not is_checked(attach(block.name, layout)[1])
+        del shared
+        mapped.close()
+    finally:
+        block.close()
+        block.unlink()

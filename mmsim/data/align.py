@@ -18,8 +18,8 @@ from mmsim.data.schema import (
     validate_signals, validate_taq,
 )
 
-__all__ = ["Aligned", "DataWarning", "align", "check_aligned", "cut", "taq_arrays",
-           "with_signals"]
+__all__ = ["Aligned", "CHECK_MARKS", "Checked", "DataWarning", "align", "check_aligned", "cut",
+           "is_checked", "taq_arrays", "with_signals"]
 
 
 class DataWarning(UserWarning):
@@ -33,6 +33,36 @@ def _warn_naive(index: pd.DatetimeIndex, name: str | None) -> None:
         warnings.warn(f"{name} has a time index without a timezone; its times are taken as "
                       f"UTC (set the zone with {name}.index = {name}.index.tz_localize(...) "
                       f"to say otherwise)", DataWarning, stacklevel=4)
+
+
+#: The fields of an :class:`Aligned` that say how its arrays were checked, not what they hold.
+CHECK_MARKS = ("checked", "tick_size")
+
+
+class Checked:
+    """The arrays :func:`align` checked, held in :attr:`Aligned.checked`.
+
+    The mark holds the array objects themselves, so it speaks only for them: an
+    :class:`Aligned` whose arrays were replaced (``data._replace(time=...)``) is checked
+    again. Changing the values of a checked array in place is not seen.
+
+    Parameters
+    ----------
+    data : Aligned
+        Arrays that passed the checks.
+    """
+
+    __slots__ = ("arrays",)
+
+    def __init__(self, data: "Aligned"):
+        self.arrays = tuple(getattr(data, name) for name in _VALUES)
+
+    def covers(self, data: "Aligned") -> bool:
+        """Whether ``data`` holds exactly the arrays that were checked."""
+        return all(a is getattr(data, name) for a, name in zip(self.arrays, _VALUES))
+
+    def __repr__(self) -> str:
+        return "Checked(...)"
 
 
 class Aligned(NamedTuple):
@@ -56,6 +86,15 @@ class Aligned(NamedTuple):
     mark_price : numpy.ndarray or None
         float64 mark price of each row, from an optional ``mark_price`` column (NaN: the
         mid); None when the data has none.
+    checked : Checked or None
+        Set by :func:`align`: its arrays are TAQ rows that passed the schema, times in
+        order and finite signals. :func:`check_aligned` then checks only their types and
+        shapes, so that a sweep replaying one :class:`Aligned` many times validates its
+        rows once. None (the default) for arrays put together by hand.
+    tick_size : float
+        The tick grid the prices were checked against (:func:`align` with a contract,
+        valid with ``checked``): a backtest on a contract of this tick size does not check
+        them again; 0.0 (the default): not checked.
     """
 
     time: np.ndarray
@@ -70,11 +109,37 @@ class Aligned(NamedTuple):
     columns: tuple
     local_time: np.ndarray | None = None
     mark_price: np.ndarray | None = None
+    checked: Checked | None = None
+    tick_size: float = 0.0
 
     @property
     def nbytes(self) -> int:
         """Bytes held by the TAQ arrays."""
         return sum(getattr(self, c).nbytes for c in ("time",) + TAQ_COLUMNS)
+
+
+#: The fields of an :class:`Aligned` that hold its values (what :class:`Checked` marks).
+_VALUES = tuple(f for f in Aligned._fields if f not in CHECK_MARKS and f != "columns")
+
+
+def is_checked(data: Aligned) -> bool:
+    """Whether :func:`align` checked exactly the arrays ``data`` holds.
+
+    Parameters
+    ----------
+    data : Aligned
+
+    Returns
+    -------
+    bool
+    """
+    return isinstance(data.checked, Checked) and data.checked.covers(data)
+
+
+def _marked(data: Aligned, checked: bool) -> Aligned:
+    # ``data`` marked as checked (its own arrays), or unmarked.
+    return data._replace(checked=Checked(data) if checked else None,
+                         tick_size=data.tick_size if checked else 0.0)
 
 
 def _array(data: Aligned, name: str, dtype, ndim: int) -> np.ndarray:
@@ -136,16 +201,18 @@ def check_aligned(data: Aligned) -> Aligned:
                           f"one column per name in Aligned.columns")
     if len(set(columns)) != len(columns):
         raise SchemaError(f"Aligned.columns has duplicate names {list(columns)}")
-    _sorted(time, "time")
-    _sorted(signal_time, "signal_time")
-    if data.local_time is not None:
-        if len(_array(data, "local_time", np.int64, 1)) != len(time):
-            raise SchemaError(f"Aligned.local_time has {len(data.local_time)} rows, "
-                              f"Aligned.time has {len(time)}; it needs one value per row")
-        _sorted(data.local_time, "local_time")
+    if data.local_time is not None and len(_array(data, "local_time", np.int64, 1)) != len(time):
+        raise SchemaError(f"Aligned.local_time has {len(data.local_time)} rows, "
+                          f"Aligned.time has {len(time)}; it needs one value per row")
     if data.mark_price is not None and len(_array(data, "mark_price", np.float64, 1)) != len(time):
         raise SchemaError(f"Aligned.mark_price has {len(data.mark_price)} rows, "
                           f"Aligned.time has {len(time)}; it needs one value per row")
+    if is_checked(data):
+        return data                     # align() checked the values: once is enough
+    _sorted(time, "time")
+    _sorted(signal_time, "signal_time")
+    if data.local_time is not None:
+        _sorted(data.local_time, "local_time")
     bad = np.flatnonzero(~np.isfinite(signals).all(axis=1))
     if len(bad):
         row = int(bad[0])
@@ -270,11 +337,12 @@ def taq_arrays(taq: pd.DataFrame, checked: bool = False, name: str | None = "taq
     data = Aligned(
         time=index_ns(taq.index), signal_time=np.zeros(0, dtype=np.int64),
         signals=np.zeros((0, 0)), columns=(), local_time=local_time, mark_price=marks,
+        tick_size=0.0 if contract is None else float(contract.tick_size),
         **{c: np.ascontiguousarray(taq[c].to_numpy(dtype=np.float64)) for c in TAQ_COLUMNS},
     )
     if checked and contract is not None:
         check_prices(data.price, data.bid_price, data.ask_price, contract)
-    return data
+    return _marked(data, True)
 
 
 def with_signals(data: Aligned, signals: pd.DataFrame, checked: bool = False) -> Aligned:
@@ -306,10 +374,12 @@ def with_signals(data: Aligned, signals: pd.DataFrame, checked: bool = False) ->
     _warn_naive(getattr(signals, "index", None), "signals")
     if not checked:
         signals = validate_signals(signals)
-    return data._replace(
+    out = data._replace(
         signal_time=index_ns(signals.index),
         signals=np.ascontiguousarray(signals.to_numpy(dtype=np.float64)),
         columns=tuple(str(c) for c in signals.columns))
+    # The signals were validated here: checked TAQ arrays stay checked with them.
+    return _marked(out, is_checked(data))
 
 
 def _bounds(start, end) -> tuple[int | None, int | None]:
@@ -363,9 +433,11 @@ def cut(data, start=None, end=None):
     sa = _row(st, lo, 0)
     last = time[-1] if len(time) else np.iinfo(np.int64).min
     sb = max(sa, min(int(np.searchsorted(st, last, "right")), _row(st, hi, len(st))))
-    return Aligned(
+    out = Aligned(
         time=time, signal_time=st[sa:sb], signals=data.signals[sa:sb], columns=data.columns,
         local_time=None if data.local_time is None else data.local_time[a:b],
         mark_price=None if data.mark_price is None else data.mark_price[a:b],
+        tick_size=data.tick_size,
         **{c: getattr(data, c)[a:b] for c in TAQ_COLUMNS},
     )
+    return _marked(out, is_checked(data))

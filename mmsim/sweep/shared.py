@@ -12,7 +12,7 @@ from multiprocessing import shared_memory
 
 import numpy as np
 
-from mmsim.data.align import Aligned
+from mmsim.data.align import Aligned, Checked, is_checked
 
 __all__ = ["share", "attach"]
 
@@ -49,7 +49,8 @@ def share(data: Aligned):
         block.close()
         block.unlink()
         raise
-    return block, {"arrays": arrays, "columns": tuple(data.columns)}
+    return block, {"arrays": arrays, "columns": tuple(data.columns),
+                   "checked": is_checked(data), "tick_size": data.tick_size}
 
 
 def attach(name: str, layout: dict):
@@ -73,4 +74,6 @@ def attach(name: str, layout: dict):
         view = np.ndarray(shape, dtype=dtype, buffer=block.buf, offset=start)
         view.flags.writeable = False
         fields[field] = view
-    return block, Aligned(columns=layout["columns"], **fields)
+    data = Aligned(columns=layout["columns"], tick_size=layout["tick_size"], **fields)
+    # Values checked where the block was made stay checked: the views are read-only.
+    return block, data._replace(checked=Checked(data) if layout["checked"] else None)

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mmsim.data.align import Aligned
+from mmsim.data.align import CHECK_MARKS, Aligned
 
 __all__ = ["Store", "load", "fingerprint", "combination_key", "STORE_COLUMNS"]
 
@@ -52,6 +52,8 @@ def fingerprint(data: Aligned) -> str:
     """
     h = hashlib.blake2b(digest_size=16)
     for name in Aligned._fields:
+        if name in CHECK_MARKS:
+            continue
         value = getattr(data, name)
         if isinstance(value, np.ndarray):
             h.update(f"{name}:{value.dtype.str}:{value.shape};".encode())
