@@ -8,6 +8,7 @@ baseline.
 import json
 import subprocess
 import sys
+import time
 import tracemalloc
 
 import numpy as np
@@ -75,6 +76,63 @@ def test_end_to_end_requote(gated, replay_taq, strategy):
     gated.benchmark.extra_info.update(orders=len(result.orders), fills=len(result.fills))
 
 
+class Timed(mmsim.Strategy):
+    """``inner``'s callbacks, with the time spent in ``on_signal`` (the Python code and the
+    ctx calls it makes) added up in ``spent``: wall time, whose clock costs tens of
+    nanoseconds a read where the process's CPU clock costs hundreds (a call lasts less than a
+    microsecond)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.spent = 0.0
+
+    def on_signal(self, ctx):
+        t0 = time.perf_counter()
+        self.inner.on_signal(ctx)
+        self.spent += time.perf_counter() - t0
+
+
+def test_end_to_end_parts(benchmark, replay_taq):
+    """Where the time of ``test_end_to_end_requote[quote]`` goes: validating the frame (one
+    pass, with the contract's grid), the run from the validated arrays, the strategy calls
+    within it, and building the five tables of the Result when they are read. Each part is
+    the best of ``ROUNDS`` CPU times, but the calls: ``calls_s`` is the wall time inside
+    ``on_signal`` less ``timer_s``, that of a strategy that does nothing (the clock reads and
+    the call itself)."""
+    signals = minute_signals(replay_taq)
+    contract = mmsim.BITMEX_XBTUSD
+
+    def parts():
+        t0 = time.process_time()
+        data = align(replay_taq, signals, contract=contract)
+        t1 = time.process_time()
+        strategy = Timed(QuoteTouch())
+        result = mmsim.backtest(data, None, strategy, contract=contract, latency=0.01)
+        t2 = time.process_time()
+        for table in ("orders", "fills", "balances", "positions", "funding"):
+            getattr(result, table)
+        t3 = time.process_time()
+        idle = Timed(Idle())
+        mmsim.backtest(data, None, idle, contract=contract, latency=0.01)
+        return {"validate_s": t1 - t0, "run_s": t2 - t1, "calls_s": strategy.spent,
+                "result_s": t3 - t2, "timer_s": idle.spent}
+
+    rounds = [parts() for _ in range(ROUNDS - 1)]
+    rounds.append(benchmark.pedantic(parts, rounds=1, iterations=1))
+    best = {k: min(r[k] for r in rounds) for k in rounds[0]}
+    best["calls_s"] = min(r["calls_s"] - r["timer_s"] for r in rounds)
+    total = best["validate_s"] + best["run_s"] + best["result_s"]
+    benchmark.extra_info.update(best, rows=len(replay_taq), rows_per_s=len(replay_taq) / total,
+                                signals=len(signals))
+
+
+class Idle(mmsim.Strategy):
+    """A strategy that never trades."""
+
+    def on_signal(self, ctx):
+        pass
+
+
 QUEUE_MODELS = {
     "risk_averse": mmsim.RiskAverse(),
     "power2": mmsim.PowerProb(2),
@@ -100,11 +158,6 @@ def test_replay_throughput(gated, replay_taq, model):
 
 def test_replay_only(benchmark, replay_taq):
     """The same rows with a strategy that never trades: the replay loop alone."""
-
-    class Idle(mmsim.Strategy):
-        def on_signal(self, ctx):
-            pass
-
     data = align(replay_taq, minute_signals(replay_taq))
     benchmark.pedantic(lambda: mmsim.backtest(data, None, Idle()), rounds=3, iterations=1)
     benchmark.extra_info.update(rows=len(data.time),
