@@ -235,7 +235,7 @@ cdef class Engine:
     cdef Py_ssize_t cur_signal          # signal row the strategy was last called with (-1: none)
     cdef Table book                     # working orders (pending and live), in sending order
     cdef Table orders                   # every order, at index order_id - 1
-    cdef Table slots                    # int64 per order: its index in book, -1 once compacted
+    cdef Table slots                    # int64 per order: its index in book; < 0 once compacted
     cdef SideBook sides[2]              # resting orders by side: [0] buys, [1] sells
     cdef Entry* merge_buf               # scratch for merging a side's new entries
     cdef Py_ssize_t merge_cap
@@ -247,7 +247,7 @@ cdef class Engine:
     cdef bint keep_orders               # the orders table records every order (record "all")
     cdef bint keep_fills                # the fills and positions tables record every fill
     cdef bint handed_over               # tables() gave its buffers away: run() may not write
-    cdef Order spare                    # an order's record when orders are not kept
+    cdef Order spare                    # a closed order's record when orders are not kept
     cdef int64_t balance_every          # ns between balance rows; 0: at every call, fill, funding
     cdef int64_t balance_due            # time from which the next sampled balance row is due
     cdef bint balance_owed              # a balance row was skipped since the last one written

@@ -83,6 +83,12 @@ cdef int by_entry(const void* a, const void* b) noexcept nogil:
     return (x.prio < y.prio) - (x.prio > y.prio)
 
 
+cdef inline int64_t closed_slot(Order* o) noexcept nogil:
+    # A compacted order's slot: negative (not in the book), holding its type and side for
+    # Engine.record.
+    return -1 - (o.type * 2 + (1 if o.side > 0 else 0))
+
+
 cdef inline bint action_before(Action* a, Action* b) noexcept nogil:
     # Rule 2: actions apply in time order; equal times in sending order.
     return a.time < b.time or (a.time == b.time and a.seq < b.seq)
@@ -403,10 +409,23 @@ cdef class Engine:
     cdef Order* record(self, int64_t order_id) noexcept nogil:
         # The authoritative record of a sent order: its book entry while it is in the book
         # (closed orders stay there until compacted), else its row of the orders table.
+        # Without the table (record "fills", "daily"), a closed order's type and side from
+        # its slot in a blank record: what a cancel or an amend of it needs to be refused or
+        # counted as for a kept one, never another order's record.
         cdef Order* o = self.find(order_id)
+        cdef int64_t code
         if o != NULL:
             return o
-        return &(<Order*>self.orders.data)[order_id - 1] if self.keep_orders else &self.spare
+        if self.keep_orders:
+            return &(<Order*>self.orders.data)[order_id - 1]
+        code = -1 - (<int64_t*>self.slots.data)[order_id - 1]
+        memset(&self.spare, 0, sizeof(Order))
+        self.spare.order_id = order_id
+        self.spare.type = code // 2
+        self.spare.side = 1 if code % 2 else -1
+        self.spare.status = S_CANCELLED
+        self.spare.cancel_sent = self.now
+        return &self.spare
 
     cdef Py_ssize_t last_trade_row(self, Py_ssize_t r) noexcept nogil:
         # Rows below trade_cache_row have been scanned and trade_cache_hit is the last trade
@@ -715,7 +734,7 @@ cdef class Engine:
             if book[k].status >= S_FILLED:
                 if self.keep_orders:
                     hist[book[k].order_id - 1] = book[k]
-                slot[book[k].order_id - 1] = -1
+                slot[book[k].order_id - 1] = closed_slot(&book[k])
             else:
                 if kept != k:
                     book[kept] = book[k]
@@ -1510,7 +1529,6 @@ cdef class Engine:
                           bint post_only, int8_t tif, bint reduce_only) except NULL nogil:
         """Record a new order, pending, in the book and the orders table."""
         cdef Order* o = <Order*>self.book.push()
-        cdef Order* h = <Order*>self.orders.push() if self.keep_orders else &self.spare
         cdef int64_t* slot = <int64_t*>self.slots.push_raw()
         cdef Py_ssize_t fr = self.feed_row - 1
         slot[0] = self.book.n - 1
@@ -1539,7 +1557,11 @@ cdef class Engine:
             o.decision_price = self.t_ask[fr] if amount > 0 else self.t_bid[fr]
         o.slippage = NAN if type == T_MARKET else 0.0
         self.update_working(o)
-        h[0] = o[0]
+        if self.keep_orders:
+            # The order's row of the orders table, written when it leaves the book (compact,
+            # finish); until then record() reads the book. Rows are never reused, so the
+            # zeroed buffer needs no clearing.
+            self.orders.push_raw()
         return o
 
     cdef int advance(self, bint stop) except -1 nogil:

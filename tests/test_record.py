@@ -5,6 +5,8 @@ import pytest
 
 import mmsim
 from mmsim.data.synthetic import synthetic_funding, synthetic_taq
+from helpers import quote
+from helpers import run as run_script
 from test_streaming import Requote, chunks, signals_every
 
 H = 3_600_000_000_000
@@ -137,3 +139,27 @@ def test_result_from_tables_reads_the_engine_records():
     assert len(result.orders) == 0 and list(result.orders.columns)[:3] == ["order_id", "type",
                                                                            "side"]
     assert result.params == {"seed": 1} and result.contract is mmsim.BITMEX_XBTUSD
+
+
+@pytest.mark.parametrize("record", ["fills", "daily"])
+def test_acting_on_an_order_no_longer_in_the_book_does_not_depend_on_what_is_recorded(record):
+    # Order 1 is cancelled and leaves the book; cancelling and amending it again must not
+    # touch order 2, sent in the same call, and an amend of the wrong kind is refused as it
+    # is when the orders are kept: a closed order is known by its type and side only.
+    rows = [quote(0, 100.0, 10, 100.5, 10), quote(9, 100.0, 10, 100.5, 10)]
+    steps = [
+        lambda c: [c.limit(99.5, 1), c.follow(2, -1)],                  # 1, 2
+        lambda c: [c.cancel(1), c.cancel(2)],
+        lambda c: [c.limit(99.0, 1), c.cancel(1), c.amend(1, price=98.5), c.cancel(2)],
+        lambda c: c.orders["order_id"].tolist(),
+    ]
+    kept, by_kept = run_script(rows, [1, 2, 3, 4], *steps, latency=0.1)
+    other, by_other = run_script(rows, [1, 2, 3, 4], *steps, latency=0.1, record=record)
+    assert by_kept.ids == by_other.ids == [1, 2, None, None, 3, None, None, None, 3]
+    assert kept.orders.set_index("order_id").loc[3, "status"] == "live"
+    wrong = [steps[0], steps[1], lambda c: c.amend(2, price=101.0)]
+    for how in ("all", record):
+        with pytest.raises(mmsim.StrategyError) as err:
+            run_script(rows, [1, 2, 3], *wrong, latency=0.1, record=how)
+        assert str(err.value.__cause__) == ("amend: order 2 is a follow_limit order; only a limit "
+                                            "order's price can be amended")
