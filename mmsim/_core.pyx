@@ -1365,8 +1365,14 @@ cdef class Engine:
 
     cdef int replay(self, int64_t until, bint stop_on_fill) except -1 nogil:
         """Replay TAQ rows with time <= until. Returns 1 right after a row that filled one of
-        our orders when ``stop_on_fill`` (so the strategy hears of it), else 0."""
+        our orders when ``stop_on_fill`` (so the strategy hears of it), else 0.
+
+        Rows that can matter to nothing are passed over in a tight scan (``skip``): a row
+        whose quote and print are outside the touch band of our book, with no position to
+        check for liquidation, changes nothing, so only the rows that may are replayed."""
         cdef Py_ssize_t r, n_fills
+        cdef double lo = 0.0, hi = 0.0
+        cdef int band = -1              # -1: to work out; 0: every row is replayed; 1: (lo, hi)
         while True:
             if self.i == self.n_rows:
                 # Streaming: the rows held are done; the next chunk may still hold rows at
@@ -1376,6 +1382,12 @@ cdef class Engine:
                 with gil:
                     self.refill()
                 continue
+            if band < 0:
+                band = self.touch_band(&lo, &hi)
+            if band:
+                self.i = self.skip(self.i, until, lo, hi)
+                if self.i == self.n_rows:
+                    continue
             if self.t_time[self.i] > until:
                 break
             r = self.i
@@ -1385,16 +1397,68 @@ cdef class Engine:
                 n_fills = self.fills.n
                 self.on_row(r)
                 self.maybe_compact()
+                band = -1                   # the row may have moved our book
                 if stop_on_fill and self.fills.n != n_fills:
                     return 1
             elif self.acct.position != 0.0 and not self.safe_row(r):
                 # No order works, but the position can still fall below its maintenance.
                 self.now = self.t_time[r]
+                band = -1
                 if self.check_liquidation() and stop_on_fill:
                     return 1
         if self.i > 0 and self.t_time[self.i - 1] > self.now:
             self.now = self.t_time[self.i - 1]
         return 0
+
+    cdef int touch_band(self, double* lo, double* hi) except -1 nogil:
+        """Prices ``lo`` and ``hi`` such that a row whose bid, ask and print are all inside
+        (lo, hi) reaches none of our resting orders: ``lo`` is our best buy and ``hi`` our
+        best sell, each widened by three quarters of a tick towards the market, more than
+        the rounding of on_row's whole ticks (to_grid) and of a print's GRID_EPS. Returns 0
+        when rows cannot be passed over: a follow order moves with every quote, and a mark
+        from the data is not the row's mid that safe_row tests."""
+        cdef SideBook* buys = &self.sides[0]
+        cdef SideBook* sells = &self.sides[1]
+        if buys.n_follow or sells.n_follow or (self.has_mark and self.acct.position != 0.0):
+            return 0
+        self.settle(buys)           # the best entry of each side is then live
+        self.settle(sells)
+        lo[0] = (buys.entries[buys.n - 1].key + 0.75) * self.tick if buys.n else -INFINITY
+        hi[0] = (-sells.entries[sells.n - 1].key - 0.75) * self.tick if sells.n else INFINITY
+        return 1
+
+    cdef Py_ssize_t skip(self, Py_ssize_t k, int64_t until, double lo, double hi) noexcept nogil:
+        """The first row from ``k`` that may matter (see touch_band), at or before ``until``;
+        else the first row after ``until`` or the end of the rows held. With a position,
+        a row whose mid is not a safe mark (safe_row) matters too. NaN compares false: a
+        missing quote reaches nothing, as in on_row."""
+        cdef bint position = self.acct.position != 0.0
+        cdef double b, a, m
+        cdef Py_ssize_t top, r
+        if not position and lo == -INFINITY and hi == INFINITY:
+            # Nothing rests and nothing is held: no row matters; find the first after
+            # ``until`` by bisection (times are in order).
+            top = self.n_rows
+            while k < top:
+                r = k + (top - k) // 2
+                if self.t_time[r] <= until:
+                    k = r + 1
+                else:
+                    top = r
+            return k
+        while k < self.n_rows and self.t_time[k] <= until:
+            b = self.t_bid[k]
+            a = self.t_ask[k]
+            if b <= lo or a <= lo or b >= hi or a >= hi:
+                break
+            if self.t_amount[k] != 0.0 and (self.t_price[k] <= lo or self.t_price[k] >= hi):
+                break
+            if position:
+                m = 0.5 * (b + a)
+                if not (self.safe_lo < m < self.safe_hi):
+                    break
+            k += 1
+        return k
 
     cdef int refill(self) except -1:
         """Streaming: take the next chunk of rows from ``source`` (1), or mark the source done

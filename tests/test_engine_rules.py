@@ -221,6 +221,29 @@ def test_print_through_our_price_fills_all_at_our_price():
     assert (fill["price"], fill["amount"], fill["liquidity"]) == (100.0, 1000.0, "maker")
 
 
+def test_rows_away_from_our_orders_are_passed_over_but_prints_at_their_edge_are_not():
+    # A bid at 99.0 and an ask at 101.5 rest away from a market at 100.0 / 100.5 for many
+    # rows, which the row loop passes over. Prints within GRID_EPS of our prices (off-grid
+    # VWAPs) still count towards each order's volume; prints a fraction of a tick short of
+    # them do not; a print through each fills it.
+    calm = [quote(1 + k / 100, 100.0, 10, 100.5, 10) for k in range(1, 300)]
+    rows = [quote(0, 100.0, 10, 100.5, 10)] + calm + [
+        (5.0, 99.0000001, -7.0, 100.0, 10, 100.5, 10),       # at our bid: counted
+        (5.1, 99.2, -11.0, 100.0, 10, 100.5, 10),            # short of it: not
+        (5.2, 101.4999999, 3.0, 100.0, 10, 100.5, 10),       # at our ask: counted
+        (5.3, 101.3, 13.0, 100.0, 10, 100.5, 10),            # short of it: not
+    ] + [quote(5.4 + k / 100, 100.0, 10, 100.5, 10) for k in range(300)] + [
+        (9.0, 98.99, -2.0, 100.0, 10, 100.5, 10),            # through our bid
+        (9.1, 101.51, 5.0, 100.0, 10, 100.5, 10),            # through our ask
+    ]
+    res, _ = run(rows, [1], lambda c: [c.limit(99.0, 4), c.limit(101.5, -6)])
+    orders = res.orders.set_index("order_id")
+    assert orders["volume"].tolist() == [7.0 + 2.0, 3.0 + 5.0]
+    got = list(zip(res.fills["order_id"], res.fills["price"], res.fills["amount"],
+                   res.fills.index))
+    assert got == [(1, 99.0, 4.0, at(9.0)), (2, 101.5, -6.0, at(9.1))]
+
+
 def test_one_print_never_fills_more_than_its_volume_across_our_orders():
     rows = [
         quote(0, 100.0, 50, 100.5, 10),
