@@ -1434,11 +1434,18 @@ cdef class Engine:
         missing quote reaches nothing, as in on_row."""
         cdef bint position = self.acct.position != 0.0
         cdef double b, a, m
-        cdef Py_ssize_t top, r
+        cdef Py_ssize_t top, r, step
         if not position and lo == -INFINITY and hi == INFINITY:
             # Nothing rests and nothing is held: no row matters; find the first after
-            # ``until`` by bisection (times are in order).
-            top = self.n_rows
+            # ``until`` by galloping then bisection (times are in order), which reads a few
+            # rows near ``k`` when the next event is near, as it usually is.
+            step = 1
+            top = k
+            while top < self.n_rows and self.t_time[top] <= until:
+                k = top + 1
+                top = k + step
+                step *= 2
+            top = min(top, self.n_rows)
             while k < top:
                 r = k + (top - k) // 2
                 if self.t_time[r] <= until:
@@ -1446,16 +1453,26 @@ cdef class Engine:
                 else:
                     top = r
             return k
-        while k < self.n_rows and self.t_time[k] <= until:
-            b = self.t_bid[k]
-            a = self.t_ask[k]
-            if b <= lo or a <= lo or b >= hi or a >= hi:
-                break
-            if self.t_amount[k] != 0.0 and (self.t_price[k] <= lo or self.t_price[k] >= hi):
+        cdef const int64_t* t
+        cdef const double* bid
+        cdef const double* ask
+        cdef const double* amount
+        cdef const double* price
+        cdef double safe_lo = self.safe_lo, safe_hi = self.safe_hi
+        if k >= self.n_rows:
+            return k
+        t, bid, ask = &self.t_time[0], &self.t_bid[0], &self.t_ask[0]
+        amount, price = &self.t_amount[0], &self.t_price[0]
+        while k < self.n_rows and t[k] <= until:
+            b = bid[k]
+            a = ask[k]
+            # One test without a branch per part: whether a row prints is not predictable.
+            if ((b <= lo) | (a <= lo) | (b >= hi) | (a >= hi)
+                    | ((amount[k] != 0.0) & ((price[k] <= lo) | (price[k] >= hi)))):
                 break
             if position:
                 m = 0.5 * (b + a)
-                if not (self.safe_lo < m < self.safe_hi):
+                if not (safe_lo < m < safe_hi):
                     break
             k += 1
         return k
