@@ -133,6 +133,63 @@ class Idle(mmsim.Strategy):
         pass
 
 
+class RestFar(mmsim.Strategy):
+    """A bid and an ask sent once, far from the market: no row reaches them."""
+
+    def __init__(self):
+        self.sent = False
+
+    def on_signal(self, ctx):
+        if not self.sent:
+            ctx.limit(1000.0, 100)
+            ctx.limit(90000.0, -100)
+            self.sent = True
+
+
+class KeepFar(mmsim.Strategy):
+    """The same far bid and ask held with ctx.quote at every call (kept after the first)."""
+
+    def on_signal(self, ctx):
+        ctx.quote(1000.0, 100, 90000.0, 100)
+
+
+class RequoteFar(mmsim.Strategy):
+    """A far bid and ask moved by a tick at every call: two orders sent and two cancelled a
+    call, none reached by a row."""
+
+    def __init__(self):
+        self.k = 0
+
+    def on_signal(self, ctx):
+        self.k ^= 1
+        ctx.quote(1000.0 + 0.5 * self.k, 100, 90000.0 + 0.5 * self.k, 100)
+
+
+BY_STRATEGY = {"idle": Idle, "rest_far": RestFar, "keep_far": KeepFar,
+               "requote_far": RequoteFar, "requote_touch": lambda: QuoteTouch()}
+
+
+@pytest.mark.parametrize("name", list(BY_STRATEGY))
+def test_run_by_strategy(benchmark, replay_taq, name):
+    """The run of ``test_end_to_end_parts`` (from arrays align checked for the contract)
+    with strategies that add one cost at a time: the calls alone, orders resting where no
+    row reaches them (the row scan), the same quote held at every call, an order lifecycle
+    per call and side far from the market, and the benchmark's quoting at the touch."""
+    data = align(replay_taq, minute_signals(replay_taq), contract=mmsim.BITMEX_XBTUSD)
+    make = BY_STRATEGY[name]
+    cpu = []
+
+    def run():
+        t0 = time.process_time()
+        result = mmsim.backtest(data, None, make(), contract=mmsim.BITMEX_XBTUSD, latency=0.01)
+        cpu.append(time.process_time() - t0)
+        return result
+
+    result = benchmark.pedantic(run, rounds=ROUNDS, iterations=1)
+    benchmark.extra_info.update(rows=len(data.time), orders=len(result.orders),
+                                cpu_s=min(cpu), rows_per_cpu_s=len(data.time) / min(cpu))
+
+
 QUEUE_MODELS = {
     "risk_averse": mmsim.RiskAverse(),
     "power2": mmsim.PowerProb(2),
