@@ -1763,8 +1763,8 @@ cdef class Engine:
             self.finish()
         if not self.keep_fills:
             self.fills.n = 0
-        # Nothing writes these buffers after the run (run() refuses below), so the caller
-        # may keep them instead of copying some 30 MB of records at the end of a long run.
+        # Nothing writes these buffers after the run (run() refuses to start again), so the
+        # caller may keep them instead of copying some 30 MB of records at the end of a run.
         self.handed_over = True
         return {
             "orders": self.orders.view(),
