@@ -422,7 +422,7 @@ def backtest(
                         f"DataFrames (e.g. mmsim.read_taq(path, stream=True)), got "
                         f"{type(taq).__name__}")
     if source is None:
-        if not (is_checked(data) and data.tick_size == contract.tick_size):
+        if not (is_checked(data) and data.checked.tick_size == contract.tick_size):
             # The engine compares prices in whole ticks held in int64: each must stay exact.
             # align(..., contract=) checked them (for a frame, in the pass that validates it).
             check_prices(data.price, data.bid_price, data.ask_price, contract)

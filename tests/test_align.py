@@ -181,10 +181,10 @@ def test_align_marks_the_arrays_it_checked_and_the_mark_follows_them_only():
     from mmsim.data.align import Aligned, cut, is_checked
 
     data = mmsim.align(taq(ROWS), signals(1, 2), contract=NOFEE)
-    assert is_checked(data) and data.tick_size == NOFEE.tick_size
-    assert mmsim.align(taq(ROWS), signals(1, 2)).tick_size == 0.0
+    assert is_checked(data) and data.checked.tick_size == NOFEE.tick_size
+    assert mmsim.align(taq(ROWS), signals(1, 2)).checked.tick_size == 0.0
     part = cut(data, at(1), at(3))
-    assert is_checked(part) and part.tick_size == NOFEE.tick_size
+    assert is_checked(part) and part.checked.tick_size == NOFEE.tick_size
     # Arrays swapped in are not what was checked, whatever they hold.
     for name in ("time", "bid_price", "signals", "signal_time"):
         assert not is_checked(data._replace(**{name: getattr(data, name).copy()}))
@@ -223,13 +223,13 @@ def test_the_check_mark_survives_pickling_and_shared_memory():
 
     data = mmsim.align(taq(ROWS), signals(1, 2), contract=NOFEE)
     back = pickle.loads(pickle.dumps(data))
-    assert is_checked(back) and back.tick_size == NOFEE.tick_size
+    assert is_checked(back) and back.checked.tick_size == NOFEE.tick_size
     block, layout = share(data)
     try:
         mapped, shared = attach(block.name, layout)
-        assert is_checked(shared) and shared.tick_size == NOFEE.tick_size
+        assert is_checked(shared) and shared.checked.tick_size == NOFEE.tick_size
         assert np.array_equal(shared.bid_price, data.bid_price)
-        layout["checked"] = False
+        layout["tick_size"] = None
         assert not is_checked(attach(block.name, layout)[1])
         del shared
         mapped.close()

@@ -36,7 +36,7 @@ def _warn_naive(index: pd.DatetimeIndex, name: str | None) -> None:
 
 
 #: The fields of an :class:`Aligned` that say how its arrays were checked, not what they hold.
-CHECK_MARKS = ("checked", "tick_size")
+CHECK_MARKS = ("checked",)
 
 
 class Checked:
@@ -50,12 +50,17 @@ class Checked:
     ----------
     data : Aligned
         Arrays that passed the checks.
+    tick_size : float, default 0.0
+        The tick grid the prices were also checked against (:func:`align` with a
+        contract): a backtest on a contract of this tick size does not check them again;
+        0.0: not checked.
     """
 
-    __slots__ = ("arrays",)
+    __slots__ = ("arrays", "tick_size")
 
-    def __init__(self, data: "Aligned"):
+    def __init__(self, data: "Aligned", tick_size: float = 0.0):
         self.arrays = tuple(getattr(data, name) for name in _VALUES)
+        self.tick_size = float(tick_size)
 
     def covers(self, data: "Aligned") -> bool:
         """Whether ``data`` holds exactly the arrays that were checked."""
@@ -90,11 +95,8 @@ class Aligned(NamedTuple):
         Set by :func:`align`: its arrays are TAQ rows that passed the schema, times in
         order and finite signals. :func:`check_aligned` then checks only their types and
         shapes, so that a sweep replaying one :class:`Aligned` many times validates its
-        rows once. None (the default) for arrays put together by hand.
-    tick_size : float
-        The tick grid the prices were checked against (:func:`align` with a contract,
-        valid with ``checked``): a backtest on a contract of this tick size does not check
-        them again; 0.0 (the default): not checked.
+        rows once, and the tick grid its prices were checked against. None (the default)
+        for arrays put together by hand.
     """
 
     time: np.ndarray
@@ -110,7 +112,6 @@ class Aligned(NamedTuple):
     local_time: np.ndarray | None = None
     mark_price: np.ndarray | None = None
     checked: Checked | None = None
-    tick_size: float = 0.0
 
     @property
     def nbytes(self) -> int:
@@ -136,10 +137,10 @@ def is_checked(data: Aligned) -> bool:
     return isinstance(data.checked, Checked) and data.checked.covers(data)
 
 
-def _marked(data: Aligned, checked: bool) -> Aligned:
-    # ``data`` marked as checked (its own arrays), or unmarked.
-    return data._replace(checked=Checked(data) if checked else None,
-                         tick_size=data.tick_size if checked else 0.0)
+def _checked_as(out: Aligned, data: Aligned) -> Aligned:
+    # ``out``, arrays cut or completed from those of ``data``, checked as far as ``data`` was.
+    return out._replace(checked=Checked(out, data.checked.tick_size) if is_checked(data)
+                        else None)
 
 
 def _array(data: Aligned, name: str, dtype, ndim: int) -> np.ndarray:
@@ -337,12 +338,11 @@ def taq_arrays(taq: pd.DataFrame, checked: bool = False, name: str | None = "taq
     data = Aligned(
         time=index_ns(taq.index), signal_time=np.zeros(0, dtype=np.int64),
         signals=np.zeros((0, 0)), columns=(), local_time=local_time, mark_price=marks,
-        tick_size=0.0 if contract is None else float(contract.tick_size),
         **{c: np.ascontiguousarray(taq[c].to_numpy(dtype=np.float64)) for c in TAQ_COLUMNS},
     )
     if checked and contract is not None:
         check_prices(data.price, data.bid_price, data.ask_price, contract)
-    return _marked(data, True)
+    return data._replace(checked=Checked(data, 0.0 if contract is None else contract.tick_size))
 
 
 def with_signals(data: Aligned, signals: pd.DataFrame, checked: bool = False) -> Aligned:
@@ -379,7 +379,7 @@ def with_signals(data: Aligned, signals: pd.DataFrame, checked: bool = False) ->
         signals=np.ascontiguousarray(signals.to_numpy(dtype=np.float64)),
         columns=tuple(str(c) for c in signals.columns))
     # The signals were validated here: checked TAQ arrays stay checked with them.
-    return _marked(out, is_checked(data))
+    return _checked_as(out, data)
 
 
 def _bounds(start, end) -> tuple[int | None, int | None]:
@@ -437,7 +437,6 @@ def cut(data, start=None, end=None):
         time=time, signal_time=st[sa:sb], signals=data.signals[sa:sb], columns=data.columns,
         local_time=None if data.local_time is None else data.local_time[a:b],
         mark_price=None if data.mark_price is None else data.mark_price[a:b],
-        tick_size=data.tick_size,
         **{c: getattr(data, c)[a:b] for c in TAQ_COLUMNS},
     )
-    return _marked(out, is_checked(data))
+    return _checked_as(out, data)

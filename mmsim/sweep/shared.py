@@ -49,8 +49,9 @@ def share(data: Aligned):
         block.close()
         block.unlink()
         raise
-    return block, {"arrays": arrays, "columns": tuple(data.columns),
-                   "checked": is_checked(data), "tick_size": data.tick_size}
+    # Values checked here stay checked where the block is mapped (its views are read-only).
+    tick_size = data.checked.tick_size if is_checked(data) else None
+    return block, {"arrays": arrays, "columns": tuple(data.columns), "tick_size": tick_size}
 
 
 def attach(name: str, layout: dict):
@@ -74,6 +75,6 @@ def attach(name: str, layout: dict):
         view = np.ndarray(shape, dtype=dtype, buffer=block.buf, offset=start)
         view.flags.writeable = False
         fields[field] = view
-    data = Aligned(columns=layout["columns"], tick_size=layout["tick_size"], **fields)
-    # Values checked where the block was made stay checked: the views are read-only.
-    return block, data._replace(checked=Checked(data) if layout["checked"] else None)
+    data = Aligned(columns=layout["columns"], **fields)
+    tick_size = layout["tick_size"]
+    return block, data._replace(checked=None if tick_size is None else Checked(data, tick_size))
