@@ -1,5 +1,6 @@
 # The engine's contract: C structs for every record it keeps, and the cdef classes that own
-# them. Records live in growable NumPy arrays (``Table``) so Python sees them without copies.
+# them. Records live in growable buffers (``Table``) that NumPy views, so Python sees them without
+# copies.
 from libc.stdint cimport int8_t, int32_t, int64_t
 
 from mmsim.latency cimport LatencyModel
@@ -154,14 +155,17 @@ cdef struct PositionRow:
 
 cdef class Table:
     """A growable array of C records viewed by NumPy without copying."""
-    cdef object arr                     # the NumPy structured array that owns the memory
-    cdef char* data                     # its buffer
+    cdef object dtype                   # the NumPy dtype of a record
+    cdef char* data                     # the buffer (PyMem_Raw*, traced by tracemalloc)
     cdef Py_ssize_t n                   # records in use
     cdef Py_ssize_t cap                 # records allocated
     cdef Py_ssize_t itemsize            # bytes per record
-    cdef int grow(self) except -1
+    cdef bint viewed                    # an array over ``data`` was handed out
+    cdef list retired                   # earlier buffers arrays may still view
+    cdef int grow(self) except -1 nogil
     cdef char* push(self) except NULL nogil
     cdef char* push_raw(self) except NULL nogil
+    cdef object record(self, Py_ssize_t k)
 
 
 cdef struct SideBook:

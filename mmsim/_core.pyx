@@ -1,7 +1,7 @@
 # The event loop of the simulator: replays TAQ rows, applies the strategy's actions after
 # their latency, models the queue ahead of each order and fills it (DESIGN.md, "Fill
-# semantics", rules 1-11). Everything in the loop is C: records are structs in NumPy-owned
-# buffers, and the GIL is taken only to grow a buffer or to call the strategy.
+# semantics", rules 1-11). Everything in the loop is C: records are structs in buffers NumPy
+# views, and the GIL is taken only to call the strategy or to keep a buffer an array views.
 cimport cython
 cimport numpy as cnp
 import numbers
@@ -12,11 +12,20 @@ from libc.math cimport INFINITY, NAN, fabs, floor, isfinite, isnan
 from libc.stdint cimport INT64_MAX, INT64_MIN, int8_t, int32_t, int64_t
 from libc.stdlib cimport free, qsort, realloc
 from libc.string cimport memcpy, memmove, memset
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.mem cimport PyMem_RawFree, PyMem_RawMalloc, PyMem_RawRealloc
+from cpython.ref cimport Py_INCREF
 
 from mmsim.latency cimport LatencyModel
 from mmsim.queue cimport QueueModel
 
 cnp.import_array()
+
+cdef extern from "numpy/arrayobject.h":
+    # An array over memory the caller owns (a Table's buffer); takes over one reference to
+    # ``descr``.
+    object PyArray_NewFromDescr(void* subtype, void* descr, int nd, cnp.npy_intp* dims,
+                                cnp.npy_intp* strides, void* data, int flags, void* obj)
 
 cdef extern from *:
     """
@@ -138,11 +147,30 @@ FUNDING_DTYPE = np.asarray(<FundingRow[:1]> &_fr).dtype
 
 
 @cython.final
-cdef class Table:
-    """A growable array of C records, owned by a NumPy structured array.
+@cython.final
+cdef class Buffer:
+    """A retired buffer of a Table, freed with it."""
+    cdef void* p
 
-    Growing allocates a new array and copies; views handed out earlier keep the old
-    array alive, so they stay valid (frozen at their last state) rather than dangle.
+    @staticmethod
+    cdef Buffer wrap(void* p):
+        cdef Buffer b = Buffer.__new__(Buffer)
+        b.p = p
+        return b
+
+    def __dealloc__(self):
+        PyMem_RawFree(self.p)
+
+
+cdef class Table:
+    """A growable array of C records in a buffer of its own, viewed by NumPy without copies.
+
+    A table nobody has viewed grows in place (``PyMem_RawRealloc``: large buffers are
+    remapped rather than copied, and pages never written are never touched), so the record
+    tables of a long run cost their final size once. Once :meth:`view` has handed out an
+    array over the buffer, growing copies into a new buffer and keeps the old one until the
+    table is freed: every array viewing it (each holds a reference to the table) stays
+    valid, frozen at its last state, rather than dangling.
 
     Parameters
     ----------
@@ -153,21 +181,38 @@ cdef class Table:
     """
 
     def __cinit__(self, dtype, Py_ssize_t capacity=64):
-        self.arr = np.zeros(max(capacity, 1), dtype=dtype)
-        # The engine writes through ``data``; Python only reads. A read-only owner makes every
-        # view of it read-only for good (NumPy refuses to make a view of it writeable again).
-        self.arr.flags.writeable = False
-        self.data = <char*>cnp.PyArray_DATA(<cnp.ndarray>self.arr)
-        self.n = 0
+        self.dtype = np.dtype(dtype)
+        self.itemsize = self.dtype.itemsize
         self.cap = max(capacity, 1)
-        self.itemsize = (<cnp.ndarray>self.arr).dtype.itemsize
+        self.n = 0
+        self.viewed = False
+        self.retired = []
+        self.data = <char*>PyMem_RawMalloc(self.cap * self.itemsize)
+        if self.data == NULL:
+            raise MemoryError(f"cannot allocate {self.cap} records of {self.itemsize} bytes")
 
-    cdef int grow(self) except -1:
-        new = np.zeros(2 * self.cap, dtype=self.arr.dtype)
-        memcpy(cnp.PyArray_DATA(<cnp.ndarray>new), self.data, self.n * self.itemsize)
-        new.flags.writeable = False
-        self.arr = new
-        self.data = <char*>cnp.PyArray_DATA(<cnp.ndarray>new)
+    def __dealloc__(self):
+        PyMem_RawFree(self.data)
+
+    cdef int grow(self) except -1 nogil:
+        # Doubling; the records past ``n`` are left uncleared: they are written before they
+        # are read (push clears its record, push_raw's callers write theirs).
+        cdef char* p
+        cdef size_t size = 2 * self.cap * self.itemsize
+        if self.viewed:
+            p = <char*>PyMem_RawMalloc(size)
+            if p != NULL:
+                memcpy(p, self.data, self.n * self.itemsize)
+                with gil:
+                    # Arrays handed out view the old buffer: keep it while the table lives.
+                    self.retired.append(Buffer.wrap(self.data))
+        else:
+            p = <char*>PyMem_RawRealloc(self.data, size)
+        if p == NULL:
+            with gil:
+                raise MemoryError(f"cannot grow a table to {2 * self.cap} records of "
+                                  f"{self.itemsize} bytes")
+        self.data = p
         self.cap *= 2
         return 0
 
@@ -181,14 +226,27 @@ cdef class Table:
         # A new record, not cleared: for callers that write all of it (a pointer of the
         # row loop's scratch, an action, a slot), once or more per row.
         if self.n == self.cap:
-            with gil:
-                self.grow()
+            self.grow()
         self.n += 1
         return self.data + (self.n - 1) * self.itemsize
 
+    cdef object record(self, Py_ssize_t k):
+        # A copy of record k as a read-only NumPy scalar: it stays what it was when the
+        # buffer is reused or grows.
+        return np.frombuffer(PyBytes_FromStringAndSize(self.data + k * self.itemsize,
+                                                       self.itemsize), dtype=self.dtype)[0]
+
     def view(self):
         """Return the records in use as a read-only NumPy array viewing this buffer."""
-        return self.arr[:self.n]
+        cdef cnp.npy_intp dims[1]
+        dims[0] = self.n
+        self.viewed = True
+        # PyArray_NewFromDescr takes over one reference to the dtype.
+        Py_INCREF(self.dtype)
+        arr = PyArray_NewFromDescr(<void*>np.ndarray, <void*>self.dtype, 1, dims, NULL,
+                                   self.data, 0, NULL)
+        cnp.set_array_base(arr, self)
+        return arr
 
     def __len__(self):
         return self.n
@@ -1639,9 +1697,9 @@ cdef class Engine:
         o.slippage = NAN if type == T_MARKET else 0.0
         self.update_working(o)
         if self.keep_orders:
-            # The order's row of the orders table, written when it leaves the book (compact,
-            # finish); until then record() reads the book. Rows are never reused, so the
-            # zeroed buffer needs no clearing.
+            # The order's row of the orders table, written whole when it leaves the book
+            # (compact, finish); until then record() reads the book, so the row is left
+            # uncleared.
             self.orders.push_raw()
         return o
 
@@ -1728,7 +1786,7 @@ cdef class Engine:
                     self.acting = True
                     while n_fills < self.fills.n:
                         # A read-only record: the callback cannot change what was recorded.
-                        fill = self.fills.arr[n_fills]
+                        fill = self.fills.record(n_fills)
                         self.now = fill["time"]
                         self.sync_feed()
                         on_fill(ctx, fill)

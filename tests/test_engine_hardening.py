@@ -78,6 +78,21 @@ def test_fill_handed_to_on_fill_is_read_only_and_records_stay():
     assert result.fills["amount"].tolist() == [10.0]
 
 
+def test_fills_kept_from_on_fill_stay_as_they_were_when_fills_are_not_recorded():
+    # record="daily" keeps no fills table: the engine reuses its fill buffer once on_fill has
+    # seen a fill, so a fill the strategy keeps must be its own copy.
+    rows = [quote(0, 100.0, 500, 100.5, 500),
+            (2, 99.5, -10.0, 100.0, 500, 100.5, 500),     # through our 100.0 bid: fills 10
+            (4, 101.0, 7.0, 100.0, 500, 100.5, 500)]      # through our 100.5 ask: fills all 8
+    kept = []
+    strategy = Script(lambda ctx: ctx.limit(100.0, 10), lambda ctx: ctx.limit(100.5, -8),
+                      on_fill=lambda ctx, fill: kept.append(fill))
+    mmsim.backtest(taq(rows), signals(1, 3), strategy, contract=NOFEE, latency=0.5,
+                   record="daily")
+    assert [(int(f["order_id"]), float(f["price"]), float(f["amount"])) for f in kept] == \
+        [(1, 100.0, 10.0), (2, 100.5, -8.0)]
+
+
 # ---- 2 and 3: amounts and prices snap to their grids; zero after snapping is an error --------
 
 def test_amount_is_snapped_to_the_lot_grid_so_an_order_completes():
