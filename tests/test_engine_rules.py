@@ -244,6 +244,20 @@ def test_rows_away_from_our_orders_are_passed_over_but_prints_at_their_edge_are_
     assert got == [(1, 99.0, 4.0, at(9.0)), (2, 101.5, -6.0, at(9.1))]
 
 
+def test_a_long_pass_over_rows_stops_at_the_action_that_ends_it():
+    # A bid at 98.5 rests away from the market for hundreds of rows, which the row loop
+    # passes over. A bid at 100.0 sent at 3.005 goes live at 3.505, some fifty rows on,
+    # behind the 10 bid there; the pass stops at it, so the print of 15 at 100.0 on the
+    # next row (3.51), which the first bid alone would pass over, fills it 5.
+    calm = [quote(1 + k / 100, 100.0, 10, 100.5, 10) for k in range(1, 300) if k != 251]
+    rows = sorted([quote(0, 100.0, 10, 100.5, 10), quote(3.505, 100.0, 10, 100.5, 10),
+                   (3.51, 100.0, -15.0, 100.0, 10, 100.5, 10)] + calm, key=lambda row: row[0])
+    res, _ = run(rows, [1, 3.005], lambda c: c.limit(98.5, 6), lambda c: c.limit(100.0, 8))
+    got = list(zip(res.fills["order_id"], res.fills["price"], res.fills["amount"],
+                   res.fills.index))
+    assert got == [(2, 100.0, 5.0, at(3.51))]
+
+
 def test_one_print_never_fills_more_than_its_volume_across_our_orders():
     rows = [
         quote(0, 100.0, 50, 100.5, 10),
