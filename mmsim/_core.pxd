@@ -266,7 +266,6 @@ cdef class Engine:
     cdef int advance(self, bint stop) except -1 nogil
     cdef int replay(self, int64_t until, bint stop_on_fill) except -1 nogil
     cdef int touch_band(self, double* lo, double* hi) except -1 nogil
-    cdef Py_ssize_t rows_until(self, Py_ssize_t k, int64_t until) noexcept nogil
     cdef Py_ssize_t skip(self, Py_ssize_t k, int64_t until, double lo, double hi) noexcept nogil
     cdef int refill(self) except -1
     cdef int request_cancel(self, Order* o) except -1

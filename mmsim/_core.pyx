@@ -35,10 +35,6 @@ cdef extern from *:
     """
     int MMSIM_DEBUG
 
-cdef enum:
-    # Rows a scan past our book tests one by one before it searches for its last row (skip).
-    SHORT_SCAN = 32
-
 cdef extern from *:
     """
     #if defined(__GNUC__) || defined(__clang__)
@@ -265,22 +261,6 @@ cdef class Table:
 
     def __len__(self):
         return self.n
-
-
-cdef inline bint row_matters(double b, double a, double amount, double p, double lo,
-                             double hi, bint position, double safe_lo,
-                             double safe_hi) noexcept nogil:
-    # Engine.skip: whether a row's quote (b, a) or print (p, when amount != 0) is outside
-    # (lo, hi) or, with a position, its mid is not in the safe band (safe_lo, safe_hi).
-    cdef double m
-    # One test without a branch per part: whether a row prints is not predictable.
-    if ((b <= lo) | (a <= lo) | (b >= hi) | (a >= hi)
-            | ((amount != 0.0) & ((p <= lo) | (p >= hi)))):
-        return True
-    if position:
-        m = 0.5 * (b + a)
-        return not (safe_lo < m < safe_hi)
-    return False
 
 
 cdef int ensure(void** buf, Py_ssize_t* cap, Py_ssize_t need, size_t itemsize) except -1 nogil:
@@ -1499,28 +1479,6 @@ cdef class Engine:
             self.now = self.t_time[self.i - 1]
         return 0
 
-    cdef Py_ssize_t rows_until(self, Py_ssize_t k, int64_t until) noexcept nogil:
-        """The first row from ``k`` whose time is after ``until``, else the end of the rows
-        held: galloping then bisection (times are in order), which reads a few rows near
-        ``k`` when the next event is near, as it usually is. The scans up to it then need
-        not read the times."""
-        cdef Py_ssize_t step = 1, top = k, half, n
-        cdef const int64_t* t = &self.t_time[0] if self.n_rows else NULL
-        while top < self.n_rows and t[top] <= until:
-            k = top + 1
-            top = k + step
-            step *= 2
-        # The answer is in [k, min(top, n_rows)]: a bisection whose steps select without a
-        # branch (conditional moves), as which half holds it is not predictable.
-        n = min(top, self.n_rows) - k
-        if n == 0:
-            return k
-        while n > 1:
-            half = n // 2
-            k = k + half if t[k + half] <= until else k
-            n -= half
-        return k + (t[k] <= until)
-
     cdef int touch_band(self, double* lo, double* hi) except -1 nogil:
         """Prices ``lo`` and ``hi`` such that a row whose bid, ask and print are all inside
         (lo, hi) reaches none of our resting orders: ``lo`` is our best buy and ``hi`` our
@@ -1542,43 +1500,49 @@ cdef class Engine:
         """The first row from ``k`` that may matter (see touch_band), at or before ``until``;
         else the first row after ``until`` or the end of the rows held. With a position,
         a row whose mid is not a safe mark (safe_row) matters too. NaN compares false: a
-        missing quote reaches nothing, as in on_row.
-
-        Scans near the touch stop within a few rows: the first ``SHORT_SCAN`` rows test
-        their times as they go. A scan that gets past them is likely to run to ``until``:
-        the last row before it is found by search, and the scan to it reads no times."""
+        missing quote reaches nothing, as in on_row."""
         cdef bint position = self.acct.position != 0.0
-        cdef Py_ssize_t end
+        cdef double b, a, m
+        cdef Py_ssize_t top, r, step
+        if not position and lo == -INFINITY and hi == INFINITY:
+            # Nothing rests and nothing is held: no row matters; find the first after
+            # ``until`` by galloping then bisection (times are in order), which reads a few
+            # rows near ``k`` when the next event is near, as it usually is.
+            step = 1
+            top = k
+            while top < self.n_rows and self.t_time[top] <= until:
+                k = top + 1
+                top = k + step
+                step *= 2
+            top = min(top, self.n_rows)
+            while k < top:
+                r = k + (top - k) // 2
+                if self.t_time[r] <= until:
+                    k = r + 1
+                else:
+                    top = r
+            return k
         cdef const int64_t* t
         cdef const double* bid
         cdef const double* ask
         cdef const double* amount
         cdef const double* price
         cdef double safe_lo = self.safe_lo, safe_hi = self.safe_hi
-        if not position and lo == -INFINITY and hi == INFINITY:
-            return self.rows_until(k, until)        # nothing rests and nothing is held
         if k >= self.n_rows:
             return k
         t, bid, ask = &self.t_time[0], &self.t_bid[0], &self.t_ask[0]
         amount, price = &self.t_amount[0], &self.t_price[0]
-        end = min(k + SHORT_SCAN, self.n_rows)
-        while k < end and t[k] <= until:
-            if row_matters(bid[k], ask[k], amount[k], price[k], lo, hi, position, safe_lo,
-                           safe_hi):
-                return k
-            k += 1
-        if k < end or k == self.n_rows:
-            return k
-        end = self.rows_until(k, until)
-        if end > 0:
-            # The row an action at ``until`` goes live on: its sizes (the queue it joins, the
-            # opposite size a take reads) are not read by the scan; fetch them while it runs.
-            prefetch(&self.t_bid_amount[end - 1])
-            prefetch(&self.t_ask_amount[end - 1])
-        while k < end:
-            if row_matters(bid[k], ask[k], amount[k], price[k], lo, hi, position, safe_lo,
-                           safe_hi):
-                return k
+        while k < self.n_rows and t[k] <= until:
+            b = bid[k]
+            a = ask[k]
+            # One test without a branch per part: whether a row prints is not predictable.
+            if ((b <= lo) | (a <= lo) | (b >= hi) | (a >= hi)
+                    | ((amount[k] != 0.0) & ((price[k] <= lo) | (price[k] >= hi)))):
+                break
+            if position:
+                m = 0.5 * (b + a)
+                if not (safe_lo < m < safe_hi):
+                    break
             k += 1
         return k
 
@@ -1709,6 +1673,12 @@ cdef class Engine:
                       bint post_only, int8_t tif, bint reduce_only) except -1:
         cdef Order* o = self.new_order(type, price, level, amount, post_only, tif, reduce_only)
         self.push_action(A_ADD, o.order_id, self.latency.draw(self.now), NAN, NAN)
+        if self.i < self.n_rows:
+            # The order goes live on a row near the next one (go_live): its sizes (the
+            # queue it joins, the opposite size a take reads) are not read by the scan that
+            # passes over the rows until then, so they are fetched now.
+            prefetch(&self.t_bid_amount[self.i])
+            prefetch(&self.t_ask_amount[self.i])
         return o.order_id
 
     cdef Order* new_order(self, int8_t type, double price, int64_t level, double amount,
