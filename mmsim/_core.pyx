@@ -158,7 +158,6 @@ FUNDING_DTYPE = np.asarray(<FundingRow[:1]> &_fr).dtype
 
 
 @cython.final
-@cython.final
 cdef class Buffer:
     """A retired buffer of a Table, freed with it."""
     cdef void* p
@@ -173,6 +172,7 @@ cdef class Buffer:
         PyMem_RawFree(self.p)
 
 
+@cython.final
 cdef class Table:
     """A growable array of C records in a buffer of its own, viewed by NumPy without copies.
 
