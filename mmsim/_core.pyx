@@ -176,9 +176,9 @@ cdef class Buffer:
 cdef class Table:
     """A growable array of C records in a buffer of its own, viewed by NumPy without copies.
 
-    A table nobody has viewed grows in place (``PyMem_RawRealloc``: large buffers are
-    remapped rather than copied, and pages never written are never touched), so the record
-    tables of a long run cost their final size once. Once :meth:`view` has handed out an
+    A table nobody has viewed grows with ``PyMem_RawRealloc``, which extends or remaps the
+    buffer where the allocator can and never clears the new part, so the record tables of a
+    long run are not zeroed and copied at every doubling. Once :meth:`view` has handed out an
     array over the buffer, growing copies into a new buffer and keeps the old one until the
     table is freed: every array viewing it (each holds a reference to the table) stays
     valid, frozen at its last state, rather than dangling.
