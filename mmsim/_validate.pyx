@@ -6,7 +6,7 @@
 # bad row. setup.py builds without fast-math and with -ffp-contract=off: NaN compares false
 # and the rounding below is that of plain float64 arithmetic, which both rely on.
 from libc.math cimport NAN, fabs, floor, isfinite, isnan
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 
 # Rows per block: small enough that a flagged block is read again from cache, large enough
 # that the test of the flag costs nothing next to the block.
@@ -261,18 +261,24 @@ def first_descent(const int64_t[::1] times):
     """
     cdef Py_ssize_t n = times.shape[0], start = 1, end, k, bad = -1
     cdef const int64_t* t
-    cdef bint flag
+    cdef uint64_t x, y, d, signs
     if n < 2:
         return -1
     t = &times[0]
     with nogil:
         while start < n and bad < 0:
             end = min(start + BLOCK, n)
-            flag = False
+            # x < y for int64 as the sign of d ^ ((x ^ y) & (d ^ x)), d = x - y: the sign of
+            # the difference, corrected where it overflows (NaT below a time), in unsigned
+            # arithmetic that wraps. Without SSE4.2 there is no vector compare of int64,
+            # but subtraction and bit operations vectorise everywhere.
+            signs = 0
             for k in range(start, end):
-                if t[k] < t[k - 1]:         # the form gcc vectorises (see first_bad_in)
-                    flag = True
-            if flag:
+                x = <uint64_t>t[k]
+                y = <uint64_t>t[k - 1]
+                d = x - y
+                signs |= d ^ ((x ^ y) & (d ^ x))
+            if signs >> 63:
                 for k in range(start, end):
                     if t[k] < t[k - 1]:
                         bad = k

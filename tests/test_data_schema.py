@@ -623,6 +623,26 @@ def test_the_time_check_finds_the_first_descent_at_block_edges(row, drop):
     assert first_descent(times[:1]) == first_descent(times[:0]) == -1
 
 
+@pytest.mark.parametrize("pair", [
+    (2**63 - 1, -2**63),            # the largest time, then NaT: a descent of 2**64 - 1
+    (-2**63, 2**63 - 1),            # NaT, then the largest time: up by as much
+    (2**62, -2**62 - 1),            # differences just past the int64 range, both ways
+    (-2**62 - 1, 2**62),
+    (-1, 2**63 - 1), (2**63 - 1, -1), (5, 5), (-2**63, -2**63),
+])
+def test_the_time_check_compares_times_whose_difference_overflows(pair):
+    # The block test works on the difference of neighbouring times, which overflows int64
+    # between a time and NaT or between times far apart: it must still order them as int64
+    # comparison does, in every position of a block.
+    from mmsim._validate import first_descent
+
+    for row in (1, 255, 256, 300):
+        times = np.full(400, pair[0], dtype=np.int64)
+        times[row:] = pair[1]
+        expected = row if pair[1] < pair[0] else -1
+        assert first_descent(times) == expected, row
+
+
 def test_nat_first_and_nat_after_an_earlier_descent_are_named_as_nat():
     # The one-pass time check only says something is wrong; what is wrong keeps its order:
     # NaT anywhere is named before a row out of order.
