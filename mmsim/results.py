@@ -88,9 +88,14 @@ def _orders_frame(o: np.ndarray) -> pd.DataFrame:
     c = _columns(o, _ORDER_FIELDS, _ORDER_DTYPES)
     level = c["price_level"]
     level[level < 0] = np.nan       # -1: not a follow order
-    # numpy's datetime64 difference is NaT where either time is; total_seconds() of that is
-    # pandas' own conversion to seconds (NaN for NaT).
-    active = c["closed"].view("M8[ns]") - c["created"].view("M8[ns]")
+    # Seconds from creation to close as pandas' Timedelta.total_seconds() gives them (whole
+    # seconds plus the nanoseconds over 1e9, exact where one division is not), in three
+    # NumPy passes instead of pandas' checked ones; NaN while the order works (closed is
+    # NaT, the int64 minimum; created always has a time).
+    closed = c["closed"]
+    seconds, rest = np.divmod(closed - c["created"], 10**9)
+    active = seconds + rest / 1e9
+    active[closed == np.iinfo(np.int64).min] = np.nan
     return pd.DataFrame(
         {
             "order_id": c["order_id"],
@@ -109,7 +114,7 @@ def _orders_frame(o: np.ndarray) -> pd.DataFrame:
             "slippage": c["slippage"],
             "live": _times(c["live"]),
             "closed": _times(c["closed"]),
-            "active_duration": pd.TimedeltaIndex(active, copy=False).total_seconds().to_numpy(),
+            "active_duration": active,
             "reason": _labels(c["reason"], _core.REASON_NAMES),
             "cancel_sent": _times(c["cancel_sent"]),
             "queue_ahead": c["queue_ahead"],
