@@ -123,6 +123,12 @@ cdef inline bint may_reach(SideBook* s, int64_t reach) noexcept nogil:
     return s.n > 0 and s.entries[s.n - 1].key >= reach
 
 
+cdef inline bint settled(SideBook* s) noexcept nogil:
+    # Nothing went live, closed or rejoined on this side since its index was last settled
+    # (Engine.settle): tested where the row loop calls settle, which is not inlined.
+    return s.n == s.n_sorted and not s.dirty
+
+
 cdef inline double snap(double x, double step, double inv_step) noexcept nogil:
     # Amounts live on the lot grid; snapping keeps sums of lots exact, so a closed
     # position is exactly 0 and an order filled lot by lot is exactly complete. Dividing by
@@ -1225,7 +1231,8 @@ cdef class Engine:
         cdef int64_t target
         if s.n == 0 and s.n_follow == 0:
             return 0
-        self.settle(s)
+        if not settled(s):
+            self.settle(s)
         if s.n_follow == 0 and (s.n == 0 or s.entries[s.n - 1].key < reach):
             # The common case: no follow order, and the quote reaches none of ours (the
             # best of them, at the end of the index, is below both touches).
@@ -1367,7 +1374,8 @@ cdef class Engine:
         cdef bint through
         if s.n == 0 and s.n_follow == 0:
             return 0
-        self.settle(s)
+        if not settled(s):
+            self.settle(s)
         if s.n_follow == 0 and (s.n == 0 or s.entries[s.n - 1].key - sgn * x < -GRID_EPS):
             return 0                    # the print reaches none of our orders
         # Pass 1: volume statistics, and the orders the print reaches: those it went through,
@@ -1490,8 +1498,10 @@ cdef class Engine:
         cdef SideBook* sells = &self.sides[1]
         if buys.n_follow or sells.n_follow or (self.has_mark and self.acct.position != 0.0):
             return 0
-        self.settle(buys)           # the best entry of each side is then live
-        self.settle(sells)
+        if not settled(buys):       # the best entry of each side is then live
+            self.settle(buys)
+        if not settled(sells):
+            self.settle(sells)
         lo[0] = (buys.entries[buys.n - 1].key + 0.75) * self.tick if buys.n else -INFINITY
         hi[0] = (-sells.entries[sells.n - 1].key - 0.75) * self.tick if sells.n else INFINITY
         return 1
