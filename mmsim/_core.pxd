@@ -265,14 +265,17 @@ cdef class Engine:
 
     cdef int advance(self, bint stop) except -1 nogil
     cdef int replay(self, int64_t until, bint stop_on_fill) except -1 nogil
-    cdef int touch_band(self, double* lo, double* hi) except -1 nogil
+    cdef inline int touch_band(self, double* lo, double* hi) except -1 nogil
     cdef Py_ssize_t skip(self, Py_ssize_t k, int64_t until, double lo, double hi) noexcept nogil
     cdef int refill(self) except -1
     cdef int request_cancel(self, Order* o) except -1
     cdef int on_row(self, Py_ssize_t r) except -1 nogil
+    cdef int quote_follows(self, SideBook* s, Py_ssize_t r, int8_t sgn, bint has_own,
+                           int64_t own_t, bint has_opp, int64_t opp_t, double own_size,
+                           double prev_size, double printed) except -1 nogil
     cdef Py_ssize_t quote_side(self, Py_ssize_t r, int8_t sgn) except -1 nogil
     cdef int cross(self, Py_ssize_t n_buys, Py_ssize_t n_sells) except -1 nogil
-    cdef int queue_update(self, Order* o, int64_t own_t, double own_size, double prev_size,
+    cdef inline int queue_update(self, Order* o, int64_t own_t, double own_size, double prev_size,
                           double printed) except -1 nogil
     cdef int on_trade(self, Py_ssize_t r, double size) except -1 nogil
     cdef int apply_next_action(self) except -1 nogil

@@ -1193,7 +1193,7 @@ cdef class Engine:
         self.update_working(o)
         return 0
 
-    cdef int queue_update(self, Order* o, int64_t own_t, double own_size, double prev_size,
+    cdef inline int queue_update(self, Order* o, int64_t own_t, double own_size, double prev_size,
                           double printed) except -1 nogil:
         # Rule 5 and "Queue models", for an order at or better than the best on its side.
         if own_t == o.price_tick:
@@ -1209,46 +1209,18 @@ cdef class Engine:
             o.queue_ahead = 0.0
         return 0
 
-    cdef Py_ssize_t quote_side(self, Py_ssize_t r, int8_t sgn) except -1 nogil:
-        """Row r's quote on one side of our book: follow orders re-peg (rule 7) and the queue
-        ahead of orders at or better than the best moves (rule 5, "Queue models"). The
-        orders the opposite best reached are appended to ``scratch`` in price then time
-        priority; returns how many."""
-        cdef SideBook* s = &self.sides[0 if sgn > 0 else 1]
+    cdef int quote_follows(self, SideBook* s, Py_ssize_t r, int8_t sgn, bint has_own,
+                           int64_t own_t, bint has_opp, int64_t opp_t, double own_size,
+                           double prev_size, double printed) except -1 nogil:
+        """quote_side's part for the follow orders of side ``s``: each re-pegs to row r's
+        own best (rule 7) and is appended to ``scratch`` if the opposite best reached it,
+        else its queue moves (rule 5). Apart, so that the common path of a side without
+        follow orders stays a small function."""
         cdef Order* o
-        cdef Py_ssize_t k, kept, start = self.scratch.n, n_follow_crossed, p = r - 1
-        cdef double own = self.t_bid[r] if sgn > 0 else self.t_ask[r]
-        cdef double opp = self.t_ask[r] if sgn > 0 else self.t_bid[r]
-        cdef double own_size = self.t_bid_amount[r] if sgn > 0 else self.t_ask_amount[r]
-        cdef double prev_size = NAN, printed = 0.0, prev, prev_trade
-        cdef bint has_own = not isnan(own), has_opp = not isnan(opp)
-        cdef int64_t own_t = to_grid(own, self.inv_tick) if has_own else 0
-        cdef int64_t opp_t = to_grid(opp, self.inv_tick) if has_opp else 0
-        # Orders at or better than our touch, or at or through the opposite one, are what
-        # this quote reaches: key >= reach (none without a quote).
-        cdef int64_t reach = min(sgn * own_t if has_own else INT64_MAX,
-                                 sgn * opp_t if has_opp else INT64_MAX)
+        cdef Py_ssize_t k, kept = 0
         cdef int64_t target
-        if s.n == 0 and s.n_follow == 0:
-            return 0
-        if not settled(s):
-            self.settle(s)
-        if s.n_follow == 0 and (s.n == 0 or s.entries[s.n - 1].key < reach):
-            # The common case: no follow order, and the quote reaches none of ours (the
-            # best of them, at the end of the index, is below both touches).
-            return 0
-        if has_own and p >= 0 and self.queue_model.uses_history:
-            # "Queue models": the size at our price on the previous row, known only if it
-            # was the best then, and the volume printed there since.
-            prev = self.t_bid[p] if sgn > 0 else self.t_ask[p]
-            if not isnan(prev) and to_grid(prev, self.inv_tick) == own_t:
-                prev_size = self.t_bid_amount[p] if sgn > 0 else self.t_ask_amount[p]
-            prev_trade = self.t_amount[p]
-            if prev_trade * sgn < 0.0 and fabs(self.t_price[p] * self.inv_tick - own_t) <= GRID_EPS:
-                printed = fabs(prev_trade)
         # Follow orders in sending order: simultaneous re-pegs rejoin in the order the
         # exchange received them.
-        kept = 0
         for k in range(s.n_follow):
             o = self.find(s.follows[k])
             if o == NULL or o.status != S_LIVE:
@@ -1272,6 +1244,47 @@ cdef class Engine:
             elif has_own:
                 self.queue_update(o, own_t, own_size, prev_size, printed)
         s.n_follow = kept
+        return 0
+
+    cdef Py_ssize_t quote_side(self, Py_ssize_t r, int8_t sgn) except -1 nogil:
+        """Row r's quote on one side of our book: follow orders re-peg (rule 7) and the queue
+        ahead of orders at or better than the best moves (rule 5, "Queue models"). The
+        orders the opposite best reached are appended to ``scratch`` in price then time
+        priority; returns how many."""
+        cdef SideBook* s = &self.sides[0 if sgn > 0 else 1]
+        cdef Order* o
+        cdef Py_ssize_t k, start = self.scratch.n, n_follow_crossed, p = r - 1
+        cdef double own = self.t_bid[r] if sgn > 0 else self.t_ask[r]
+        cdef double opp = self.t_ask[r] if sgn > 0 else self.t_bid[r]
+        cdef double own_size = self.t_bid_amount[r] if sgn > 0 else self.t_ask_amount[r]
+        cdef double prev_size = NAN, printed = 0.0, prev, prev_trade
+        cdef bint has_own = not isnan(own), has_opp = not isnan(opp)
+        cdef int64_t own_t = to_grid(own, self.inv_tick) if has_own else 0
+        cdef int64_t opp_t = to_grid(opp, self.inv_tick) if has_opp else 0
+        # Orders at or better than our touch, or at or through the opposite one, are what
+        # this quote reaches: key >= reach (none without a quote).
+        cdef int64_t reach = min(sgn * own_t if has_own else INT64_MAX,
+                                 sgn * opp_t if has_opp else INT64_MAX)
+        if s.n == 0 and s.n_follow == 0:
+            return 0
+        if not settled(s):
+            self.settle(s)
+        if s.n_follow == 0 and (s.n == 0 or s.entries[s.n - 1].key < reach):
+            # The common case: no follow order, and the quote reaches none of ours (the
+            # best of them, at the end of the index, is below both touches).
+            return 0
+        if has_own and p >= 0 and self.queue_model.uses_history:
+            # "Queue models": the size at our price on the previous row, known only if it
+            # was the best then, and the volume printed there since.
+            prev = self.t_bid[p] if sgn > 0 else self.t_ask[p]
+            if not isnan(prev) and to_grid(prev, self.inv_tick) == own_t:
+                prev_size = self.t_bid_amount[p] if sgn > 0 else self.t_ask_amount[p]
+            prev_trade = self.t_amount[p]
+            if prev_trade * sgn < 0.0 and fabs(self.t_price[p] * self.inv_tick - own_t) <= GRID_EPS:
+                printed = fabs(prev_trade)
+        if s.n_follow:
+            self.quote_follows(s, r, sgn, has_own, own_t, has_opp, opp_t, own_size, prev_size,
+                               printed)
         n_follow_crossed = self.scratch.n - start
         # Walk from the best end only as far as this quote reaches.
         k = s.n - 1
@@ -1487,7 +1500,7 @@ cdef class Engine:
             self.now = self.t_time[self.i - 1]
         return 0
 
-    cdef int touch_band(self, double* lo, double* hi) except -1 nogil:
+    cdef inline int touch_band(self, double* lo, double* hi) except -1 nogil:
         """Prices ``lo`` and ``hi`` such that a row whose bid, ask and print are all inside
         (lo, hi) reaches none of our resting orders: ``lo`` is our best buy and ``hi`` our
         best sell, each widened by three quarters of a tick towards the market, more than
