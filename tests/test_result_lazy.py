@@ -226,3 +226,31 @@ def test_the_result_of_a_failing_strategy_is_complete(taq):
     pd.testing.assert_index_equal(orders.index, early.index)
     assert partial.fills.equals(whole.fills[whole.fills.index < signals.index[5]])
     assert pickle.loads(pickle.dumps(partial)).equals(partial)
+
+
+@pytest.mark.parametrize("n", [0, 1, 127, 128, 129, 300])
+@pytest.mark.parametrize("step", [1, 3])
+def test_record_columns_copies_each_field_across_chunk_edges(n, step):
+    # record_columns copies a chunk of 128 records field by field: every value of every
+    # field, widened where asked, lands at its row, for lengths on both sides of a chunk edge
+    # and for records that are a strided view.
+    dtype = np.dtype([("a", np.int64), ("b", np.float64), ("c", np.int8), ("d", np.int32),
+                      ("e", np.int8), ("f", "S3")])
+    rng = np.random.default_rng(n + step)
+    full = np.zeros(n * step, dtype=dtype)
+    full["a"] = rng.integers(-2**62, 2**62, n * step)
+    full["b"] = rng.normal(size=n * step)
+    full["c"] = rng.integers(-128, 128, n * step)
+    full["d"] = rng.integers(-2**31, 2**31, n * step)
+    full["e"] = rng.integers(-1, 2, n * step)
+    full["f"] = [b"x%02d" % (k % 100) for k in range(n * step)]
+    records = full[::step]
+    out = _core.record_columns(records, dtype.names,
+                               {"c": np.int64, "d": np.float64, "e": bool})
+    expected = {"a": records["a"], "b": records["b"], "c": records["c"].astype(np.int64),
+                "d": records["d"].astype(np.float64), "e": records["e"] != 0,
+                "f": records["f"]}
+    for name, values in expected.items():
+        assert out[name].dtype == values.dtype and out[name].flags.c_contiguous, name
+        np.testing.assert_array_equal(out[name], values, err_msg=name)
+        assert not np.shares_memory(out[name], full)
