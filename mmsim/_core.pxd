@@ -275,8 +275,8 @@ cdef class Engine:
                            double prev_size, double printed) except -1 nogil
     cdef Py_ssize_t quote_side(self, Py_ssize_t r, int8_t sgn) except -1 nogil
     cdef int cross(self, Py_ssize_t n_buys, Py_ssize_t n_sells) except -1 nogil
-    cdef inline int queue_update(self, Order* o, int64_t own_t, double own_size, double prev_size,
-                          double printed) except -1 nogil
+    cdef inline int queue_update(self, Order* o, int64_t own_t, double own_size,
+                                 double prev_size, double printed) except -1 nogil
     cdef int on_trade(self, Py_ssize_t r, double size) except -1 nogil
     cdef int apply_next_action(self) except -1 nogil
     cdef int go_live(self, Order* o) except -1 nogil

@@ -1193,8 +1193,8 @@ cdef class Engine:
         self.update_working(o)
         return 0
 
-    cdef inline int queue_update(self, Order* o, int64_t own_t, double own_size, double prev_size,
-                          double printed) except -1 nogil:
+    cdef inline int queue_update(self, Order* o, int64_t own_t, double own_size,
+                                 double prev_size, double printed) except -1 nogil:
         # Rule 5 and "Queue models", for an order at or better than the best on its side.
         if own_t == o.price_tick:
             if isnan(o.queue_ahead):

@@ -88,10 +88,10 @@ def _orders_frame(o: np.ndarray) -> pd.DataFrame:
     c = _columns(o, _ORDER_FIELDS, _ORDER_DTYPES)
     level = c["price_level"]
     level[level < 0] = np.nan       # -1: not a follow order
-    # Seconds from creation to close as pandas' Timedelta.total_seconds() gives them (whole
-    # seconds plus the nanoseconds over 1e9, exact where one division is not), in three
-    # NumPy passes instead of pandas' checked ones; NaN while the order works (closed is
-    # NaT, the int64 minimum; created always has a time).
+    # Seconds from creation to close: whole seconds plus the nanoseconds over 1e9, which
+    # keeps the nanoseconds where one division of spans past 2**53 ns would round them (the
+    # split pandas' total_seconds() makes too), in three NumPy passes; NaN while the order
+    # works (closed is NaT, the int64 minimum; created always has a time).
     closed = c["closed"]
     seconds, rest = np.divmod(closed - c["created"], 10**9)
     active = seconds + rest / 1e9
