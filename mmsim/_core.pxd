@@ -273,7 +273,8 @@ cdef class Engine:
     cdef int quote_follows(self, SideBook* s, Py_ssize_t r, int8_t sgn, bint has_own,
                            int64_t own_t, bint has_opp, int64_t opp_t, double own_size,
                            double prev_size, double printed) except -1 nogil
-    cdef Py_ssize_t quote_side(self, Py_ssize_t r, int8_t sgn) except -1 nogil
+    cdef Py_ssize_t quote_side(self, Py_ssize_t r, int8_t sgn, bint has_own, int64_t own_t,
+                               bint has_opp, int64_t opp_t, int64_t reach) except -1 nogil
     cdef int cross(self, Py_ssize_t n_buys, Py_ssize_t n_sells) except -1 nogil
     cdef inline int queue_update(self, Order* o, int64_t own_t, double own_size,
                                  double prev_size, double printed) except -1 nogil

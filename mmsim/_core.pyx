@@ -1246,25 +1246,19 @@ cdef class Engine:
         s.n_follow = kept
         return 0
 
-    cdef Py_ssize_t quote_side(self, Py_ssize_t r, int8_t sgn) except -1 nogil:
+    cdef Py_ssize_t quote_side(self, Py_ssize_t r, int8_t sgn, bint has_own, int64_t own_t,
+                               bint has_opp, int64_t opp_t, int64_t reach) except -1 nogil:
         """Row r's quote on one side of our book: follow orders re-peg (rule 7) and the queue
         ahead of orders at or better than the best moves (rule 5, "Queue models"). The
         orders the opposite best reached are appended to ``scratch`` in price then time
-        priority; returns how many."""
+        priority; returns how many. The row's own and opposite best in ticks (``has_*``:
+        given) and ``reach``, the least key the quote reaches, are on_row's: worked out
+        once for both sides."""
         cdef SideBook* s = &self.sides[0 if sgn > 0 else 1]
         cdef Order* o
         cdef Py_ssize_t k, start = self.scratch.n, n_follow_crossed, p = r - 1
-        cdef double own = self.t_bid[r] if sgn > 0 else self.t_ask[r]
-        cdef double opp = self.t_ask[r] if sgn > 0 else self.t_bid[r]
         cdef double own_size = self.t_bid_amount[r] if sgn > 0 else self.t_ask_amount[r]
         cdef double prev_size = NAN, printed = 0.0, prev, prev_trade
-        cdef bint has_own = not isnan(own), has_opp = not isnan(opp)
-        cdef int64_t own_t = to_grid(own, self.inv_tick) if has_own else 0
-        cdef int64_t opp_t = to_grid(opp, self.inv_tick) if has_opp else 0
-        # Orders at or better than our touch, or at or through the opposite one, are what
-        # this quote reaches: key >= reach (none without a quote).
-        cdef int64_t reach = min(sgn * own_t if has_own else INT64_MAX,
-                                 sgn * opp_t if has_opp else INT64_MAX)
         if s.n == 0 and s.n_follow == 0:
             return 0
         if not settled(s):
@@ -1342,20 +1336,22 @@ cdef class Engine:
         cdef Py_ssize_t n_buys = 0, n_sells = 0
         cdef double bid = self.t_bid[r], ask = self.t_ask[r]
         cdef bint has_bid = not isnan(bid), has_ask = not isnan(ask)
+        cdef int64_t bid_t = to_grid(bid, self.inv_tick) if has_bid else 0
+        cdef int64_t ask_t = to_grid(ask, self.inv_tick) if has_ask else 0
         # Orders at or better than a side's touch, or at or through the opposite one, are
         # what a quote can reach: in price terms key >= sgn x min over the two touches.
         cdef int64_t buy_reach = INT64_MAX, sell_reach = INT64_MAX
         if has_bid:
-            buy_reach = to_grid(bid, self.inv_tick)
-            sell_reach = -buy_reach
+            buy_reach = bid_t
+            sell_reach = -bid_t
         if has_ask:
-            buy_reach = min(buy_reach, to_grid(ask, self.inv_tick))
-            sell_reach = min(sell_reach, -to_grid(ask, self.inv_tick))
+            buy_reach = min(buy_reach, ask_t)
+            sell_reach = min(sell_reach, -ask_t)
         self.scratch.n = 0
         if may_reach(&self.sides[0], buy_reach):
-            n_buys = self.quote_side(r, 1)
+            n_buys = self.quote_side(r, 1, has_bid, bid_t, has_ask, ask_t, buy_reach)
         if may_reach(&self.sides[1], sell_reach):
-            n_sells = self.quote_side(r, -1)
+            n_sells = self.quote_side(r, -1, has_ask, ask_t, has_bid, bid_t, sell_reach)
         if n_buys or n_sells:
             self.cross(n_buys, n_sells)
         # DESIGN "Account": margin is checked after the row's quote and after its trade
