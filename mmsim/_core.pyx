@@ -46,6 +46,68 @@ cdef extern from *:
     # A hint to fetch the cache line of ``p`` ahead of its read (nothing where unsupported).
     void prefetch "mmsim_prefetch" (const void* p) noexcept nogil
 
+cdef extern from *:
+    """
+    /* skip's group test: whether any row of [k, k + MMSIM_SCAN_GROUP) may matter, with a
+       quote or a print outside (lo, hi), or a mid not inside (safe_lo, safe_hi), or none.
+       It may say yes where the exact test (Engine.skip) says no (a NaN mid without a
+       position), never the reverse: a group it passes holds no row that matters. SSE2,
+       which every x86-64 CPU has, tests two rows an instruction: ordered compares are false
+       for NaN, as the exact test's are; elsewhere the same test runs on plain doubles. */
+    #define MMSIM_SCAN_GROUP 16
+    #if defined(__SSE2__)
+    #include <emmintrin.h>
+    static inline int mmsim_scan_group(const double* bid, const double* ask,
+                                       const double* amount, const double* price,
+                                       Py_ssize_t k, double lo, double hi, double safe_lo,
+                                       double safe_hi) {
+        const __m128d vlo = _mm_set1_pd(lo), vhi = _mm_set1_pd(hi);
+        const __m128d slo = _mm_set1_pd(safe_lo), shi = _mm_set1_pd(safe_hi);
+        const __m128d half = _mm_set1_pd(0.5), zero = _mm_setzero_pd();
+        __m128d any = zero, b, a, p, q, m, out;
+        int j;
+        for (j = 0; j < MMSIM_SCAN_GROUP; j += 2) {
+            b = _mm_loadu_pd(bid + k + j);
+            a = _mm_loadu_pd(ask + k + j);
+            p = _mm_loadu_pd(price + k + j);
+            q = _mm_loadu_pd(amount + k + j);
+            m = _mm_mul_pd(half, _mm_add_pd(b, a));
+            out = _mm_or_pd(_mm_or_pd(_mm_cmple_pd(b, vlo), _mm_cmple_pd(a, vlo)),
+                            _mm_or_pd(_mm_cmpge_pd(b, vhi), _mm_cmpge_pd(a, vhi)));
+            out = _mm_or_pd(out, _mm_and_pd(_mm_cmpneq_pd(q, zero),
+                                            _mm_or_pd(_mm_cmple_pd(p, vlo),
+                                                      _mm_cmpge_pd(p, vhi))));
+            out = _mm_or_pd(out, _mm_or_pd(_mm_cmpngt_pd(m, slo), _mm_cmpnlt_pd(m, shi)));
+            any = _mm_or_pd(any, out);
+        }
+        return _mm_movemask_pd(any) != 0;
+    }
+    #else
+    static inline int mmsim_scan_group(const double* bid, const double* ask,
+                                       const double* amount, const double* price,
+                                       Py_ssize_t k, double lo, double hi, double safe_lo,
+                                       double safe_hi) {
+        int any = 0, j;
+        double b, a, p, m;
+        for (j = 0; j < MMSIM_SCAN_GROUP; j++) {
+            b = bid[k + j];
+            a = ask[k + j];
+            p = price[k + j];
+            m = 0.5 * (b + a);
+            any |= (b <= lo) | (a <= lo) | (b >= hi) | (a >= hi)
+                   | ((amount[k + j] != 0.0) & ((p <= lo) | (p >= hi)))
+                   | !(m > safe_lo) | !(m < safe_hi);
+        }
+        return any;
+    }
+    #endif
+    """
+    Py_ssize_t SCAN_GROUP "MMSIM_SCAN_GROUP"
+    bint scan_group "mmsim_scan_group" (const double* bid, const double* ask,
+                                        const double* amount, const double* price,
+                                        Py_ssize_t k, double lo, double hi, double safe_lo,
+                                        double safe_hi) noexcept nogil
+
 #: "debug" when built with MMSIM_DEBUG=1 (bounds, wraparound and initialisation checks on).
 BUILD = "debug" if MMSIM_DEBUG else "release"
 
@@ -68,6 +130,10 @@ TIF_NAMES = ("gtc", "ioc", "fok")
 FILL_BOUNDS = ("none", "prints")
 
 cdef int64_t NO_TIME = INT64_MIN
+
+# skip: rows tested one at a time before it tests a group (SCAN_GROUP) at a time.
+cdef enum:
+    SCAN_HEAD = 4
 # Prices and amounts are compared on their grids with this tolerance, in grid units, so that
 # 61804.7 / 0.1 = 618047.0000000001 is on the grid and a VWAP print 1e-3 ticks away is not.
 cdef double GRID_EPS = 1e-6
@@ -1521,7 +1587,6 @@ cdef class Engine:
         a row whose mid is not a safe mark (safe_row) matters too. NaN compares false: a
         missing quote reaches nothing, as in on_row."""
         cdef bint position = self.acct.position != 0.0
-        cdef double b, a, m
         cdef Py_ssize_t top, r, step
         if not position and lo == -INFINITY and hi == INFINITY:
             # Nothing rests and nothing is held: no row matters; find the first after
@@ -1547,23 +1612,42 @@ cdef class Engine:
         cdef const double* amount
         cdef const double* price
         cdef double safe_lo = self.safe_lo, safe_hi = self.safe_hi
-        if k >= self.n_rows:
+        cdef Py_ssize_t n = self.n_rows, head = min(k + SCAN_HEAD, n)
+        if k >= n:
             return k
         t, bid, ask = &self.t_time[0], &self.t_bid[0], &self.t_ask[0]
         amount, price = &self.t_amount[0], &self.t_price[0]
-        while k < self.n_rows and t[k] <= until:
-            b = bid[k]
-            a = ask[k]
-            # One test without a branch per part: whether a row prints is not predictable.
-            if ((b <= lo) | (a <= lo) | (b >= hi) | (a >= hi)
-                    | ((amount[k] != 0.0) & ((price[k] <= lo) | (price[k] >= hi)))):
-                break
-            if position:
-                m = 0.5 * (b + a)
-                if not (safe_lo < m < safe_hi):
-                    break
+        # Most calls stop at their first row (the touch is on our orders), and most rows
+        # passed over come in long runs (the market away from them): the first rows are
+        # tested one at a time, then a group of rows a test (scan_group) while the last row
+        # of the group is by ``until`` (times are in order); a group that may hold a row
+        # that matters is tested again one row at a time below.
+        while k < head:
+            if self.matters(k, until, lo, hi, position):
+                return k
+            k += 1
+        if not position:
+            safe_lo, safe_hi = -INFINITY, INFINITY
+        while (k + SCAN_GROUP <= n and t[k + SCAN_GROUP - 1] <= until
+               and not scan_group(bid, ask, amount, price, k, lo, hi, safe_lo, safe_hi)):
+            k += SCAN_GROUP
+        while k < n:
+            if self.matters(k, until, lo, hi, position):
+                return k
             k += 1
         return k
+
+    cdef inline bint matters(self, Py_ssize_t k, int64_t until, double lo, double hi,
+                             bint position) noexcept nogil:
+        """Whether row k stops skip: it is after ``until``, its quote or its print is
+        outside (lo, hi), or, with a position, its mid is not inside (safe_lo, safe_hi).
+        One test without a branch per part: whether a row prints is not predictable. NaN
+        compares false: a missing quote reaches nothing (but is no safe mid)."""
+        cdef double b = self.t_bid[k], a = self.t_ask[k], p = self.t_price[k]
+        cdef double m = 0.5 * (b + a)
+        return ((self.t_time[k] > until) | (b <= lo) | (a <= lo) | (b >= hi) | (a >= hi)
+                | ((self.t_amount[k] != 0.0) & ((p <= lo) | (p >= hi)))
+                | (position & ((m <= self.safe_lo) | (m >= self.safe_hi) | (m != m))))
 
     cdef int refill(self) except -1:
         """Streaming: take the next chunk of rows from ``source`` (1), or mark the source done

@@ -157,6 +157,21 @@ def test_liquidation_linear_closes_at_the_bankruptcy_price():
     assert res.balances["total"].iloc[-1] == 0.0
 
 
+@pytest.mark.parametrize("offset", range(18))
+def test_liquidation_at_the_one_unsafe_row_of_a_long_calm_run(offset):
+    # Long 50 from 100.5 with 1000 USDT (as above). The calm rows at 100.0 / 100.5 are
+    # passed over, one at a time and then many a test; the one row whose mid of 84.25
+    # leaves equity below the maintenance margin, at 18 successive places in the run (so
+    # at every place within a group of rows tested at once), liquidates the account there.
+    times = [1 + k / 100 for k in range(1, 400)]
+    rows = [quote(0, 100.0, 10, 100.5, 10)] + [quote(t, 100.0, 10, 100.5, 10) for t in times]
+    at_event = 120 + offset
+    rows[at_event] = quote(times[at_event - 1], 84.0, 10, 84.5, 10)
+    res, _ = run(rows, [1], lambda c: c.market(50), contract=LIN, balance=1000.0)
+    assert res.fills["price"].tolist() == [100.5, 80.5]
+    assert res.fills.index[1] == at(times[at_event - 1])
+
+
 def test_no_liquidation_within_the_maintenance_margin_or_with_margin_off():
     # At 2 the mid of 85.25 leaves equity 1000 - 762.5 = 237.5 above 5% x 50 x 85.25 = 213.1.
     rows = [quote(0, 100.0, 10, 100.5, 10), quote(2, 85.0, 10, 85.5, 10)]

@@ -258,6 +258,51 @@ def test_a_long_pass_over_rows_stops_at_the_action_that_ends_it():
     assert got == [(2, 100.0, 5.0, at(3.51))]
 
 
+def _calm(times):
+    # Rows inside a bid at 99.0 and an ask at 101.5: quotes at 100.0 / 100.5, and a print
+    # of 1 at 100.0 every third row, none of which reaches either order.
+    return [(t, 100.0, -1.0, 100.0, 10, 100.5, 10) if k % 3 == 0
+            else quote(t, 100.0, 10, 100.5, 10) for k, t in enumerate(times)]
+
+
+@pytest.mark.parametrize("offset", range(18))
+@pytest.mark.parametrize("event, fill", [
+    (quote(0, 98.5, 10, 99.0, 10), (1, 99.0, 4.0)),              # the ask falls to our bid
+    (quote(0, 101.5, 10, 102.0, 10), (2, 101.5, -6.0)),          # the bid rises to our ask
+    ((0, 98.99, -2.0, 100.0, 10, 100.5, 10), (1, 99.0, 4.0)),    # a print through our bid
+    ((0, 101.51, 5.0, 100.0, 10, 100.5, 10), (2, 101.5, -6.0)),  # a print through our ask
+], ids=["ask-falls", "bid-rises", "print-below", "print-above"])
+def test_the_one_row_of_a_long_calm_run_that_reaches_an_order_fills_it(event, fill, offset):
+    # The row loop passes over the calm rows first one at a time, then many rows a test.
+    # The one row that reaches an order, at 18 successive places in the run (so at every
+    # place within a group of rows tested at once), is replayed: the order fills there.
+    times = [1 + k / 100 for k in range(1, 400)]
+    rows = [quote(0, 100.0, 10, 100.5, 10)] + _calm(times)
+    at_event = 120 + offset                     # the orders are live from row 50 (1.5 s)
+    rows[at_event] = (times[at_event - 1],) + event[1:]
+    res, _ = run(rows, [1], lambda c: [c.limit(99.0, 4), c.limit(101.5, -6)])
+    got = list(zip(res.fills["order_id"], res.fills["price"], res.fills["amount"],
+                   res.fills.index))
+    assert got == [fill + (at(times[at_event - 1]),)]
+
+
+@pytest.mark.parametrize("offset", range(18))
+def test_an_order_going_live_within_a_long_calm_run_hears_the_next_row(offset):
+    # Calm quotes are passed over while a bid at 99.0 and an ask at 101.5 rest. A bid at
+    # 100.0 sent at the second call goes live between two rows (at 18 successive places in
+    # the run), behind the 10 bid there: the pass ends at it, and the print of 15 at 100.0
+    # on the very next row fills it 5.
+    times = [1 + k / 100 for k in range(1, 400)]
+    rows = [quote(0, 100.0, 10, 100.5, 10)] + [quote(t, 100.0, 10, 100.5, 10) for t in times]
+    live = times[150 + offset] + 0.005
+    rows[152 + offset] = (times[151 + offset], 100.0, -15.0, 100.0, 10, 100.5, 10)
+    res, _ = run(rows, [1, live - 0.5], lambda c: [c.limit(99.0, 4), c.limit(101.5, -6)],
+                 lambda c: c.limit(100.0, 8))
+    got = list(zip(res.fills["order_id"], res.fills["price"], res.fills["amount"],
+                   res.fills.index))
+    assert got == [(3, 100.0, 5.0, at(times[151 + offset]))]
+
+
 def test_one_print_never_fills_more_than_its_volume_across_our_orders():
     rows = [
         quote(0, 100.0, 50, 100.5, 10),
