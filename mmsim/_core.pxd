@@ -267,8 +267,6 @@ cdef class Engine:
     cdef int replay(self, int64_t until, bint stop_on_fill) except -1 nogil
     cdef inline int touch_band(self, double* lo, double* hi) except -1 nogil
     cdef Py_ssize_t skip(self, Py_ssize_t k, int64_t until, double lo, double hi) noexcept nogil
-    cdef bint matters(self, Py_ssize_t k, int64_t until, double lo, double hi,
-                      bint position) noexcept nogil
     cdef int refill(self) except -1
     cdef int request_cancel(self, Order* o) except -1
     cdef int on_row(self, Py_ssize_t r) except -1 nogil

@@ -352,6 +352,20 @@ cdef int ensure(void** buf, Py_ssize_t* cap, Py_ssize_t need, size_t itemsize) e
     return 0
 
 
+cdef inline bint row_matters(const int64_t* t, const double* bid, const double* ask,
+                             const double* amount, const double* price, Py_ssize_t k,
+                             int64_t until, double lo, double hi, bint position,
+                             double safe_lo, double safe_hi) noexcept nogil:
+    # Whether row k stops Engine.skip: it is after ``until``, its quote or its print is
+    # outside (lo, hi), or, with a position, its mid is not inside (safe_lo, safe_hi). One
+    # test without a branch per part: whether a row prints is not predictable. NaN compares
+    # false: a missing quote reaches nothing (but is no safe mid).
+    cdef double b = bid[k], a = ask[k], p = price[k], m = 0.5 * (b + a)
+    return ((t[k] > until) | (b <= lo) | (a <= lo) | (b >= hi) | (a >= hi)
+            | ((amount[k] != 0.0) & ((p <= lo) | (p >= hi)))
+            | (position & ((m <= safe_lo) | (m >= safe_hi) | (m != m))))
+
+
 @cython.final
 cdef class Engine:
     """The simulator state and its event loop.
@@ -1623,7 +1637,8 @@ cdef class Engine:
         # of the group is by ``until`` (times are in order); a group that may hold a row
         # that matters is tested again one row at a time below.
         while k < head:
-            if self.matters(k, until, lo, hi, position):
+            if row_matters(t, bid, ask, amount, price, k, until, lo, hi, position, safe_lo,
+                           safe_hi):
                 return k
             k += 1
         if not position:
@@ -1632,22 +1647,11 @@ cdef class Engine:
                and not scan_group(bid, ask, amount, price, k, lo, hi, safe_lo, safe_hi)):
             k += SCAN_GROUP
         while k < n:
-            if self.matters(k, until, lo, hi, position):
+            if row_matters(t, bid, ask, amount, price, k, until, lo, hi, position, safe_lo,
+                           safe_hi):
                 return k
             k += 1
         return k
-
-    cdef inline bint matters(self, Py_ssize_t k, int64_t until, double lo, double hi,
-                             bint position) noexcept nogil:
-        """Whether row k stops skip: it is after ``until``, its quote or its print is
-        outside (lo, hi), or, with a position, its mid is not inside (safe_lo, safe_hi).
-        One test without a branch per part: whether a row prints is not predictable. NaN
-        compares false: a missing quote reaches nothing (but is no safe mid)."""
-        cdef double b = self.t_bid[k], a = self.t_ask[k], p = self.t_price[k]
-        cdef double m = 0.5 * (b + a)
-        return ((self.t_time[k] > until) | (b <= lo) | (a <= lo) | (b >= hi) | (a >= hi)
-                | ((self.t_amount[k] != 0.0) & ((p <= lo) | (p >= hi)))
-                | (position & ((m <= self.safe_lo) | (m >= self.safe_hi) | (m != m))))
 
     cdef int refill(self) except -1:
         """Streaming: take the next chunk of rows from ``source`` (1), or mark the source done
