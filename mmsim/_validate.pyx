@@ -11,7 +11,10 @@ from libc.stdint cimport int64_t, uint64_t
 # Rows per block: small enough that a flagged block is read again from cache, large enough
 # that the test of the flag costs nothing next to the block.
 cdef enum:
-    BLOCK = 256
+    BLOCK = 2048
+
+#: Rows a kernel tests with one flag (tests place values at the edges of its blocks).
+BLOCK_ROWS = BLOCK
 
 # The engine's tolerance and range (GRID_EPS and MAX_UNITS of _core.pyx): a price in ticks
 # is on the grid within 1e-6 of a whole number, and exact in int64 and float64 below 2**53.
@@ -261,23 +264,24 @@ def first_descent(const int64_t[::1] times):
     """
     cdef Py_ssize_t n = times.shape[0], start = 1, end, k, bad = -1
     cdef const int64_t* t
-    cdef uint64_t x, y, d, signs
+    cdef uint64_t x, y, signs
     if n < 2:
         return -1
     t = &times[0]
     with nogil:
         while start < n and bad < 0:
             end = min(start + BLOCK, n)
-            # x < y for int64 as the sign of d ^ ((x ^ y) & (d ^ x)), d = x - y: the sign of
-            # the difference, corrected where it overflows (NaT below a time), in unsigned
-            # arithmetic that wraps. Without SSE4.2 there is no vector compare of int64,
-            # but subtraction and bit operations vectorise everywhere.
+            # x < y for int64 is the sign of x - y wherever x and y have the same sign (the
+            # difference cannot overflow), in unsigned arithmetic that wraps: without SSE4.2
+            # there is no vector compare of int64, but subtraction and bit operations
+            # vectorise everywhere. A block is flagged where a difference is negative or
+            # neighbours differ in sign (NaT, the int64 minimum, next to a time), and then
+            # tested row by row.
             signs = 0
             for k in range(start, end):
                 x = <uint64_t>t[k]
                 y = <uint64_t>t[k - 1]
-                d = x - y
-                signs |= d ^ ((x ^ y) & (d ^ x))
+                signs |= (x - y) | (x ^ y)
             if signs >> 63:
                 for k in range(start, end):
                     if t[k] < t[k - 1]:

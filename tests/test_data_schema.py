@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mmsim._validate import BLOCK_ROWS as B
 from mmsim.data.schema import (
     ROW_PROBLEMS,
     TAQ_COLUMNS,
@@ -403,10 +404,13 @@ def test_the_fused_price_check_agrees_with_the_column_checks():
 
 TICK = 0.5
 LIMIT = 2.0**53 * TICK          # 4503599627370496.0: 2**53 ticks of 0.5
-BLOCK_EDGES = (0, 1, 255, 256, 257, 511, 512, 700, 1023, 1024)
+BLOCK_EDGES = (0, 1, B - 1, B, B + 1, 2 * B - 1, 2 * B, 2 * B + 188, 4 * B - 1, 4 * B)
+#: Rows of the long frames: past four blocks; the last row.
+N_LONG = 4 * B + 76
+LAST = N_LONG - 1
 
 
-def long_columns(n=1100, first_quote=0, seed=0):
+def long_columns(n=N_LONG, first_quote=0, seed=0):
     """Valid TAQ columns of ``n`` rows on the 0.5 grid: quote-only rows and trades (some at
     off-grid VWAP prices), all four quote values NaN before ``first_quote``."""
     rng = np.random.default_rng(seed)
@@ -469,7 +473,7 @@ PLANTS = [
 ]
 
 
-@pytest.mark.parametrize("row", BLOCK_EDGES + (1099,))
+@pytest.mark.parametrize("row", BLOCK_EDGES + (LAST,))
 @pytest.mark.parametrize("what, values, schema, grid", PLANTS, ids=[p[0] for p in PLANTS])
 def test_the_fused_kernel_finds_a_bad_value_at_any_row(row, what, values, schema, grid):
     from mmsim._validate import first_bad_row, first_unfit_price
@@ -478,7 +482,7 @@ def test_the_fused_kernel_finds_a_bad_value_at_any_row(row, what, values, schema
     for c, v in values.items():
         cols[c][row] = v
     # A second bad row after it must not hide it.
-    later = min(row + 300, 1099)
+    later = min(row + 300, LAST)
     if later > row:
         cols["amount"][later] = NAN
     args = [cols[c] for c in TAQ_COLUMNS]
@@ -491,7 +495,7 @@ def test_the_fused_kernel_finds_a_bad_value_at_any_row(row, what, values, schema
                              TICK) == expected
 
 
-@pytest.mark.parametrize("first_quote", [0, 1, 255, 256, 300, 1100])
+@pytest.mark.parametrize("first_quote", [0, 1, B - 1, B, B + 44, N_LONG])
 def test_rows_before_the_first_quote_need_no_quote(first_quote):
     from mmsim._validate import first_bad_row
 
@@ -504,7 +508,7 @@ def test_rows_before_the_first_quote_need_no_quote(first_quote):
     assert first_bad_row(*args) == -1
     assert first_bad_row(*args, tick_size=TICK) == row
     cols["price"][row] = price
-    if first_quote == 1100:
+    if first_quote == N_LONG:
         return
     # The first quote must have all four values: one set alone is a bad row.
     cols["bid_amount"][first_quote] = NAN
@@ -522,8 +526,8 @@ def test_values_of_2_to_the_51_ticks_and_more_on_the_grid_fit():
     from mmsim._validate import first_bad_row, first_unfit_price
 
     cols = long_columns()
-    for k, bid, ask in ((3, 2.0**51, 2.0**51 + 1), (256, 2.0**51 + 1, 2.0**51 + 2),
-                        (600, 2.0**52 + 2, 2.0**52 + 4), (1099, 2.0**53 - 4, 2.0**53 - 2)):
+    for k, bid, ask in ((3, 2.0**51, 2.0**51 + 1), (B, 2.0**51 + 1, 2.0**51 + 2),
+                        (2 * B + 88, 2.0**52 + 2, 2.0**52 + 4), (LAST, 2.0**53 - 4, 2.0**53 - 2)):
         cols["bid_price"][k], cols["ask_price"][k] = bid * TICK, ask * TICK
         cols["price"][k] = ask * TICK if cols["amount"][k] else NAN
     args = [cols[c] for c in TAQ_COLUMNS]
@@ -538,7 +542,7 @@ def test_the_fused_kernel_agrees_with_the_masks_on_random_frames():
     rng = np.random.default_rng(7)
     values = [NAN, np.inf, -np.inf, -1.0, 0.0, 1000.2, LIMIT, 2.0**50 + 0.25, 2.0**51]
     for trial in range(300):
-        n = int(rng.integers(1, 1300))
+        n = int(rng.integers(1, 5 * B))
         cols = long_columns(n, first_quote=int(rng.integers(0, 3) and rng.integers(0, n + 1)),
                             seed=trial)
         for _ in range(int(rng.integers(0, 4))):
@@ -604,15 +608,15 @@ def test_validate_taq_clean_drops_bad_rows_then_checks_the_grid(caplog):
     assert len(out) == 4
 
 
-@pytest.mark.parametrize("row", BLOCK_EDGES[1:] + (1099,))
+@pytest.mark.parametrize("row", BLOCK_EDGES[1:] + (LAST,))
 @pytest.mark.parametrize("drop", [1, 10**9, 2**63 - 1])
 def test_the_time_check_finds_the_first_descent_at_block_edges(row, drop):
-    # first_descent reads 256 rows a block with one flag each: a time one nanosecond (or far,
+    # first_descent reads B rows a block with one flag each: a time one nanosecond (or far,
     # or down to NaT) below the row above is found at its row, a later one does not hide it,
     # and equal times are no descent.
     from mmsim._validate import first_descent
 
-    times = np.repeat(np.arange(600, dtype=np.int64) * 10**9, 2)
+    times = np.repeat(np.arange(N_LONG // 2 + 50, dtype=np.int64) * 10**9, 2)
     times[row] = times[row - 1] - drop if drop < 2**63 - 1 else np.iinfo(np.int64).min
     times[row + 50:] += 10**12          # ascending again after it...
     times[-1] = 0                       # ...and a later descent, on the last row
@@ -636,8 +640,8 @@ def test_the_time_check_compares_times_whose_difference_overflows(pair):
     # comparison does, in every position of a block.
     from mmsim._validate import first_descent
 
-    for row in (1, 255, 256, 300):
-        times = np.full(400, pair[0], dtype=np.int64)
+    for row in (1, B - 1, B, B + 44):
+        times = np.full(B + 144, pair[0], dtype=np.int64)
         times[row:] = pair[1]
         expected = row if pair[1] < pair[0] else -1
         assert first_descent(times) == expected, row
