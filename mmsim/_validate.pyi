@@ -2,6 +2,8 @@
 import numpy as np
 import numpy.typing as npt
 
+BLOCK_ROWS: int
+
 def first_bad_row(price: npt.NDArray[np.float64], amount: npt.NDArray[np.float64],
                   bid_price: npt.NDArray[np.float64], bid_amount: npt.NDArray[np.float64],
                   ask_price: npt.NDArray[np.float64], ask_amount: npt.NDArray[np.float64],
