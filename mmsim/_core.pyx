@@ -130,10 +130,6 @@ TIF_NAMES = ("gtc", "ioc", "fok")
 FILL_BOUNDS = ("none", "prints")
 
 cdef int64_t NO_TIME = INT64_MIN
-
-# skip: rows tested one at a time before it tests a group (SCAN_GROUP) at a time.
-cdef enum:
-    SCAN_HEAD = 4
 # Prices and amounts are compared on their grids with this tolerance, in grid units, so that
 # 61804.7 / 0.1 = 618047.0000000001 is on the grid and a VWAP print 1e-3 ticks away is not.
 cdef double GRID_EPS = 1e-6
@@ -350,6 +346,11 @@ cdef int ensure(void** buf, Py_ssize_t* cap, Py_ssize_t need, size_t itemsize) e
     buf[0] = p
     cap[0] = grown
     return 0
+
+
+# Engine.skip tests this many rows one at a time before a group (SCAN_GROUP) a test.
+cdef enum:
+    SCAN_HEAD = 4
 
 
 cdef inline bint row_matters(const int64_t* t, const double* bid, const double* ask,
