@@ -48,12 +48,26 @@ cdef extern from *:
 
 cdef extern from *:
     """
+    /* Whether row k's quote or print is outside (lo, hi), or, with a ``position``, its mid
+       is not inside (safe_lo, safe_hi): Engine.skip's test of a row (row_matters), less the
+       time. One test without a branch per part: whether a row prints is not predictable.
+       NaN compares false: a missing quote reaches nothing (but is no safe mid). */
+    static inline int mmsim_row_reaches(const double* bid, const double* ask,
+                                        const double* amount, const double* price,
+                                        Py_ssize_t k, double lo, double hi, int position,
+                                        double safe_lo, double safe_hi) {
+        double b = bid[k], a = ask[k], p = price[k], m = 0.5 * (b + a);
+        return (b <= lo) | (a <= lo) | (b >= hi) | (a >= hi)
+               | ((amount[k] != 0.0) & ((p <= lo) | (p >= hi)))
+               | (position & ((m <= safe_lo) | (m >= safe_hi) | (m != m)));
+    }
+
     /* skip's group test: whether any row of [k, k + MMSIM_SCAN_GROUP) may matter, with a
        quote or a print outside (lo, hi), or a mid not inside (safe_lo, safe_hi), or none.
-       It may say yes where the exact test (Engine.skip) says no (a NaN mid without a
-       position), never the reverse: a group it passes holds no row that matters. SSE2,
-       which every x86-64 CPU has, tests two rows an instruction: ordered compares are false
-       for NaN, as the exact test's are; elsewhere the same test runs on plain doubles. */
+       It may say yes where the exact test says no (a NaN mid without a position), never
+       the reverse: a group it passes holds no row that matters. SSE2, which every x86-64
+       CPU has, tests two rows an instruction: ordered compares are false for NaN, as the
+       exact test's are; elsewhere the row test runs on each row. */
     #define MMSIM_SCAN_GROUP 16
     #if defined(__SSE2__)
     #include <emmintrin.h>
@@ -88,20 +102,17 @@ cdef extern from *:
                                        Py_ssize_t k, double lo, double hi, double safe_lo,
                                        double safe_hi) {
         int any = 0, j;
-        double b, a, p, m;
-        for (j = 0; j < MMSIM_SCAN_GROUP; j++) {
-            b = bid[k + j];
-            a = ask[k + j];
-            p = price[k + j];
-            m = 0.5 * (b + a);
-            any |= (b <= lo) | (a <= lo) | (b >= hi) | (a >= hi)
-                   | ((amount[k + j] != 0.0) & ((p <= lo) | (p >= hi)))
-                   | !(m > safe_lo) | !(m < safe_hi);
-        }
+        for (j = 0; j < MMSIM_SCAN_GROUP; j++)
+            any |= mmsim_row_reaches(bid, ask, amount, price, k + j, lo, hi, 1, safe_lo,
+                                     safe_hi);
         return any;
     }
     #endif
     """
+    bint row_reaches "mmsim_row_reaches" (const double* bid, const double* ask,
+                                          const double* amount, const double* price,
+                                          Py_ssize_t k, double lo, double hi, bint position,
+                                          double safe_lo, double safe_hi) noexcept nogil
     Py_ssize_t SCAN_GROUP "MMSIM_SCAN_GROUP"
     bint scan_group "mmsim_scan_group" (const double* bid, const double* ask,
                                         const double* amount, const double* price,
@@ -357,14 +368,10 @@ cdef inline bint row_matters(const int64_t* t, const double* bid, const double* 
                              const double* amount, const double* price, Py_ssize_t k,
                              int64_t until, double lo, double hi, bint position,
                              double safe_lo, double safe_hi) noexcept nogil:
-    # Whether row k stops Engine.skip: it is after ``until``, its quote or its print is
-    # outside (lo, hi), or, with a position, its mid is not inside (safe_lo, safe_hi). One
-    # test without a branch per part: whether a row prints is not predictable. NaN compares
-    # false: a missing quote reaches nothing (but is no safe mid).
-    cdef double b = bid[k], a = ask[k], p = price[k], m = 0.5 * (b + a)
-    return ((t[k] > until) | (b <= lo) | (a <= lo) | (b >= hi) | (a >= hi)
-            | ((amount[k] != 0.0) & ((p <= lo) | (p >= hi)))
-            | (position & ((m <= safe_lo) | (m >= safe_hi) | (m != m))))
+    # Whether row k stops Engine.skip: it is after ``until``, or it reaches our book
+    # (row_reaches).
+    return (t[k] > until) | row_reaches(bid, ask, amount, price, k, lo, hi, position,
+                                         safe_lo, safe_hi)
 
 
 @cython.final
