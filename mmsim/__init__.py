@@ -18,6 +18,7 @@ _EXPORTS = {
     "ProgressError": "mmsim.engine",
     "Strategy": "mmsim.strategy",
     "Context": "mmsim._core",
+    "buffer_pool": "mmsim._core",
     "LIMIT": "mmsim._core",
     "MARKET": "mmsim._core",
     "FOLLOW_LIMIT": "mmsim._core",

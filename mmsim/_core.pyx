@@ -10,10 +10,12 @@ import numpy as np
 
 from libc.math cimport INFINITY, NAN, fabs, floor, isfinite, isnan
 from libc.stdint cimport INT64_MAX, INT64_MIN, int8_t, int32_t, int64_t
-from libc.stdlib cimport free, qsort, realloc
+from libc.stdlib cimport free, malloc, qsort, realloc
 from libc.string cimport memcpy, memmove, memset
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.mem cimport PyMem_RawFree, PyMem_RawMalloc, PyMem_RawRealloc
+from cpython.pythread cimport (PyThread_acquire_lock, PyThread_allocate_lock,
+                               PyThread_release_lock, PyThread_type_lock, WAIT_LOCK)
 from cpython.ref cimport Py_INCREF
 
 from mmsim.latency cimport LatencyModel
@@ -236,28 +238,221 @@ POSITION_DTYPE = np.asarray(<PositionRow[:1]> &_p).dtype
 FUNDING_DTYPE = np.asarray(<FundingRow[:1]> &_fr).dtype
 
 
+# -- table buffers --------------------------------------------------------------------------
+# A buffer of POOL_MIN_BYTES or more is malloc'd, and when its table is freed it is parked
+# here for the next table of the process to grow into, up to POOL_SLOTS buffers and
+# POOL_MAX_BYTES in all (the largest kept). A run's record tables are tens of megabytes
+# (hundreds at 20M rows); given back to the allocator, they are often handed back to the
+# system too (glibc trims its heap when the freed top grows past its threshold, and maps
+# blocks past its adaptive threshold apart), and the next run then pays a page fault, and
+# the kernel's clearing, for every 4 KiB it writes: in a sweep or a comparison reading the
+# result's frames, about an eighth of a 5M-row run. A parked buffer's pages stay mapped.
+# tracemalloc sees the buffers a table holds (domain TRACE_DOMAIN), not parked ones.
+# Smaller buffers are PyMem_Raw*'s, traced in domain 0.
+cdef enum:
+    POOL_SLOTS = 8
+    TRACE_DOMAIN = 0x6d6d73
+    # Fixed: which allocator a buffer came from follows from its size.
+    POOL_MIN_BYTES = 1 << 20
+cdef size_t POOL_MAX_BYTES = <size_t>256 << 20
+
+cdef extern from "Python.h":
+    int PyTraceMalloc_Track(unsigned int domain, size_t ptr, size_t size) nogil
+    int PyTraceMalloc_Untrack(unsigned int domain, size_t ptr) nogil
+
+cdef struct Parked:
+    void* p
+    size_t size
+
+cdef Parked pool[POOL_SLOTS]
+cdef size_t pool_bytes = 0
+# Tables grow without the GIL, from any thread running an engine.
+cdef PyThread_type_lock pool_lock = PyThread_allocate_lock()
+
+
+cdef void* pool_take(size_t need, size_t* size) noexcept nogil:
+    # The smallest parked buffer of at least ``need`` bytes (its size in ``size``), or NULL.
+    global pool_bytes
+    cdef int k, best = -1
+    cdef void* p = NULL
+    PyThread_acquire_lock(pool_lock, WAIT_LOCK)
+    for k in range(POOL_SLOTS):
+        if pool[k].p != NULL and pool[k].size >= need and (best < 0
+                                                          or pool[k].size < pool[best].size):
+            best = k
+    if best >= 0:
+        p = pool[best].p
+        size[0] = pool[best].size
+        pool[best].p = NULL
+        pool_bytes -= size[0]
+    PyThread_release_lock(pool_lock)
+    return p
+
+
+cdef void pool_park(void* p, size_t size) noexcept nogil:
+    # Keep ``p`` (``size`` bytes, malloc'd) for a later table if it fits in POOL_SLOTS and
+    # POOL_MAX_BYTES once smaller parked buffers are freed, smallest first: the larger a
+    # buffer, the more page faults it saves. Else free it and keep what is parked.
+    global pool_bytes
+    cdef int k, smallest, used = 0, smaller = 0
+    cdef size_t smaller_bytes = 0
+    PyThread_acquire_lock(pool_lock, WAIT_LOCK)
+    for k in range(POOL_SLOTS):
+        if pool[k].p != NULL:
+            used += 1
+            if pool[k].size < size:
+                smaller += 1
+                smaller_bytes += pool[k].size
+    if size > POOL_MAX_BYTES or pool_bytes - smaller_bytes > POOL_MAX_BYTES - size \
+            or used - smaller >= POOL_SLOTS:
+        free(p)
+    else:
+        while used == POOL_SLOTS or pool_bytes > POOL_MAX_BYTES - size:
+            smallest = -1
+            for k in range(POOL_SLOTS):
+                if pool[k].p != NULL and (smallest < 0 or pool[k].size < pool[smallest].size):
+                    smallest = k
+            free(pool[smallest].p)
+            pool[smallest].p = NULL
+            pool_bytes -= pool[smallest].size
+            used -= 1
+        for k in range(POOL_SLOTS):
+            if pool[k].p == NULL:
+                pool[k].p = p
+                pool[k].size = size
+                pool_bytes += size
+                break
+    PyThread_release_lock(pool_lock)
+
+
+cdef char* buffer_alloc(size_t size, size_t* got) noexcept nogil:
+    # A buffer of at least ``size`` bytes, uncleared (its size in ``got``); NULL when out of
+    # memory.
+    cdef void* p
+    got[0] = size
+    if size < POOL_MIN_BYTES:
+        return <char*>PyMem_RawMalloc(size)
+    p = pool_take(size, got)
+    if p == NULL:
+        p = malloc(size)
+    if p != NULL:
+        PyTraceMalloc_Track(TRACE_DOMAIN, <size_t>p, got[0])
+    return <char*>p
+
+
+cdef char* buffer_grow(char* p, size_t old, size_t used, size_t size,
+                       size_t* got) noexcept nogil:
+    # buffer_alloc's ``p`` of ``old`` bytes, the first ``used`` of them kept, grown to at
+    # least ``size`` bytes (its size in ``got``); NULL when out of memory, ``p`` then as it
+    # was.
+    cdef char* q
+    got[0] = size
+    if size < POOL_MIN_BYTES:
+        return <char*>PyMem_RawRealloc(p, size)
+    if old >= POOL_MIN_BYTES:
+        q = <char*>pool_take(size, got)
+        if q == NULL:
+            # Nothing parked fits: realloc, which may extend the buffer in place.
+            got[0] = size
+            q = <char*>realloc(p, size)
+            if q != NULL:
+                PyTraceMalloc_Untrack(TRACE_DOMAIN, <size_t>p)
+                PyTraceMalloc_Track(TRACE_DOMAIN, <size_t>q, size)
+            return q
+        PyTraceMalloc_Track(TRACE_DOMAIN, <size_t>q, got[0])
+    else:
+        q = buffer_alloc(size, got)
+        if q == NULL:
+            return NULL
+    memcpy(q, p, used)
+    buffer_free(p, old)
+    return q
+
+
+cdef void buffer_free(void* p, size_t size) noexcept nogil:
+    # Free (or park) a buffer of buffer_alloc's, ``size`` being what it asked for or more.
+    if p == NULL:
+        return
+    if size < POOL_MIN_BYTES:
+        PyMem_RawFree(p)
+        return
+    PyTraceMalloc_Untrack(TRACE_DOMAIN, <size_t>p)
+    pool_park(p, size)
+
+
+def buffer_pool(limit=None):
+    """Report, or limit, the record buffers kept for later runs of this process.
+
+    A run's record tables (orders, fills, balances) of a mebibyte or more are kept when the
+    run's result lets go of them, for the next runs to fill: writing into memory the process
+    already holds spares them a page fault for every 4 KiB (a tenth of a 5M-row run that
+    reads its result's tables, in a sweep or any loop of runs). At most 8 buffers and
+    ``limit`` bytes are kept, the largest first.
+
+    Parameters
+    ----------
+    limit : int, optional
+        The most bytes to keep from now on (256 MiB by default; 0 keeps none). Setting it
+        frees every buffer kept so far.
+
+    Returns
+    -------
+    dict
+        ``buffers`` and ``bytes`` kept now, and the ``limit``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``limit`` is not a whole number of bytes, 0 or more (``mmsim.checks.number``).
+    """
+    global POOL_MAX_BYTES, pool_bytes
+    cdef int k, n = 0
+    from mmsim.checks import number
+
+    limit = number(limit, "buffer_pool limit", nonnegative=True, integer=True,
+                   allow_none=True)
+    if limit is not None:
+        limit = min(limit, 2**62)
+    PyThread_acquire_lock(pool_lock, WAIT_LOCK)
+    if limit is not None:
+        for k in range(POOL_SLOTS):
+            if pool[k].p != NULL:
+                free(pool[k].p)
+                pool[k].p = NULL
+        pool_bytes = 0
+        POOL_MAX_BYTES = <size_t>limit
+    for k in range(POOL_SLOTS):
+        n += pool[k].p != NULL
+    state = {"buffers": n, "bytes": pool_bytes, "limit": POOL_MAX_BYTES}
+    PyThread_release_lock(pool_lock)
+    return state
+
+
 @cython.final
 cdef class Buffer:
     """A retired buffer of a Table, freed with it."""
     cdef void* p
+    cdef size_t size
 
     @staticmethod
-    cdef Buffer wrap(void* p):
+    cdef Buffer wrap(void* p, size_t size):
         cdef Buffer b = Buffer.__new__(Buffer)
         b.p = p
+        b.size = size
         return b
 
     def __dealloc__(self):
-        PyMem_RawFree(self.p)
+        buffer_free(self.p, self.size)
 
 
 @cython.final
 cdef class Table:
     """A growable array of C records in a buffer of its own, viewed by NumPy without copies.
 
-    A table nobody has viewed grows with ``PyMem_RawRealloc``, which extends or remaps the
-    buffer where the allocator can and never clears the new part, so the record tables of a
-    long run are not zeroed and copied at every doubling. Once :meth:`view` has handed out an
+    A table nobody has viewed grows into a buffer parked by an earlier table of the process
+    (see "table buffers" above) or else with ``realloc``, which extends or remaps the buffer
+    where the allocator can; the new part is never cleared, so the record tables of a long
+    run are not zeroed and copied at every doubling. Once :meth:`view` has handed out an
     array over the buffer, growing copies into a new buffer and keeps the old one until the
     table is freed: every array viewing it (each holds a reference to the table) stays
     valid, frozen at its last state, rather than dangling.
@@ -277,33 +472,37 @@ cdef class Table:
         self.n = 0
         self.viewed = False
         self.retired = []
-        self.data = <char*>PyMem_RawMalloc(self.cap * self.itemsize)
+        cdef size_t got
+        self.data = buffer_alloc(self.cap * self.itemsize, &got)
         if self.data == NULL:
             raise MemoryError(f"cannot allocate {self.cap} records of {self.itemsize} bytes")
+        self.cap = got // self.itemsize
 
     def __dealloc__(self):
-        PyMem_RawFree(self.data)
+        buffer_free(self.data, self.cap * self.itemsize)
 
     cdef int grow(self) except -1 nogil:
-        # Doubling; the records past ``n`` are left uncleared: they are written before they
-        # are read (push clears its record, push_raw's callers write theirs).
+        # Doubling (or more, into a parked buffer); the records past ``n`` are left
+        # uncleared: they are written before they are read (push clears its record,
+        # push_raw's callers write theirs).
         cdef char* p
-        cdef size_t size = 2 * self.cap * self.itemsize
+        cdef size_t size = 2 * self.cap * self.itemsize, got
+        cdef size_t old = self.cap * self.itemsize
         if self.viewed:
-            p = <char*>PyMem_RawMalloc(size)
+            p = buffer_alloc(size, &got)
             if p != NULL:
                 memcpy(p, self.data, self.n * self.itemsize)
                 with gil:
                     # Arrays handed out view the old buffer: keep it while the table lives.
-                    self.retired.append(Buffer.wrap(self.data))
+                    self.retired.append(Buffer.wrap(self.data, old))
         else:
-            p = <char*>PyMem_RawRealloc(self.data, size)
+            p = buffer_grow(self.data, old, self.n * self.itemsize, size, &got)
         if p == NULL:
             with gil:
                 raise MemoryError(f"cannot grow a table to {2 * self.cap} records of "
                                   f"{self.itemsize} bytes")
         self.data = p
-        self.cap *= 2
+        self.cap = got // self.itemsize
         return 0
 
     cdef char* push(self) except NULL nogil:
