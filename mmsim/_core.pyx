@@ -263,6 +263,7 @@ cdef extern from "Python.h":
 cdef struct Parked:
     void* p
     size_t size
+    size_t kind         # the record size of the table that held it
 
 cdef Parked pool[POOL_SLOTS]
 cdef size_t pool_bytes = 0
@@ -270,16 +271,24 @@ cdef size_t pool_bytes = 0
 cdef PyThread_type_lock pool_lock = PyThread_allocate_lock()
 
 
-cdef void* pool_take(size_t need, size_t* size) noexcept nogil:
-    # The smallest parked buffer of at least ``need`` bytes (its size in ``size``), or NULL.
+cdef void* pool_take(size_t need, size_t kind, size_t* size) noexcept nogil:
+    # The smallest parked buffer of at least ``need`` bytes (its size in ``size``), or NULL;
+    # one a table of ``kind`` held first. The tables of a run take back the buffers their
+    # like held in the run before, rather than each other's: a table taking a larger one
+    # would leave the next without, and the process would hold both.
     global pool_bytes
     cdef int k, best = -1
+    cdef bint same, best_same = False
     cdef void* p = NULL
     PyThread_acquire_lock(pool_lock, WAIT_LOCK)
     for k in range(POOL_SLOTS):
-        if pool[k].p != NULL and pool[k].size >= need and (best < 0
-                                                          or pool[k].size < pool[best].size):
+        if pool[k].p == NULL or pool[k].size < need:
+            continue
+        same = pool[k].kind == kind
+        if best < 0 or same > best_same or (same == best_same
+                                            and pool[k].size < pool[best].size):
             best = k
+            best_same = same
     if best >= 0:
         p = pool[best].p
         size[0] = pool[best].size
@@ -289,7 +298,7 @@ cdef void* pool_take(size_t need, size_t* size) noexcept nogil:
     return p
 
 
-cdef void pool_park(void* p, size_t size) noexcept nogil:
+cdef void pool_park(void* p, size_t size, size_t kind) noexcept nogil:
     # Keep ``p`` (``size`` bytes, malloc'd) for a later table if it fits in POOL_SLOTS and
     # POOL_MAX_BYTES once smaller parked buffers are freed, smallest first: the larger a
     # buffer, the more page faults it saves. Else free it and keep what is parked.
@@ -320,19 +329,20 @@ cdef void pool_park(void* p, size_t size) noexcept nogil:
             if pool[k].p == NULL:
                 pool[k].p = p
                 pool[k].size = size
+                pool[k].kind = kind
                 pool_bytes += size
                 break
     PyThread_release_lock(pool_lock)
 
 
-cdef char* buffer_alloc(size_t size, size_t* got) noexcept nogil:
+cdef char* buffer_alloc(size_t size, size_t kind, size_t* got) noexcept nogil:
     # A buffer of at least ``size`` bytes, uncleared (its size in ``got``); NULL when out of
     # memory.
     cdef void* p
     got[0] = size
     if size < POOL_MIN_BYTES:
         return <char*>PyMem_RawMalloc(size)
-    p = pool_take(size, got)
+    p = pool_take(size, kind, got)
     if p == NULL:
         p = malloc(size)
     if p != NULL:
@@ -340,7 +350,7 @@ cdef char* buffer_alloc(size_t size, size_t* got) noexcept nogil:
     return <char*>p
 
 
-cdef char* buffer_grow(char* p, size_t old, size_t used, size_t size,
+cdef char* buffer_grow(char* p, size_t old, size_t used, size_t size, size_t kind,
                        size_t* got) noexcept nogil:
     # buffer_alloc's ``p`` of ``old`` bytes, the first ``used`` of them kept, grown to at
     # least ``size`` bytes (its size in ``got``); NULL when out of memory, ``p`` then as it
@@ -350,7 +360,7 @@ cdef char* buffer_grow(char* p, size_t old, size_t used, size_t size,
     if size < POOL_MIN_BYTES:
         return <char*>PyMem_RawRealloc(p, size)
     if old >= POOL_MIN_BYTES:
-        q = <char*>pool_take(size, got)
+        q = <char*>pool_take(size, kind, got)
         if q == NULL:
             # Nothing parked fits: realloc, which may extend the buffer in place.
             got[0] = size
@@ -361,15 +371,15 @@ cdef char* buffer_grow(char* p, size_t old, size_t used, size_t size,
             return q
         PyTraceMalloc_Track(TRACE_DOMAIN, <size_t>q, got[0])
     else:
-        q = buffer_alloc(size, got)
+        q = buffer_alloc(size, kind, got)
         if q == NULL:
             return NULL
     memcpy(q, p, used)
-    buffer_free(p, old)
+    buffer_free(p, old, kind)
     return q
 
 
-cdef void buffer_free(void* p, size_t size) noexcept nogil:
+cdef void buffer_free(void* p, size_t size, size_t kind) noexcept nogil:
     # Free (or park) a buffer of buffer_alloc's, ``size`` being what it asked for or more.
     if p == NULL:
         return
@@ -377,7 +387,7 @@ cdef void buffer_free(void* p, size_t size) noexcept nogil:
         PyMem_RawFree(p)
         return
     PyTraceMalloc_Untrack(TRACE_DOMAIN, <size_t>p)
-    pool_park(p, size)
+    pool_park(p, size, kind)
 
 
 def buffer_pool(limit=None):
@@ -433,16 +443,18 @@ cdef class Buffer:
     """A retired buffer of a Table, freed with it."""
     cdef void* p
     cdef size_t size
+    cdef size_t kind
 
     @staticmethod
-    cdef Buffer wrap(void* p, size_t size):
+    cdef Buffer wrap(void* p, size_t size, size_t kind):
         cdef Buffer b = Buffer.__new__(Buffer)
         b.p = p
         b.size = size
+        b.kind = kind
         return b
 
     def __dealloc__(self):
-        buffer_free(self.p, self.size)
+        buffer_free(self.p, self.size, self.kind)
 
 
 @cython.final
@@ -473,13 +485,13 @@ cdef class Table:
         self.viewed = False
         self.retired = []
         cdef size_t got
-        self.data = buffer_alloc(self.cap * self.itemsize, &got)
+        self.data = buffer_alloc(self.cap * self.itemsize, self.itemsize, &got)
         if self.data == NULL:
             raise MemoryError(f"cannot allocate {self.cap} records of {self.itemsize} bytes")
         self.cap = got // self.itemsize
 
     def __dealloc__(self):
-        buffer_free(self.data, self.cap * self.itemsize)
+        buffer_free(self.data, self.cap * self.itemsize, self.itemsize)
 
     cdef int grow(self) except -1 nogil:
         # Doubling (or more, into a parked buffer); the records past ``n`` are left
@@ -489,14 +501,15 @@ cdef class Table:
         cdef size_t size = 2 * self.cap * self.itemsize, got
         cdef size_t old = self.cap * self.itemsize
         if self.viewed:
-            p = buffer_alloc(size, &got)
+            p = buffer_alloc(size, self.itemsize, &got)
             if p != NULL:
                 memcpy(p, self.data, self.n * self.itemsize)
                 with gil:
                     # Arrays handed out view the old buffer: keep it while the table lives.
-                    self.retired.append(Buffer.wrap(self.data, old))
+                    self.retired.append(Buffer.wrap(self.data, old, self.itemsize))
         else:
-            p = buffer_grow(self.data, old, self.n * self.itemsize, size, &got)
+            p = buffer_grow(self.data, old, self.n * self.itemsize, size, self.itemsize,
+                            &got)
         if p == NULL:
             with gil:
                 raise MemoryError(f"cannot grow a table to {2 * self.cap} records of "

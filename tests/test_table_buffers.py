@@ -58,6 +58,21 @@ def test_a_table_takes_the_smallest_parked_buffer_that_holds_it(pool):
     assert parked() == (4, 14 * MIB)
 
 
+def test_a_table_takes_back_a_buffer_of_its_own_kind_first(pool):
+    # The orders table of a run should take the buffer the orders table of the run before
+    # held, not the fills table's, which the fills table would then miss.
+    other = _core.Table(np.int32, 2 * MIB // 4)     # 4-byte records, 2 MiB
+    own = table(4)                                  # 8-byte records, 4 MiB
+    del other, own
+    again = table(1)                                # 8-byte records: takes the 4 MiB one
+    assert parked() == (1, 2 * MIB)
+    assert len(again.view()) == 0 and again.view().dtype == np.int64
+    del again
+    then = _core.Table(np.int16, MIB // 2)          # no 2-byte buffer: the smallest that fits
+    assert parked() == (1, 4 * MIB)
+    del then
+
+
 def test_the_pool_keeps_the_largest_buffers_within_its_limit(pool):
     mmsim.buffer_pool(3 * MIB)
     one, two, one_half, two_half, four = (table(m) for m in (1, 2, 1.5, 2.5, 4))
