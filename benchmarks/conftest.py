@@ -137,13 +137,18 @@ def numpy_pass(taq: pd.DataFrame) -> Floor:
 
 def traced_peak(call) -> int:
     """Peak bytes that ``call()`` allocates through Python and NumPy (Arrow's own pool and
-    other processes are not seen)."""
+    other processes are not seen), with no record buffers kept from earlier runs: a run
+    taking a larger one than it needs (``mmsim.buffer_pool``) would count all of it."""
+    import mmsim
+
+    limit = mmsim.buffer_pool(0)["limit"]
     tracemalloc.start()
     try:
         call()
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+        mmsim.buffer_pool(limit)
 
 
 class Gate:

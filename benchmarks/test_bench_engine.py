@@ -9,15 +9,13 @@ import json
 import subprocess
 import sys
 import time
-import tracemalloc
 
-import numpy as np
 import pytest
 
 import mmsim
 from mmsim.data.align import align
 
-from conftest import ROUNDS, Floor, minute_signals, numpy_pass
+from conftest import ROUNDS, Floor, minute_signals, numpy_pass, traced_peak
 
 
 class TouchQuoter(mmsim.Strategy):
@@ -299,14 +297,9 @@ def test_peak_memory(benchmark, replay_taq):
     signals = minute_signals(replay_taq)
     taq_bytes = align(replay_taq, signals).nbytes
 
-    def measured():
-        tracemalloc.start()
-        try:
-            mmsim.backtest(replay_taq, signals, TouchQuoter(), latency=0.01)
-            return tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-
-    peak = benchmark.pedantic(measured, rounds=1, iterations=1)
+    peak = benchmark.pedantic(
+        lambda: traced_peak(lambda: mmsim.backtest(replay_taq, signals, TouchQuoter(),
+                                                   latency=0.01)),
+        rounds=1, iterations=1)
     benchmark.extra_info.update(taq_bytes=taq_bytes, peak_bytes=peak, ratio=peak / taq_bytes)
     assert peak <= 1.5 * taq_bytes, f"peak {peak} bytes > 1.5 x TAQ {taq_bytes} bytes"
