@@ -242,7 +242,7 @@ FUNDING_DTYPE = np.asarray(<FundingRow[:1]> &_fr).dtype
 # A buffer of POOL_MIN_BYTES or more is malloc'd, and when its table is freed it is parked
 # here for the next table of the process to grow into, up to POOL_SLOTS buffers and
 # POOL_MAX_BYTES in all (the largest kept). A run's record tables are tens of megabytes
-# (hundreds at 20M rows); given back to the allocator, they are often handed back to the
+# (about 140 MB at 20M rows); given back to the allocator, they are often handed back to the
 # system too (glibc trims its heap when the freed top grows past its threshold, and maps
 # blocks past its adaptive threshold apart), and the next run then pays a page fault, and
 # the kernel's clearing, for every 4 KiB it writes: in a sweep or a comparison reading the
