@@ -246,7 +246,7 @@ FUNDING_DTYPE = np.asarray(<FundingRow[:1]> &_fr).dtype
 # system too (glibc trims its heap when the freed top grows past its threshold, and maps
 # blocks past its adaptive threshold apart), and the next run then pays a page fault, and
 # the kernel's clearing, for every 4 KiB it writes: in a sweep or a comparison reading the
-# result's frames, about an eighth of a 5M-row run. A parked buffer's pages stay mapped.
+# result's frames, a tenth of a 5M-row run or more. A parked buffer's pages stay mapped.
 # tracemalloc sees the buffers a table holds (domain TRACE_DOMAIN), not parked ones.
 # Smaller buffers are PyMem_Raw*'s, traced in domain 0.
 cdef enum:
@@ -266,7 +266,6 @@ cdef struct Parked:
     size_t kind         # the record size of the table that held it
 
 cdef Parked pool[POOL_SLOTS]
-cdef size_t pool_bytes = 0
 # Tables grow without the GIL, from any thread running an engine.
 cdef PyThread_type_lock pool_lock = PyThread_allocate_lock()
 
@@ -276,7 +275,6 @@ cdef void* pool_take(size_t need, size_t kind, size_t* size) noexcept nogil:
     # one a table of ``kind`` held first. The tables of a run take back the buffers their
     # like held in the run before, rather than each other's: a table taking a larger one
     # would leave the next without, and the process would hold both.
-    global pool_bytes
     cdef int k, best = -1
     cdef bint same, best_same = False
     cdef void* p = NULL
@@ -293,7 +291,6 @@ cdef void* pool_take(size_t need, size_t kind, size_t* size) noexcept nogil:
         p = pool[best].p
         size[0] = pool[best].size
         pool[best].p = NULL
-        pool_bytes -= size[0]
     PyThread_release_lock(pool_lock)
     return p
 
@@ -302,35 +299,34 @@ cdef void pool_park(void* p, size_t size, size_t kind) noexcept nogil:
     # Keep ``p`` (``size`` bytes, malloc'd) for a later table if it fits in POOL_SLOTS and
     # POOL_MAX_BYTES once smaller parked buffers are freed, smallest first: the larger a
     # buffer, the more page faults it saves. Else free it and keep what is parked.
-    global pool_bytes
     cdef int k, smallest, used = 0, smaller = 0
-    cdef size_t smaller_bytes = 0
+    cdef size_t total = 0, smaller_bytes = 0
     PyThread_acquire_lock(pool_lock, WAIT_LOCK)
     for k in range(POOL_SLOTS):
         if pool[k].p != NULL:
             used += 1
+            total += pool[k].size
             if pool[k].size < size:
                 smaller += 1
                 smaller_bytes += pool[k].size
-    if size > POOL_MAX_BYTES or pool_bytes - smaller_bytes > POOL_MAX_BYTES - size \
+    if size > POOL_MAX_BYTES or total - smaller_bytes > POOL_MAX_BYTES - size \
             or used - smaller >= POOL_SLOTS:
         free(p)
     else:
-        while used == POOL_SLOTS or pool_bytes > POOL_MAX_BYTES - size:
+        while used == POOL_SLOTS or total > POOL_MAX_BYTES - size:
             smallest = -1
             for k in range(POOL_SLOTS):
                 if pool[k].p != NULL and (smallest < 0 or pool[k].size < pool[smallest].size):
                     smallest = k
             free(pool[smallest].p)
             pool[smallest].p = NULL
-            pool_bytes -= pool[smallest].size
+            total -= pool[smallest].size
             used -= 1
         for k in range(POOL_SLOTS):
             if pool[k].p == NULL:
                 pool[k].p = p
                 pool[k].size = size
                 pool[k].kind = kind
-                pool_bytes += size
                 break
     PyThread_release_lock(pool_lock)
 
@@ -395,8 +391,8 @@ def buffer_pool(limit=None):
 
     A run's record tables (orders, fills, balances) of a mebibyte or more are kept when the
     run's result lets go of them, for the next runs to fill: writing into memory the process
-    already holds spares them a page fault for every 4 KiB (a tenth of a 5M-row run that
-    reads its result's tables, in a sweep or any loop of runs). At most 8 buffers and
+    already holds spares them a page fault for every 4 KiB (a tenth of a 5M-row run or more
+    that reads its result's tables, in a sweep or any loop of runs). At most 8 buffers and
     ``limit`` bytes are kept, the largest first.
 
     Parameters
@@ -415,8 +411,9 @@ def buffer_pool(limit=None):
     TypeError, ValueError
         If ``limit`` is not a whole number of bytes, 0 or more (``mmsim.checks.number``).
     """
-    global POOL_MAX_BYTES, pool_bytes
+    global POOL_MAX_BYTES
     cdef int k, n = 0
+    cdef size_t total = 0
     from mmsim.checks import number
 
     limit = number(limit, "buffer_pool limit", nonnegative=True, integer=True,
@@ -429,11 +426,12 @@ def buffer_pool(limit=None):
             if pool[k].p != NULL:
                 free(pool[k].p)
                 pool[k].p = NULL
-        pool_bytes = 0
         POOL_MAX_BYTES = <size_t>limit
     for k in range(POOL_SLOTS):
-        n += pool[k].p != NULL
-    state = {"buffers": n, "bytes": pool_bytes, "limit": POOL_MAX_BYTES}
+        if pool[k].p != NULL:
+            n += 1
+            total += pool[k].size
+    state = {"buffers": n, "bytes": total, "limit": POOL_MAX_BYTES}
     PyThread_release_lock(pool_lock)
     return state
 
