@@ -1,6 +1,6 @@
 """Data throughput: generating synthetic ticks, reading Parquet (time and peak memory), and
 converting the real captures. ``synthetic_taq`` and ``read_taq`` are gated: the first against
-one NumPy pass over the rows it makes, the second against Arrow's own read of the file."""
+a Python loop over the quotes it makes, the second against Arrow's own read of the file."""
 import json
 import subprocess
 import sys
@@ -10,7 +10,7 @@ import pytest
 
 from mmsim.data.synthetic import synthetic_taq
 
-from conftest import ROUNDS, Floor, numpy_pass
+from conftest import ROUNDS, Floor, python_pass
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -19,7 +19,7 @@ def test_synthetic_month(gated, quick):
     """One month of BitMEX-like rows (~3.5 million; one day in quick mode)."""
     duration = "1D" if quick else "30D"
     frame = synthetic_taq(duration=duration, seed=0)
-    gated(lambda: synthetic_taq(duration=duration, seed=0), numpy_pass(frame), rounds=ROUNDS,
+    gated(lambda: synthetic_taq(duration=duration, seed=0), python_pass(frame), rounds=ROUNDS,
           rows=len(frame))
 
 

@@ -15,7 +15,7 @@ import pytest
 import mmsim
 from mmsim.data.align import align
 
-from conftest import ROUNDS, Floor, minute_signals, numpy_pass, traced_peak
+from conftest import ROUNDS, Floor, minute_signals, python_pass, traced_peak
 
 
 class TouchQuoter(mmsim.Strategy):
@@ -66,11 +66,11 @@ class QuoteTouch(mmsim.Strategy):
 def test_end_to_end_requote(gated, replay_taq, strategy):
     """5M rows from a DataFrame (validation, the replay, the callbacks and the Result all
     counted), a bid and an ask requoted at 1-minute signals: written with ctx.orders, cancel
-    and limit, or with one ctx.quote call. Floor: one NumPy pass over the same columns."""
+    and limit, or with one ctx.quote call. Floor: a Python loop over the same quotes."""
     signals = minute_signals(replay_taq)
     make = TouchQuoter if strategy == "orders_cancel_limit" else QuoteTouch
     result = gated(lambda: mmsim.backtest(replay_taq, signals, make(), latency=0.01),
-                   numpy_pass(replay_taq), rounds=ROUNDS, rows=len(replay_taq))
+                   python_pass(replay_taq), rounds=ROUNDS, rows=len(replay_taq))
     gated.benchmark.extra_info.update(orders=len(result.orders), fills=len(result.fills))
 
 
@@ -201,11 +201,11 @@ QUEUE_MODELS = {
 @pytest.mark.parametrize("model", list(QUEUE_MODELS))
 def test_replay_throughput(gated, replay_taq, model):
     """5M rows, one bid and one ask resting at the touch, requoted at 1-minute signals, under
-    each queue model. Floor: one NumPy pass over the same columns."""
+    each queue model. Floor: a Python loop over the same quotes."""
     data = align(replay_taq, minute_signals(replay_taq))
     result = gated(lambda: mmsim.backtest(data, None, TouchQuoter(), latency=0.01,
                                           queue_model=QUEUE_MODELS[model]),
-                   numpy_pass(replay_taq), rounds=ROUNDS, rows=len(data.time))
+                   python_pass(replay_taq), rounds=ROUNDS, rows=len(data.time))
     gated.benchmark.extra_info.update(signals=len(data.signal_time), fills=len(result.fills),
                                       orders=len(result.orders))
     assert len(result.fills) > 0
@@ -223,8 +223,8 @@ def test_replay_only(benchmark, replay_taq):
 def test_replay_with_resting_orders(gated, replay_taq, n):
     """The same rows with ``n`` orders resting away from the touch for the whole run (half
     bids below the market, half asks above it, on distinct prices): a row costs what its
-    quote and print can reach, not the number of working orders. Floor: one NumPy pass over
-    the same columns."""
+    quote and print can reach, not the number of working orders. Floor: a Python loop over
+    the same quotes."""
 
     class Resting(mmsim.Strategy):
         def __init__(self):
@@ -238,7 +238,7 @@ def test_replay_with_resting_orders(gated, replay_taq, n):
                 self.sent = True
 
     data = align(replay_taq, minute_signals(replay_taq))
-    result = gated(lambda: mmsim.backtest(data, None, Resting()), numpy_pass(replay_taq),
+    result = gated(lambda: mmsim.backtest(data, None, Resting()), python_pass(replay_taq),
                    rounds=ROUNDS, rows=len(data.time))
     gated.benchmark.extra_info.update(orders=n)
     assert len(result.fills) == 0 and len(result.orders) == n

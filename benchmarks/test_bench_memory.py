@@ -7,7 +7,7 @@ interpreter so that its peak RSS is its own. ``extra_info`` holds, per span, the
 peak RSS (MiB), the CPU seconds and rows per CPU second.
 
 ``test_streamed_month`` times the same kind of streamed replay over a month (a day in quick
-mode) in process, gated against one NumPy pass over the month's columns.
+mode) in process, gated against a Python loop over the month's quotes.
 """
 import json
 import subprocess
@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import QUICK, ROUNDS, minute_signals, numpy_pass
+from conftest import QUICK, ROUNDS, minute_signals, python_pass
 
 DAYS = (1, 2, 3) if QUICK else (30, 90, 365)
 T0 = pd.Timestamp("2019-01-01", tz="UTC")
@@ -93,5 +93,5 @@ def test_streamed_month(gated, month_taq, tmp_path):
     signals = minute_signals(month_taq)
     result = gated(lambda: mmsim.backtest(mmsim.read_taq(root, stream=True), signals,
                                           TouchQuoter(), latency=0.01),
-                   numpy_pass(month_taq), rounds=ROUNDS, rows=len(month_taq))
+                   python_pass(month_taq), rounds=ROUNDS, rows=len(month_taq))
     assert result.params["rows"] == len(month_taq)
