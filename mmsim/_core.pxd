@@ -156,7 +156,7 @@ cdef struct PositionRow:
 cdef class Table:
     """A growable array of C records viewed by NumPy without copying."""
     cdef object dtype                   # the NumPy dtype of a record
-    cdef char* data                     # the buffer (PyMem_Raw*, traced by tracemalloc)
+    cdef char* data                     # the buffer (see "table buffers"; traced by tracemalloc)
     cdef Py_ssize_t n                   # records in use
     cdef Py_ssize_t cap                 # records allocated
     cdef Py_ssize_t itemsize            # bytes per record

@@ -239,9 +239,9 @@ FUNDING_DTYPE = np.asarray(<FundingRow[:1]> &_fr).dtype
 
 
 # -- table buffers --------------------------------------------------------------------------
-# A buffer of POOL_MIN_BYTES or more is malloc'd, and when its table is freed it is parked
-# here for the next table of the process to grow into, up to POOL_SLOTS buffers and
-# POOL_MAX_BYTES in all (the largest kept). A run's record tables are tens of megabytes
+# A buffer of POOL_MIN_BYTES or more is a mapping of its own (map_alloc), and when its table
+# is freed it is parked here for the next table of the process to grow into, up to
+# POOL_SLOTS buffers and POOL_MAX_BYTES in all (the largest kept). A run's record tables are tens of megabytes
 # (about 140 MB at 20M rows); given back to the allocator, they are often handed back to the
 # system too (glibc trims its heap when the freed top grows past its threshold, and maps
 # blocks past its adaptive threshold apart), and the next run then pays a page fault, and
@@ -249,12 +249,51 @@ FUNDING_DTYPE = np.asarray(<FundingRow[:1]> &_fr).dtype
 # result's frames, a tenth of a 5M-row run or more. A parked buffer's pages stay mapped.
 # tracemalloc sees the buffers a table holds (domain TRACE_DOMAIN), not parked ones.
 # Smaller buffers are PyMem_Raw*'s, traced in domain 0.
+#
+# Why mappings rather than malloc: glibc serves blocks below its mmap threshold, which the
+# first large array a process frees raises to 32 MiB, from its heap, and a table growing
+# there by doubling leaves each smaller block behind as a hole it does not give back: at
+# 20M rows the heap kept about 90 MB of 1 to 16 MiB holes beside 140 MB of records. A
+# mapping grows with mremap, which moves page tables rather than bytes: no copy, no hole.
+# Elsewhere than Linux, malloc and realloc.
+cdef extern from *:
+    """
+    #ifdef __linux__
+    #include <sys/mman.h>
+    static void* mmsim_map(size_t size) {
+        void* p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return p == MAP_FAILED ? NULL : p;
+    }
+    static void* mmsim_remap(void* p, size_t old, size_t size) {
+        void* q = mremap(p, old, size, MREMAP_MAYMOVE);
+        return q == MAP_FAILED ? NULL : q;
+    }
+    static void mmsim_unmap(void* p, size_t size) { munmap(p, size); }
+    #else
+    #include <stdlib.h>
+    static void* mmsim_map(size_t size) { return malloc(size); }
+    static void* mmsim_remap(void* p, size_t old, size_t size) { return realloc(p, size); }
+    static void mmsim_unmap(void* p, size_t size) { free(p); }
+    #endif
+    """
+    void* map_alloc "mmsim_map"(size_t size) nogil
+    void* map_grow "mmsim_remap"(void* p, size_t old, size_t size) nogil
+    void map_free "mmsim_unmap"(void* p, size_t size) nogil
+
 cdef enum:
     POOL_SLOTS = 8
     TRACE_DOMAIN = 0x6d6d73
     # Fixed: which allocator a buffer came from follows from its size.
     POOL_MIN_BYTES = 1 << 20
+    # Mapped sizes are whole multiples of this (a multiple of every page size in use),
+    # larger than any record, so a table's ``cap x itemsize`` rounds up to its mapping.
+    MAP_ROUND = 1 << 16
 cdef size_t POOL_MAX_BYTES = <size_t>256 << 20
+
+
+cdef inline size_t mapped(size_t size) noexcept nogil:
+    # The length of the mapping of a buffer of ``size`` bytes (>= POOL_MIN_BYTES).
+    return (size + MAP_ROUND - 1) // MAP_ROUND * MAP_ROUND
 
 cdef extern from "Python.h":
     int PyTraceMalloc_Track(unsigned int domain, size_t ptr, size_t size) nogil
@@ -296,7 +335,7 @@ cdef void* pool_take(size_t need, size_t kind, size_t* size) noexcept nogil:
 
 
 cdef void pool_park(void* p, size_t size, size_t kind) noexcept nogil:
-    # Keep ``p`` (``size`` bytes, malloc'd) for a later table if it fits in POOL_SLOTS and
+    # Keep ``p`` (a mapping of ``size`` bytes) for a later table if it fits in POOL_SLOTS and
     # POOL_MAX_BYTES once smaller parked buffers are freed, smallest first: the larger a
     # buffer, the more page faults it saves. Else free it and keep what is parked.
     cdef int k, smallest, used = 0, smaller = 0
@@ -311,14 +350,14 @@ cdef void pool_park(void* p, size_t size, size_t kind) noexcept nogil:
                 smaller_bytes += pool[k].size
     if size > POOL_MAX_BYTES or total - smaller_bytes > POOL_MAX_BYTES - size \
             or used - smaller >= POOL_SLOTS:
-        free(p)
+        map_free(p, size)
     else:
         while used == POOL_SLOTS or total > POOL_MAX_BYTES - size:
             smallest = -1
             for k in range(POOL_SLOTS):
                 if pool[k].p != NULL and (smallest < 0 or pool[k].size < pool[smallest].size):
                     smallest = k
-            free(pool[smallest].p)
+            map_free(pool[smallest].p, pool[smallest].size)
             pool[smallest].p = NULL
             total -= pool[smallest].size
             used -= 1
@@ -340,7 +379,8 @@ cdef char* buffer_alloc(size_t size, size_t kind, size_t* got) noexcept nogil:
         return <char*>PyMem_RawMalloc(size)
     p = pool_take(size, kind, got)
     if p == NULL:
-        p = malloc(size)
+        got[0] = mapped(size)
+        p = map_alloc(got[0])
     if p != NULL:
         PyTraceMalloc_Track(TRACE_DOMAIN, <size_t>p, got[0])
     return <char*>p
@@ -358,12 +398,12 @@ cdef char* buffer_grow(char* p, size_t old, size_t used, size_t size, size_t kin
     if old >= POOL_MIN_BYTES:
         q = <char*>pool_take(size, kind, got)
         if q == NULL:
-            # Nothing parked fits: realloc, which may extend the buffer in place.
-            got[0] = size
-            q = <char*>realloc(p, size)
+            # Nothing parked fits: the mapping grows, in place or moved, without a copy.
+            got[0] = mapped(size)
+            q = <char*>map_grow(p, mapped(old), got[0])
             if q != NULL:
                 PyTraceMalloc_Untrack(TRACE_DOMAIN, <size_t>p)
-                PyTraceMalloc_Track(TRACE_DOMAIN, <size_t>q, size)
+                PyTraceMalloc_Track(TRACE_DOMAIN, <size_t>q, got[0])
             return q
         PyTraceMalloc_Track(TRACE_DOMAIN, <size_t>q, got[0])
     else:
@@ -383,7 +423,7 @@ cdef void buffer_free(void* p, size_t size, size_t kind) noexcept nogil:
         PyMem_RawFree(p)
         return
     PyTraceMalloc_Untrack(TRACE_DOMAIN, <size_t>p)
-    pool_park(p, size, kind)
+    pool_park(p, mapped(size), kind)
 
 
 def buffer_pool(limit=None):
@@ -424,7 +464,7 @@ def buffer_pool(limit=None):
     if limit is not None:
         for k in range(POOL_SLOTS):
             if pool[k].p != NULL:
-                free(pool[k].p)
+                map_free(pool[k].p, pool[k].size)
                 pool[k].p = NULL
         POOL_MAX_BYTES = <size_t>limit
     for k in range(POOL_SLOTS):
@@ -460,8 +500,8 @@ cdef class Table:
     """A growable array of C records in a buffer of its own, viewed by NumPy without copies.
 
     A table nobody has viewed grows into a buffer parked by an earlier table of the process
-    (see "table buffers" above) or else with ``realloc``, which extends or remaps the buffer
-    where the allocator can; the new part is never cleared, so the record tables of a long
+    (see "table buffers" above) or else in place or by moving its pages (small tables:
+    ``realloc``); the new part is never cleared, so the record tables of a long
     run are not zeroed and copied at every doubling. Once :meth:`view` has handed out an
     array over the buffer, growing copies into a new buffer and keeps the old one until the
     table is freed: every array viewing it (each holds a reference to the table) stays
@@ -1555,8 +1595,7 @@ cdef class Engine:
         cdef SideBook* s = &self.sides[0 if sgn > 0 else 1]
         cdef Order* o
         cdef Py_ssize_t k, start = self.scratch.n, n_follow_crossed, p = r - 1
-        cdef double own_size = self.t_bid_amount[r] if sgn > 0 else self.t_ask_amount[r]
-        cdef double prev_size = NAN, printed = 0.0, prev, prev_trade
+        cdef double own_size, prev_size = NAN, printed = 0.0, prev, prev_trade
         if s.n == 0 and s.n_follow == 0:
             return 0
         if not settled(s):
@@ -1565,6 +1604,9 @@ cdef class Engine:
             # The common case: no follow order, and the quote reaches none of ours (the
             # best of them, at the end of the index, is below both touches).
             return 0
+        # Read here, not above: the sizes are columns the row scan (skip) does not touch,
+        # and a load that misses the cache holds up the common return above.
+        own_size = self.t_bid_amount[r] if sgn > 0 else self.t_ask_amount[r]
         if has_own and p >= 0 and self.queue_model.uses_history:
             # "Queue models": the size at our price on the previous row, known only if it
             # was the best then, and the volume printed there since.

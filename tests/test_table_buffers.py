@@ -1,4 +1,5 @@
 """The engine's record buffers: large ones are parked when freed and reused by later runs."""
+import sys
 import tracemalloc
 
 import numpy as np
@@ -170,3 +171,26 @@ def test_a_bad_limit_is_refused_and_changes_nothing(pool, limit, error, message)
     with pytest.raises(error, match=f"^buffer_pool limit {message}$"):
         mmsim.buffer_pool(limit)
     assert mmsim.buffer_pool()["limit"] == 256 * MIB
+
+
+def _heap():
+    """The address range of the malloc heap ([heap] in /proc/self/maps)."""
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            if line.rstrip().endswith("[heap]"):
+                lo, hi = line.split()[0].split("-")
+                return int(lo, 16), int(hi, 16)
+    return 0, 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mappings of their own on Linux")
+def test_a_large_table_is_a_mapping_of_its_own_not_a_block_of_the_heap(pool):
+    # Freeing a 64 MiB array raises glibc's mmap threshold to its 32 MiB ceiling: from then
+    # on malloc serves an 8 MiB block from the heap, where a table growing by doubling would
+    # leave its smaller blocks behind as holes the heap keeps.
+    np.ones(8 * MIB)
+    big = table(8)
+    address = big.view().__array_interface__["data"][0]
+    lo, hi = _heap()
+    assert not lo <= address < hi
+    assert address % 4096 == 0                  # the start of a mapping
