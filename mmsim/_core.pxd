@@ -1,6 +1,6 @@
 # The engine's contract: C structs for every record it keeps, and the cdef classes that own
-# them. Records live in growable buffers (``Table``) that NumPy views, so Python sees them without
-# copies.
+# them. Records live in growable buffers (``Table``, or ``ColumnTable`` for the recorded tables, a
+# column a field) that NumPy views, so Python sees them without copies.
 from libc.stdint cimport int8_t, int32_t, int64_t
 
 from mmsim.latency cimport LatencyModel
@@ -168,6 +168,37 @@ cdef class Table:
     cdef object record(self, Py_ssize_t k)
 
 
+cdef class ColumnTable:
+    """A growable table of C records kept as one column per field, viewed by NumPy (and so
+    by the result's DataFrames) without copying."""
+    cdef object dtype                   # the NumPy dtype of the C struct a record comes from
+    cdef char* data                     # the buffer (see "table buffers"): a column a field
+    cdef Py_ssize_t n                   # rows in use
+    cdef Py_ssize_t cap                 # rows allocated
+    cdef Py_ssize_t m                   # columns: the struct's fields
+    cdef Py_ssize_t row_bytes           # one row across every column
+    cdef Py_ssize_t* width              # bytes of field j (8, 4 or 1)
+    cdef Py_ssize_t* field              # offset of field j in the struct
+    cdef Py_ssize_t* at                 # column j starts near cap x at[j] (8-byte fields first)
+    cdef Py_ssize_t* layout             # the columns in the order they lie in the buffer
+    cdef Py_ssize_t* source             # in that order: the field's offset in the struct
+    cdef Py_ssize_t* slot               # field j is the slot[j]-th column in that order
+    cdef char** cols                    # in that order: where the column starts
+    cdef Py_ssize_t n8, n4              # columns of 8 and of 4 bytes (the first n8, the next n4)
+    cdef bint viewed                    # arrays over ``data`` were handed out: no more rows
+    cdef size_t span(self, Py_ssize_t cap) noexcept nogil
+    cdef Py_ssize_t fit(self, size_t size) noexcept nogil
+    cdef size_t start(self, Py_ssize_t i, Py_ssize_t cap) noexcept nogil
+    cdef void place(self) noexcept nogil
+    cdef int grow(self) except -1 nogil
+    cdef void release_stale(self, size_t old) noexcept nogil
+    cdef int reserve(self) except -1 nogil
+    cdef int append(self, const void* record) except -1 nogil
+    cdef void put(self, Py_ssize_t k, const void* record) noexcept nogil
+    cdef void get(self, Py_ssize_t k, void* record) noexcept nogil
+    cdef object record(self, Py_ssize_t k)
+
+
 cdef struct SideBook:
     # One side of our resting orders, indexed for the row loop (see Engine.settle).
     Entry* entries          # fixed-price limits: [0, n_sorted) sorted worst first, best last;
@@ -238,7 +269,7 @@ cdef class Engine:
     cdef int64_t next_seq               # sequence number of the next action sent
     cdef Py_ssize_t cur_signal          # signal row the strategy was last called with (-1: none)
     cdef Table book                     # working orders (pending and live), in sending order
-    cdef Table orders                   # every order, at index order_id - 1
+    cdef ColumnTable orders             # every order, at index order_id - 1
     cdef Table slots                    # int64 per order: its index in book; < 0 once compacted
     cdef SideBook sides[2]              # resting orders by side: [0] buys, [1] sells
     cdef Entry* merge_buf               # scratch for merging a side's new entries
@@ -246,17 +277,18 @@ cdef class Engine:
     cdef Table scratch                  # Order* buffer: our orders a quote or print reaches
     cdef Table merged                   # Order* buffer: both sides crossed on one row
     cdef Table pending                  # actions in flight: a binary heap by (time, seq)
-    cdef Table fills
-    cdef Table balances
+    cdef ColumnTable fills
+    cdef ColumnTable balances
     cdef bint keep_orders               # the orders table records every order (record "all")
     cdef bint keep_fills                # the fills and positions tables record every fill
     cdef bint handed_over               # tables() gave its buffers away: run() may not write
-    cdef Order spare                    # a closed order's record when orders are not kept
+    cdef Order spare                    # a closed order's record (record()): read from the
+                                        # orders table, or blank when orders are not kept
     cdef int64_t balance_every          # ns between balance rows; 0: at every call, fill, funding
     cdef int64_t balance_due            # time from which the next sampled balance row is due
     cdef bint balance_owed              # a balance row was skipped since the last one written
-    cdef Table positions
-    cdef Table funding                  # FundingRow per funding time
+    cdef ColumnTable positions
+    cdef ColumnTable funding            # FundingRow per funding time
     cdef const int64_t[::1] f_time      # funding times (ns), increasing
     cdef const double[::1] f_rate       # funding rate at each
     cdef Py_ssize_t n_fund
@@ -307,6 +339,7 @@ cdef class Engine:
     cdef void purge(self, SideBook* s) noexcept nogil
     cdef Order* find(self, int64_t order_id) noexcept nogil
     cdef Order* record(self, int64_t order_id) noexcept nogil
+    cdef void store(self, Order* o) noexcept nogil
     cdef double mark(self, Py_ssize_t r) noexcept nogil
     cdef double unrealized(self, double mark) noexcept nogil
     cdef int64_t next_action_time(self) noexcept nogil

@@ -41,12 +41,16 @@ cdef extern from *:
     """
     #if defined(__GNUC__) || defined(__clang__)
     #define mmsim_prefetch(p) __builtin_prefetch(p)
+    #define mmsim_prefetch_write(p) __builtin_prefetch(p, 1)
     #else
     #define mmsim_prefetch(p) ((void)0)
+    #define mmsim_prefetch_write(p) ((void)0)
     #endif
     """
-    # A hint to fetch the cache line of ``p`` ahead of its read (nothing where unsupported).
+    # A hint to fetch the cache line of ``p`` ahead of its read, or of a write to it
+    # (nothing where unsupported).
     void prefetch "mmsim_prefetch" (const void* p) noexcept nogil
+    void prefetch_write "mmsim_prefetch_write" (const void* p) noexcept nogil
 
 cdef extern from *:
     """
@@ -260,6 +264,7 @@ cdef extern from *:
     """
     #ifdef __linux__
     #include <sys/mman.h>
+    #include <unistd.h>
     static void* mmsim_map(size_t size) {
         void* p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         return p == MAP_FAILED ? NULL : p;
@@ -269,16 +274,25 @@ cdef extern from *:
         return q == MAP_FAILED ? NULL : q;
     }
     static void mmsim_unmap(void* p, size_t size) { munmap(p, size); }
+    /* Give back the whole pages of [p, p + size): they read as zeros when next touched. */
+    static void mmsim_release(char* p, size_t size) {
+        size_t page = (size_t)sysconf(_SC_PAGESIZE);
+        size_t lo = ((size_t)p + page - 1) / page * page, hi = ((size_t)p + size) / page * page;
+        if (hi > lo)
+            madvise((void*)lo, hi - lo, MADV_DONTNEED);
+    }
     #else
     #include <stdlib.h>
     static void* mmsim_map(size_t size) { return malloc(size); }
     static void* mmsim_remap(void* p, size_t old, size_t size) { return realloc(p, size); }
     static void mmsim_unmap(void* p, size_t size) { free(p); }
+    static void mmsim_release(char* p, size_t size) { }
     #endif
     """
     void* map_alloc "mmsim_map"(size_t size) nogil
     void* map_grow "mmsim_remap"(void* p, size_t old, size_t size) nogil
     void map_free "mmsim_unmap"(void* p, size_t size) nogil
+    void map_release "mmsim_release"(char* p, size_t size) nogil
 
 cdef enum:
     POOL_SLOTS = 8
@@ -592,6 +606,252 @@ cdef class Table:
         return self.n
 
 
+# ColumnTable.put fetches the cache lines of its columns this many rows ahead; its columns
+# start this many bytes apart beyond their size.
+cdef enum:
+    PUT_AHEAD = 64
+    CACHE_LINE = 64
+
+
+@cython.final
+cdef class ColumnTable:
+    """A growable table of C records kept as one contiguous column per field.
+
+    The engine's records (orders, fills, balances, positions, funding) are written a row at
+    a time and read back as whole columns: a result's DataFrame wraps each column as it is,
+    without the copy (and the second copy of the table in memory) that gathering fields out
+    of an array of structs takes. Column ``j`` is ``cap x width[j]`` bytes near
+    ``cap x at[j]`` of one buffer (see "table buffers" above), the 8-byte fields first so
+    that every column is aligned for its type, and the ``i``-th column ``i`` cache lines
+    further on: at one row, columns a power of two of bytes apart would all fall in one set
+    of the cache, which holds 8 lines of a set, not the 30 of an order's fields. Growing moves each column to its place for
+    the new capacity, from the last one down. Once :meth:`columns` has handed the columns
+    out the table is no longer written (``Engine.tables``): growing then raises rather than
+    move them under their arrays.
+
+    Parameters
+    ----------
+    dtype : numpy.dtype
+        The layout of the C struct a row comes from (``ORDER_DTYPE``, ``FILL_DTYPE``, ...):
+        one column per field, of the field's own type.
+    capacity : int, default 64
+        Rows allocated up front.
+    """
+
+    def __cinit__(self, dtype, Py_ssize_t capacity=64):
+        cdef Py_ssize_t j, k, start = 0, placed = 0
+        cdef size_t got
+        self.dtype = np.dtype(dtype)
+        names = self.dtype.names
+        self.m = len(names)
+        self.width = <Py_ssize_t*>PyMem_RawMalloc(6 * max(self.m, 1) * sizeof(Py_ssize_t))
+        self.cols = <char**>PyMem_RawMalloc(max(self.m, 1) * sizeof(char*))
+        if self.width == NULL or self.cols == NULL:
+            raise MemoryError()
+        self.field = self.width + self.m
+        self.at = self.field + self.m
+        self.layout = self.at + self.m
+        self.source = self.layout + self.m
+        self.slot = self.source + self.m
+        self.row_bytes = 0
+        for j, name in enumerate(names):
+            sub, offset = self.dtype.fields[name][:2]
+            if sub.itemsize not in (1, 4, 8) or sub.hasobject or sub.subdtype is not None:
+                raise TypeError(f"field {name!r} ({sub}) is not a 1, 4 or 8-byte scalar")
+            self.width[j] = sub.itemsize
+            self.field[j] = offset
+            self.row_bytes += sub.itemsize
+        for k in (8, 4, 1):
+            for j in range(self.m):
+                if self.width[j] == k:
+                    self.at[j] = start
+                    start += k
+                    self.layout[placed] = j
+                    self.source[placed] = self.field[j]
+                    self.slot[j] = placed
+                    placed += 1
+            if k == 8:
+                self.n8 = placed
+            elif k == 4:
+                self.n4 = placed - self.n8
+        self.n = 0
+        self.viewed = False
+        self.cap = max(capacity, 1)
+        self.data = buffer_alloc(self.span(self.cap), self.row_bytes, &got)
+        if self.data == NULL:
+            raise MemoryError(f"cannot allocate {self.cap} rows of {self.row_bytes} bytes")
+        self.cap = self.fit(got)
+        self.place()
+
+    def __dealloc__(self):
+        buffer_free(self.data, self.span(self.cap), self.row_bytes)
+        PyMem_RawFree(self.width)
+        PyMem_RawFree(self.cols)
+
+    cdef size_t span(self, Py_ssize_t cap) noexcept nogil:
+        # Bytes of a buffer of ``cap`` rows.
+        return cap * self.row_bytes + self.m * CACHE_LINE
+
+    cdef Py_ssize_t fit(self, size_t size) noexcept nogil:
+        # Rows a buffer of ``size`` bytes holds.
+        return (size - self.m * CACHE_LINE) // self.row_bytes
+
+    cdef size_t start(self, Py_ssize_t i, Py_ssize_t cap) noexcept nogil:
+        # Where the i-th column (in the order they lie) starts in a buffer of ``cap`` rows.
+        return cap * self.at[self.layout[i]] + i * CACHE_LINE
+
+    cdef void place(self) noexcept nogil:
+        # Where each column starts, in the order they lie, for the current buffer and size.
+        cdef Py_ssize_t i
+        for i in range(self.m):
+            self.cols[i] = self.data + self.start(i, self.cap)
+
+    cdef int grow(self) except -1 nogil:
+        # Doubling (or more, into a parked buffer), then each column moved to its place for
+        # the new capacity from the last column down: each goes up, past the columns already
+        # moved. The rows past ``n`` are left uncleared: they are written before they are
+        # read.
+        cdef char* p
+        cdef size_t size = self.span(2 * self.cap), got
+        cdef size_t old = self.span(self.cap)
+        cdef Py_ssize_t i, cap
+        if self.viewed:
+            with gil:
+                raise RuntimeError("a record table grew after its columns were handed out")
+        p = buffer_grow(self.data, old, old, size, self.row_bytes, &got)
+        if p == NULL:
+            with gil:
+                raise MemoryError(f"cannot grow a table to {2 * self.cap} rows of "
+                                  f"{self.row_bytes} bytes")
+        cap = self.fit(got)
+        for i in reversed(range(self.m)):
+            memmove(p + self.start(i, cap), p + self.start(i, self.cap),
+                    self.n * self.width[self.layout[i]])
+        self.data = p
+        self.cap = cap
+        self.place()
+        if got >= POOL_MIN_BYTES:
+            self.release_stale(old)
+        return 0
+
+    cdef void release_stale(self, size_t old) noexcept nogil:
+        # The first ``old`` bytes of the buffer held the columns before they moved: give
+        # back the pages of it that no column uses now, else a grown table would hold about
+        # half as much again as its rows (the places its columns left), and a table taking
+        # the buffer again would too.
+        cdef size_t done = 0, lo, hi
+        cdef Py_ssize_t i
+        for i in range(self.m + 1):
+            if i < self.m:
+                lo = self.cols[i] - self.data
+                hi = lo + self.n * self.width[self.layout[i]]
+            else:
+                lo = hi = old
+            if lo >= old:
+                lo = old
+            if lo > done:
+                map_release(self.data + done, lo - done)
+            if hi > done:
+                done = hi
+            if done >= old:
+                break
+
+    cdef int reserve(self) except -1 nogil:
+        # One more row, not written: the caller puts it later (an order's row of the orders
+        # table is written when it leaves the book).
+        if self.n == self.cap:
+            self.grow()
+        self.n += 1
+        return 0
+
+    cdef int append(self, const void* record) except -1 nogil:
+        # A new row from the struct at ``record``.
+        self.reserve()
+        self.put(self.n - 1, record)
+        return 0
+
+    cdef void put(self, Py_ssize_t k, const void* record) noexcept nogil:
+        # Row k (< n) from the struct at ``record``, a field into each column: the columns
+        # of each width in a loop of their own, without a test a field (the engine writes a
+        # row per fill, balance and order).
+        cdef const char* src = <const char*>record
+        cdef char** col = self.cols
+        cdef const Py_ssize_t* at = self.source
+        cdef Py_ssize_t i, n8 = self.n8, n84 = self.n8 + self.n4, m = self.m
+        cdef Py_ssize_t ahead = k + PUT_AHEAD
+        if (k & 7) == 0 and ahead < self.cap:
+            # Rows come in order (an order's row nearly so): each column is a stream of
+            # writes, too many at once for the hardware to fetch ahead of them all. Each
+            # 8-byte column starts a new cache line every 8 rows; fetch the one PUT_AHEAD
+            # rows on (and the 4 and 1-byte columns', at their pace).
+            for i in range(n8):
+                prefetch_write(col[i] + 8 * ahead)
+            if (k & 15) == 0:
+                for i in range(n8, n84):
+                    prefetch_write(col[i] + 4 * ahead)
+            if (k & 63) == 0:
+                for i in range(n84, m):
+                    prefetch_write(col[i] + ahead)
+        for i in range(n8):
+            (<int64_t*>col[i])[k] = (<const int64_t*>(src + at[i]))[0]
+        for i in range(n8, n84):
+            (<int32_t*>col[i])[k] = (<const int32_t*>(src + at[i]))[0]
+        for i in range(n84, m):
+            col[i][k] = src[at[i]]
+
+    cdef void get(self, Py_ssize_t k, void* record) noexcept nogil:
+        # Row k (< n) into the struct at ``record`` (its padding left as it was).
+        cdef char* dst = <char*>record
+        cdef char** col = self.cols
+        cdef const Py_ssize_t* at = self.source
+        cdef Py_ssize_t i
+        for i in range(self.n8):
+            memcpy(dst + at[i], col[i] + 8 * k, 8)
+        for i in range(self.n8, self.n8 + self.n4):
+            memcpy(dst + at[i], col[i] + 4 * k, 4)
+        for i in range(self.n8 + self.n4, self.m):
+            dst[at[i]] = col[i][k]
+
+    cdef object record(self, Py_ssize_t k):
+        # A copy of row k as a read-only NumPy scalar of ``dtype``: it stays what it was
+        # when the table grows.
+        cdef bytes raw = PyBytes_FromStringAndSize(NULL, self.dtype.itemsize)
+        cdef char* p = <char*>raw
+        memset(p, 0, self.dtype.itemsize)
+        self.get(k, p)
+        return np.frombuffer(raw, dtype=self.dtype)[0]
+
+    def columns(self):
+        """Return the rows in use as a dict of one-dimensional arrays, one per field.
+
+        The arrays view this table's buffer (no copy) and keep the table alive. They are
+        writeable: a table is handed over once its engine has stopped writing (see
+        ``Engine.tables``), and then belongs to whoever holds the arrays.
+
+        Returns
+        -------
+        dict
+            Field name to array, in the order of the struct's fields.
+        """
+        cdef cnp.npy_intp dims[1]
+        cdef Py_ssize_t j
+        dims[0] = self.n
+        self.viewed = True
+        out = {}
+        for j, name in enumerate(self.dtype.names):
+            sub = self.dtype.fields[name][0]
+            # PyArray_NewFromDescr takes over one reference to the dtype.
+            Py_INCREF(sub)
+            arr = PyArray_NewFromDescr(<void*>np.ndarray, <void*>sub, 1, dims, NULL,
+                                       self.cols[self.slot[j]], cnp.NPY_ARRAY_CARRAY, NULL)
+            cnp.set_array_base(arr, self)
+            out[name] = arr
+        return out
+
+    def __len__(self):
+        return self.n
+
+
 cdef int ensure(void** buf, Py_ssize_t* cap, Py_ssize_t need, size_t itemsize) except -1 nogil:
     # Room for ``need`` items in a malloc'd buffer (amortised doubling): a side's index
     # entries, its follow ids, the merge scratch.
@@ -760,7 +1020,7 @@ cdef class Engine:
         self.f_time = funding_time
         self.f_rate = funding_rate
         self.n_fund = funding_time.shape[0]
-        self.funding = Table(FUNDING_DTYPE, max(16, self.n_fund))
+        self.funding = ColumnTable(FUNDING_DTYPE, max(16, self.n_fund))
         self.has_mark = mark_price is not None
         if self.has_mark:
             if mark_price.shape[0] != self.n_rows:
@@ -790,14 +1050,14 @@ cdef class Engine:
         self.cur_signal = -1
         self.trade_cache_hit = -1
         self.book = Table(ORDER_DTYPE, 16)
-        self.orders = Table(ORDER_DTYPE, 1024)
+        self.orders = ColumnTable(ORDER_DTYPE, 1024)
         self.slots = Table(np.dtype(np.int64), 1024)
         self.scratch = Table(np.dtype(np.intp), 64)
         self.merged = Table(np.dtype(np.intp), 16)
         self.pending = Table(ACTION_DTYPE, 64)
-        self.fills = Table(FILL_DTYPE, 1024)
-        self.balances = Table(BALANCE_DTYPE, max(1024, 2 * self.n_sig + 16))
-        self.positions = Table(POSITION_DTYPE, 1024)
+        self.fills = ColumnTable(FILL_DTYPE, 1024)
+        self.balances = ColumnTable(BALANCE_DTYPE, max(1024, 2 * self.n_sig + 16))
+        self.positions = ColumnTable(POSITION_DTYPE, 1024)
         self.safe_marks()
 
     def __dealloc__(self):
@@ -821,16 +1081,18 @@ cdef class Engine:
 
     cdef Order* record(self, int64_t order_id) noexcept nogil:
         # The authoritative record of a sent order: its book entry while it is in the book
-        # (closed orders stay there until compacted), else its row of the orders table.
-        # Without the table (record "fills", "daily"), a closed order's type and side from
-        # its slot in a blank record: what a cancel or an amend of it needs to be refused or
-        # counted as for a kept one, never another order's record.
+        # (closed orders stay there until compacted), else its row of the orders table read
+        # into ``spare`` (store() writes a change of it back). Without the table (record
+        # "fills", "daily"), a closed order's type and side from its slot in a blank record:
+        # what a cancel or an amend of it needs to be refused or counted as for a kept one,
+        # never another order's record.
         cdef Order* o = self.find(order_id)
         cdef int64_t code
         if o != NULL:
             return o
         if self.keep_orders:
-            return &(<Order*>self.orders.data)[order_id - 1]
+            self.orders.get(order_id - 1, &self.spare)
+            return &self.spare
         code = -1 - (<int64_t*>self.slots.data)[order_id - 1]
         memset(&self.spare, 0, sizeof(Order))
         self.spare.order_id = order_id
@@ -839,6 +1101,12 @@ cdef class Engine:
         self.spare.status = S_CANCELLED
         self.spare.cancel_sent = self.now
         return &self.spare
+
+    cdef void store(self, Order* o) noexcept nogil:
+        # Keep a change made to what record() returned: a closed order read from the orders
+        # table is written back to its row (a book entry is the record itself).
+        if o == &self.spare and self.keep_orders:
+            self.orders.put(o.order_id - 1, o)
 
     cdef Py_ssize_t last_trade_row(self, Py_ssize_t r) noexcept nogil:
         # Rows below trade_cache_row have been scanned and trade_cache_hit is the last trade
@@ -904,7 +1172,7 @@ cdef class Engine:
         the mark (longs pay a positive rate), then margin is checked."""
         cdef double rate = self.f_rate[self.k_fund], q = self.acct.position
         cdef double m = self.mark(self.i - 1), payment = 0.0
-        cdef FundingRow* row
+        cdef FundingRow row
         self.now = self.f_time[self.k_fund]
         self.k_fund += 1
         if q != 0.0 and not isnan(m):
@@ -914,12 +1182,12 @@ cdef class Engine:
             self.acct.balance -= payment
             self.acct.funding -= payment
             self.safe_marks()
-        row = <FundingRow*>self.funding.push()
         row.time = self.now
         row.rate = rate
         row.mark = m
         row.position = q
         row.payment = payment
+        self.funding.append(&row)
         self.record_balance()
         self.check_liquidation()
         self.maybe_compact()
@@ -1085,7 +1353,7 @@ cdef class Engine:
     # -- recording ---------------------------------------------------------------------
 
     cdef int record_balance(self) except -1 nogil:
-        cdef BalanceRow* b
+        cdef BalanceRow b
         cdef double m
         if self.balance_every:
             # Sampled: the first row at or after each multiple of balance_every.
@@ -1094,7 +1362,6 @@ cdef class Engine:
                 return 0
             self.balance_due = (self.now // self.balance_every + 1) * self.balance_every
             self.balance_owed = False
-        b = <BalanceRow*>self.balances.push()
         m = self.mark(self.i - 1)
         b.time = self.now
         b.total = self.acct.balance
@@ -1105,6 +1372,7 @@ cdef class Engine:
             b.nav = (self.acct.balance + self.unrealized(m)) * m
         else:
             b.nav = self.acct.balance + self.unrealized(m)
+        self.balances.append(&b)
         return 0
 
     cdef void update_working(self, Order* o) noexcept nogil:
@@ -1140,13 +1408,12 @@ cdef class Engine:
         # Move closed orders out of the book into their row of the orders table, keeping
         # the working ones in sending order and their slots up to date.
         cdef Order* book = <Order*>self.book.data
-        cdef Order* hist = <Order*>self.orders.data
         cdef int64_t* slot = <int64_t*>self.slots.data
         cdef Py_ssize_t k, kept = 0
         for k in range(self.book.n):
             if book[k].status >= S_FILLED:
                 if self.keep_orders:
-                    hist[book[k].order_id - 1] = book[k]
+                    self.orders.put(book[k].order_id - 1, &book[k])
                 slot[book[k].order_id - 1] = closed_slot(&book[k])
             else:
                 if kept != k:
@@ -1267,14 +1534,15 @@ cdef class Engine:
     cdef int finish(self) except -1:
         """Close the books: orders still working are written to the orders table."""
         cdef Order* book = <Order*>self.book.data
-        cdef Order* hist = <Order*>self.orders.data
+        cdef Order o
         cdef Py_ssize_t k
         if not self.keep_orders:
             return 0
         for k in range(self.book.n):
-            hist[book[k].order_id - 1] = book[k]
-            if book[k].status <= S_LIVE:
-                hist[book[k].order_id - 1].reason = R_END
+            o = book[k]
+            if o.status <= S_LIVE:
+                o.reason = R_END
+            self.orders.put(o.order_id - 1, &o)
         return 0
 
     # -- fills and accounting ----------------------------------------------------------
@@ -1291,8 +1559,8 @@ cdef class Engine:
         cdef double fee, realized = 0.0, pos = self.acct.position, e = self.acct.entry_price
         cdef double closing, new_pos, prev, reducible
         cdef bint cut = False
-        cdef Fill* f
-        cdef PositionRow* p
+        cdef Fill f
+        cdef PositionRow p
         if o.reduce_only:
             # DESIGN "reduce-only": a fill never increases |position|; it is cut to the
             # position at fill time and the rest of the order is cancelled.
@@ -1366,7 +1634,6 @@ cdef class Engine:
         else:
             self.update_working(o)
 
-        f = <Fill*>self.fills.push()
         f.time = self.now
         f.order_id = o.order_id
         f.price = price
@@ -1380,11 +1647,12 @@ cdef class Engine:
         f.mid = NAN
         if self.i > 0:
             f.mid = 0.5 * (self.t_bid[self.i - 1] + self.t_ask[self.i - 1])
+        self.fills.append(&f)
         if self.keep_fills:
-            p = <PositionRow*>self.positions.push()
             p.time = self.now
             p.amount = new_pos
             p.weighted_price = e
+            self.positions.append(&p)
         self.record_balance()
         return qty
 
@@ -2017,7 +2285,9 @@ cdef class Engine:
                 elif act.kind == A_AMEND:
                     o.amends += 1                   # on a closed order: nothing, counted
         elif act.kind == A_AMEND:
-            self.record(act.order_id).amends += 1
+            o = self.record(act.order_id)
+            o.amends += 1
+            self.store(o)
         self.check_liquidation()
         self.maybe_compact()
         return 0
@@ -2030,6 +2300,7 @@ cdef class Engine:
             return 0                                # already on its way
         if o.cancel_sent == NO_TIME:
             o.cancel_sent = self.now
+            self.store(o)
         if o.status >= S_FILLED:
             return 0                                # closed: a no-op, recorded
         o.cancelling = 1
@@ -2084,7 +2355,7 @@ cdef class Engine:
             # The order's row of the orders table, written whole when it leaves the book
             # (compact, finish); until then record() reads the book, so the row is left
             # uncleared.
-            self.orders.push_raw()
+            self.orders.reserve()
         return o
 
     cdef int advance(self, bint stop) except -1 nogil:
@@ -2187,17 +2458,18 @@ cdef class Engine:
             progress(self.rows_base + self.i)
 
     def tables(self):
-        """Return the recorded tables as NumPy structured arrays, handing over the buffers.
+        """Return the recorded tables as columns, handing over the buffers.
 
-        The arrays view the engine's own record buffers (read-only, no copy): after this
-        call the engine must not run again, and :meth:`run` refuses to. Calling it twice
-        returns the same records.
+        Each column is an array over the engine's own record buffer (no copy), writeable:
+        after this call the engine must not run again, and :meth:`run` refuses to, so the
+        records belong to whoever holds the arrays (a result wraps them as its DataFrames'
+        columns). Calling it twice returns arrays over the same records.
 
         Returns
         -------
         dict
-            ``orders, fills, balances, positions, funding``: read-only views of the records
-            in use.
+            ``orders, fills, balances, positions, funding``: each a dict of one array per
+            field of its C struct (``ORDER_DTYPE``, ``FILL_DTYPE``, ...), of its rows in use.
         """
         if self.book.n:
             # Orders still working are written to the orders table; doing it again writes
@@ -2205,146 +2477,14 @@ cdef class Engine:
             self.finish()
         if not self.keep_fills:
             self.fills.n = 0
-        # Nothing writes these buffers after the run (run() refuses to start again), so the
-        # caller may keep them instead of copying some 30 MB of records at the end of a run.
         self.handed_over = True
         return {
-            "orders": self.orders.view(),
-            "fills": self.fills.view(),
-            "balances": self.balances.view(),
-            "positions": self.positions.view(),
-            "funding": self.funding.view(),
+            "orders": self.orders.columns(),
+            "fills": self.fills.columns(),
+            "balances": self.balances.columns(),
+            "positions": self.positions.columns(),
+            "funding": self.funding.columns(),
         }
-
-
-cdef enum:
-    # How record_columns writes a field: as it is, or an integer field widened.
-    AS_IS, TO_INT64, TO_FLOAT64, TO_BOOL
-
-
-# Records a chunk of record_columns: 128 order records are 22 KB.
-cdef enum:
-    COLUMN_CHUNK = 128
-
-
-cdef inline int64_t read_int(const char* p, Py_ssize_t size) noexcept nogil:
-    # A signed integer field of 1, 4 or 8 bytes.
-    if size == 1:
-        return (<const int8_t*>p)[0]
-    if size == 4:
-        return (<const int32_t*>p)[0]
-    return (<const int64_t*>p)[0]
-
-
-cdef void copy_field(const char* src, Py_ssize_t stride, Py_ssize_t size, int kind, char* dst,
-                     Py_ssize_t k0, Py_ssize_t k1) noexcept nogil:
-    # Values k0 to k1 of one field (``src``: the field in record 0) into its column.
-    cdef Py_ssize_t k
-    if kind == AS_IS:
-        # Fixed-size copies compile to single moves.
-        if size == 8:
-            for k in range(k0, k1):
-                memcpy(dst + 8 * k, src + k * stride, 8)
-        elif size == 1:
-            for k in range(k0, k1):
-                dst[k] = src[k * stride]
-        elif size == 4:
-            for k in range(k0, k1):
-                memcpy(dst + 4 * k, src + k * stride, 4)
-        else:
-            for k in range(k0, k1):
-                memcpy(dst + size * k, src + k * stride, size)
-    elif kind == TO_INT64:
-        for k in range(k0, k1):
-            (<int64_t*>dst)[k] = read_int(src + k * stride, size)
-    elif kind == TO_FLOAT64:
-        for k in range(k0, k1):
-            (<double*>dst)[k] = <double>read_int(src + k * stride, size)
-    else:
-        for k in range(k0, k1):
-            dst[k] = read_int(src + k * stride, size) != 0
-
-
-def record_columns(cnp.ndarray records, names, dtypes=None):
-    """Copy fields of a structured array into contiguous arrays, in one pass over the records.
-
-    Gathering each field on its own reads every record once per field (for the 176-byte order
-    records, two or three cache lines a field); one pass reads them once and writes every
-    column as it goes.
-
-    Parameters
-    ----------
-    records : numpy.ndarray
-        A one-dimensional structured array of plain fields (no objects or sub-arrays).
-    names : sequence of str
-        The fields to copy.
-    dtypes : dict, optional
-        A dtype for some of them, in place of the field's own: a signed integer field may be
-        written as int64, float64 or bool (nonzero is True).
-
-    Returns
-    -------
-    dict
-        A writeable, C-contiguous array per name. The columns are disjoint parts of one new
-        allocation: one large block costs a few page faults (huge pages) where two dozen
-        columns of a megabyte each cost thousands, the larger part of the copy. They share no
-        memory with ``records`` or with each other.
-
-    Raises
-    ------
-    TypeError
-        If ``records`` is not one-dimensional, a field holds objects or sub-arrays, or a
-        dtype asked for is not one of those above for a signed integer field.
-    """
-    cdef Py_ssize_t n, k0, k1, j, m = len(names), stride, start = 0
-    cdef const char* base
-    cdef Py_ssize_t[::1] offsets = np.empty(m, dtype=np.intp)
-    cdef Py_ssize_t[::1] sizes = np.empty(m, dtype=np.intp)
-    cdef Py_ssize_t[::1] starts = np.empty(m, dtype=np.intp)
-    cdef int[::1] kinds = np.empty(m, dtype=np.intc)
-    cdef char* block
-    if records.ndim != 1:
-        raise TypeError(f"records must be one-dimensional, not {records.ndim}-dimensional")
-    dtypes = {} if dtypes is None else {name: np.dtype(d) for name, d in dtypes.items()}
-    n = records.shape[0]
-    stride = records.strides[0]
-    base = <const char*>cnp.PyArray_DATA(records)
-    out_types = []
-    for j, name in enumerate(names):
-        dtype, offset = records.dtype.fields[name][:2]
-        if dtype.hasobject or dtype.subdtype is not None:
-            raise TypeError(f"field {name!r} is not a plain scalar ({dtype})")
-        out = dtypes.get(name, dtype)
-        kinds[j] = AS_IS
-        if out != dtype:
-            if dtype.kind != "i" or dtype.itemsize not in (1, 4, 8) or out not in _WIDENED:
-                raise TypeError(f"field {name!r} ({dtype}) cannot be written as {out}")
-            kinds[j] = _WIDENED[out]
-        out_types.append(out)
-        offsets[j] = offset
-        sizes[j] = dtype.itemsize
-        starts[j] = start
-        # Every column starts on an 8-byte boundary of the block, aligned for its dtype.
-        start += (n * out.itemsize + 7) // 8 * 8
-    owner = np.empty(max(start, 1), dtype=np.uint8)
-    block = <char*>cnp.PyArray_DATA(owner)
-    with nogil:
-        # Records in chunks that stay in L1, each field copied over a chunk in a loop of its
-        # own: the field's kind and size are tested once a chunk, not once a value, and
-        # the records are still read from memory once.
-        k0 = 0
-        while k0 < n:
-            k1 = min(k0 + COLUMN_CHUNK, n)
-            for j in range(m):
-                copy_field(base + offsets[j], stride, sizes[j], kinds[j], block + starts[j],
-                           k0, k1)
-            k0 = k1
-    return {name: owner[starts[j]:starts[j] + n * out_types[j].itemsize].view(out_types[j])
-            for j, name in enumerate(names)}
-
-
-_WIDENED = {np.dtype(np.int64): TO_INT64, np.dtype(np.float64): TO_FLOAT64,
-            np.dtype(bool): TO_BOOL}
 
 
 cdef inline bint on_grid(double x, double inv_step) noexcept nogil:

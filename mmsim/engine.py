@@ -489,7 +489,7 @@ def backtest(
         ) from exc
     tables = engine.tables()
     result = Result.from_tables(tables, contract, _stream_params(params, seen, data))
-    if not len(tables["balances"]):     # the records: the result builds its tables when read
+    if not len(tables["balances"]["time"]):     # the result builds its tables when read
         window = "" if start is None and end is None else f" between start={start} and end={end}"
         warnings.warn(
             f"the run recorded no balance rows: {len(data.signal_time)} signal row(s) and "

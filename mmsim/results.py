@@ -53,22 +53,25 @@ def _labels(codes: np.ndarray, names) -> pd.Categorical:
                                      dtype=_category(tuple(names)), validate=False)
 
 
-def _columns(records: np.ndarray, names, dtypes=None) -> dict:
-    # Fresh, writeable, contiguous copies of the fields, gathered in one pass over the
-    # records: a frame never views the engine's buffers, so changing it changes nothing else.
-    from mmsim import _core
+def _columns(records: dict, names, dtypes=None) -> dict:
+    # The record columns a table shows: the engine's own arrays, which it handed over with
+    # the records (Engine.tables), so the frame wraps them rather than a copy of the table
+    # (the largest of a long run, the orders, is as large again); a field whose column has
+    # another type (``dtypes``) is converted, a copy.
+    dtypes = dtypes or {}
+    return {name: records[name] if name not in dtypes else records[name].astype(dtypes[name])
+            for name in names}
 
-    return _core.record_columns(records, names, dtypes)
 
-
-def _frame(records: np.ndarray, columns, labels=None) -> pd.DataFrame:
+def _frame(records: dict, columns, labels=None) -> pd.DataFrame:
     # A table of record fields indexed by ``time``; ``labels`` maps enum columns to the
     # names of their codes.
     values = _columns(records, ("time", *columns))
     index = _times(values.pop("time"), name="time")
     for column, names in (labels or {}).items():
         values[column] = _labels(values[column], names)
-    # copy=False: the columns are copies already; pandas would copy each into a block again.
+    # copy=False: pandas keeps each column as its own block rather than copying them into
+    # one two-dimensional block per type.
     return pd.DataFrame(values, index=index, copy=False)
 
 
@@ -81,7 +84,7 @@ _ORDER_DTYPES = {"side": np.int64, "price_level": np.float64, "post_only": bool,
                  "reduce_only": bool, "amends": np.int64, "rejected": np.int64}
 
 
-def _orders_frame(o: np.ndarray) -> pd.DataFrame:
+def _orders_frame(o: dict) -> pd.DataFrame:
     # The engine's order records as the orders table, indexed by creation time.
     from mmsim import _core
 
@@ -129,7 +132,7 @@ def _orders_frame(o: np.ndarray) -> pd.DataFrame:
     )
 
 
-def _fills_frame(records: np.ndarray) -> pd.DataFrame:
+def _fills_frame(records: dict) -> pd.DataFrame:
     from mmsim import _core
 
     return _frame(records, ("order_id", "price", "amount", "fee", "liquidity", "mid",
@@ -137,15 +140,15 @@ def _fills_frame(records: np.ndarray) -> pd.DataFrame:
                   labels={"liquidity": _core.LIQUIDITY_NAMES, "cause": _core.CAUSE_NAMES})
 
 
-def _balances_frame(records: np.ndarray) -> pd.DataFrame:
+def _balances_frame(records: dict) -> pd.DataFrame:
     return _frame(records, ("total", "available", "nav", "mark", "position"))
 
 
-def _positions_frame(records: np.ndarray) -> pd.DataFrame:
+def _positions_frame(records: dict) -> pd.DataFrame:
     return flat_entry_as_nan(_frame(records, ("amount", "weighted_price")))
 
 
-def _funding_frame(records: np.ndarray) -> pd.DataFrame:
+def _funding_frame(records: dict) -> pd.DataFrame:
     return _frame(records, ("rate", "mark", "position", "payment"))
 
 
@@ -406,9 +409,10 @@ class Result:
         Parameters
         ----------
         tables : dict
-            NumPy structured arrays ``orders, fills, balances, positions, funding`` as
-            ``Engine.tables()`` returns them. They are kept, not copied, until each table is
-            built (each column then a copy of its own): they must not change meanwhile.
+            ``orders, fills, balances, positions, funding``, each a dict of record columns
+            (one array per field) as ``Engine.tables()`` returns them. They are kept, not
+            copied: each table, when built, wraps them as its columns (a field of another
+            type is converted), so they must not change meanwhile and belong to the result.
         contract : Contract
         params : dict
             The run parameters.
@@ -422,7 +426,7 @@ class Result:
         return result
 
     def __getstate__(self):
-        # The records of unread tables travel as they are (one compact buffer each, cheaper to
+        # The records of unread tables travel as they are (an array per field, cheaper to
         # pickle than a frame); the tables already built, which may have been changed, as
         # frames.
         return {"records": dict(self._records), "frames": dict(self._frames),
@@ -435,7 +439,7 @@ class Result:
     def _rows(self, name: str) -> int:
         # The length of a table, without building it.
         records = self._records.get(name)
-        return len(getattr(self, name) if records is None else records)
+        return len(getattr(self, name) if records is None else records["time"])
 
     def stats(self, freq="1h", size_limit=None) -> pd.Series:
         """Statistics of the run: returns, risk, activity and the PnL decomposition.

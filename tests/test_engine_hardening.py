@@ -289,8 +289,8 @@ def test_engine_refuses_columns_of_unequal_length():
 
 
 def test_engine_hands_its_tables_over_and_cannot_run_again():
-    # tables() returns views of the engine's record buffers, not copies: running again
-    # would write into what a Result holds.
+    # tables() returns arrays over the engine's record buffers, not copies, which the
+    # result's frames wrap as their columns: running again would write into them.
     from mmsim import _core
     t = np.arange(3, dtype=np.int64)
     x = np.ones(3)
@@ -298,8 +298,11 @@ def test_engine_hands_its_tables_over_and_cannot_run_again():
     ctx = _core.Context(engine, np.zeros((1, 1)), ("x",), NOFEE, np.random.default_rng(0))
     engine.run(ctx, lambda c: None)
     tables = engine.tables()
-    assert len(tables["balances"]) == 1 and not tables["balances"].flags.writeable
-    assert np.shares_memory(tables["balances"], engine.tables()["balances"])
+    balances = tables["balances"]
+    assert list(balances) == list(_core.BALANCE_DTYPE.names)
+    assert all(len(column) == 1 and column.flags.c_contiguous and column.flags.writeable
+               for column in balances.values())
+    assert np.shares_memory(balances["total"], engine.tables()["balances"]["total"])
     with pytest.raises(RuntimeError, match="handed over by tables"):
         engine.run(ctx, lambda c: None)
 

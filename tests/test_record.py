@@ -112,8 +112,9 @@ def test_a_sampled_run_keeps_the_equity_statistics_and_says_why_the_others_are_n
 
 
 def test_result_from_tables_reads_the_engine_records():
-    # Hand-made engine records become the result's frames: times as a UTC index, enum codes
-    # as labelled categoricals; each column a writeable copy of its own, not a view of them.
+    # Hand-made engine records (a column per field) become the result's frames: times as a
+    # UTC index, enum codes as labelled categoricals; a field of the frame's own type is
+    # wrapped as it is, not copied.
     from mmsim import _core
 
     fills = np.zeros(2, dtype=_core.FILL_DTYPE)
@@ -125,16 +126,20 @@ def test_result_from_tables_reads_the_engine_records():
     fills["cause"] = [2, 3]
     positions = np.zeros(1, dtype=_core.POSITION_DTYPE)
     positions[0] = (1_000_000_000, 5.0, 100.0)
-    tables = {"orders": np.zeros(0, dtype=_core.ORDER_DTYPE), "fills": fills,
-              "balances": np.zeros(0, dtype=_core.BALANCE_DTYPE), "positions": positions,
-              "funding": np.zeros(0, dtype=_core.FUNDING_DTYPE)}
+    def columns(records):
+        return {field: records[field].copy() for field in records.dtype.names}
+
+    tables = {"orders": columns(np.zeros(0, dtype=_core.ORDER_DTYPE)), "fills": columns(fills),
+              "balances": columns(np.zeros(0, dtype=_core.BALANCE_DTYPE)),
+              "positions": columns(positions),
+              "funding": columns(np.zeros(0, dtype=_core.FUNDING_DTYPE))}
     result = mmsim.Result.from_tables(tables, mmsim.BITMEX_XBTUSD, {"seed": 1})
     assert list(result.fills.index) == [pd.Timestamp("1970-01-01 00:00:01", tz="UTC"),
                                         pd.Timestamp("1970-01-01 00:00:02", tz="UTC")]
     assert list(result.fills["liquidity"]) == ["maker", "taker"]
     assert list(result.fills["cause"]) == ["cross", "taker"]
     assert result.fills["price"].tolist() == [100.0, 100.5]
-    assert not np.shares_memory(result.fills["price"].to_numpy(), fills)
+    assert np.shares_memory(result.fills["price"].to_numpy(), tables["fills"]["price"])
     assert result.positions.to_dict("list") == {"amount": [5.0], "weighted_price": [100.0]}
     assert len(result.orders) == 0 and list(result.orders.columns)[:3] == ["order_id", "type",
                                                                            "side"]

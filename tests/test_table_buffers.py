@@ -142,15 +142,18 @@ def test_a_run_in_parked_buffers_records_what_a_run_in_new_ones_does(pool):
 
     mmsim.buffer_pool(0)
     fresh = run(100.0)
-    # Between 8,192 and 16,384 orders: the orders table, doubling from 1,024 records of 176
-    # bytes, ends at 16,384 (2,883,584 bytes); the others stay below a mebibyte.
     assert 8192 < len(fresh.orders) <= 16384
     mmsim.buffer_pool(256 * MIB)
     earlier = run(300.0)
+    # The orders table, 176 bytes a row and 30 columns a cache line (64 bytes) apart,
+    # doubles from 1,024 rows: 8,192 rows take 8,192 x 176 + 30 x 64 = 1,443,712 bytes, a
+    # mapping of 23 x 64 KiB = 1,507,328, which holds (1,507,328 - 1,920) // 176 = 8,553
+    # rows; this run sends no more orders than that. The other tables stay below 1 MiB.
+    assert 8192 < len(earlier.orders) <= 8553
     del earlier                                  # its orders table is parked, records and all
-    assert parked() == (1, 16384 * 176)
+    assert parked() == (1, 1_507_328)
     reused = run(100.0)
-    # Its orders table grew into the parked buffer at 8,192 records, and needed no more.
+    # Its orders table grew into the parked buffer at 8,192 rows.
     assert parked() == (0, 0)
     for name in ("orders", "fills", "balances", "positions"):
         pd.testing.assert_frame_equal(getattr(reused, name), getattr(fresh, name))
