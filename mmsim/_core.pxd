@@ -172,6 +172,7 @@ cdef class ColumnTable:
     """A growable table of C records kept as one column per field, viewed by NumPy (and so
     by the result's DataFrames) without copying."""
     cdef object dtype                   # the NumPy dtype of the C struct a record comes from
+    cdef tuple fields                   # (name, dtype) of each field
     cdef char* data                     # the buffer (see "table buffers"): a column a field
     cdef Py_ssize_t n                   # rows in use
     cdef Py_ssize_t cap                 # rows allocated
@@ -191,7 +192,6 @@ cdef class ColumnTable:
     cdef size_t start(self, Py_ssize_t i, Py_ssize_t cap) noexcept nogil
     cdef void place(self) noexcept nogil
     cdef int grow(self) except -1 nogil
-    cdef void release_stale(self, size_t old) noexcept nogil
     cdef int reserve(self) except -1 nogil
     cdef int append(self, const void* record) except -1 nogil
     cdef void put(self, Py_ssize_t k, const void* record) noexcept nogil

@@ -264,7 +264,6 @@ cdef extern from *:
     """
     #ifdef __linux__
     #include <sys/mman.h>
-    #include <unistd.h>
     static void* mmsim_map(size_t size) {
         void* p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         return p == MAP_FAILED ? NULL : p;
@@ -274,25 +273,16 @@ cdef extern from *:
         return q == MAP_FAILED ? NULL : q;
     }
     static void mmsim_unmap(void* p, size_t size) { munmap(p, size); }
-    /* Give back the whole pages of [p, p + size): they read as zeros when next touched. */
-    static void mmsim_release(char* p, size_t size) {
-        size_t page = (size_t)sysconf(_SC_PAGESIZE);
-        size_t lo = ((size_t)p + page - 1) / page * page, hi = ((size_t)p + size) / page * page;
-        if (hi > lo)
-            madvise((void*)lo, hi - lo, MADV_DONTNEED);
-    }
     #else
     #include <stdlib.h>
     static void* mmsim_map(size_t size) { return malloc(size); }
     static void* mmsim_remap(void* p, size_t old, size_t size) { return realloc(p, size); }
     static void mmsim_unmap(void* p, size_t size) { free(p); }
-    static void mmsim_release(char* p, size_t size) { }
     #endif
     """
     void* map_alloc "mmsim_map"(size_t size) nogil
     void* map_grow "mmsim_remap"(void* p, size_t old, size_t size) nogil
     void map_free "mmsim_unmap"(void* p, size_t size) nogil
-    void map_release "mmsim_release"(char* p, size_t size) nogil
 
 cdef enum:
     POOL_SLOTS = 8
@@ -427,6 +417,15 @@ cdef char* buffer_grow(char* p, size_t old, size_t used, size_t size, size_t kin
     memcpy(q, p, used)
     buffer_free(p, old, kind)
     return q
+
+
+cdef void buffer_release(void* p, size_t size) noexcept nogil:
+    # Free a buffer of buffer_alloc's without parking it.
+    if size < POOL_MIN_BYTES:
+        PyMem_RawFree(p)
+        return
+    PyTraceMalloc_Untrack(TRACE_DOMAIN, <size_t>p)
+    map_free(p, mapped(size))
 
 
 cdef void buffer_free(void* p, size_t size, size_t kind) noexcept nogil:
@@ -624,10 +623,10 @@ cdef class ColumnTable:
     ``cap x at[j]`` of one buffer (see "table buffers" above), the 8-byte fields first so
     that every column is aligned for its type, and the ``i``-th column ``i`` cache lines
     further on: at one row, columns a power of two of bytes apart would all fall in one set
-    of the cache, which holds 8 lines of a set, not the 30 of an order's fields. Growing moves each column to its place for
-    the new capacity, from the last one down. Once :meth:`columns` has handed the columns
-    out the table is no longer written (``Engine.tables``): growing then raises rather than
-    move them under their arrays.
+    of the cache, which holds 8 lines of a set, not the 30 of an order's fields. Growing
+    copies the columns into a buffer twice the size. Once :meth:`columns` has handed the
+    columns out the table is no longer written (``Engine.tables``): growing then raises
+    rather than move them from under their arrays.
 
     Parameters
     ----------
@@ -643,6 +642,7 @@ cdef class ColumnTable:
         cdef size_t got
         self.dtype = np.dtype(dtype)
         names = self.dtype.names
+        self.fields = tuple((name, self.dtype.fields[name][0]) for name in names)
         self.m = len(names)
         self.width = <Py_ssize_t*>PyMem_RawMalloc(6 * max(self.m, 1) * sizeof(Py_ssize_t))
         self.cols = <char**>PyMem_RawMalloc(max(self.m, 1) * sizeof(char*))
@@ -707,54 +707,30 @@ cdef class ColumnTable:
             self.cols[i] = self.data + self.start(i, self.cap)
 
     cdef int grow(self) except -1 nogil:
-        # Doubling (or more, into a parked buffer), then each column moved to its place for
-        # the new capacity from the last column down: each goes up, past the columns already
-        # moved. The rows past ``n`` are left uncleared: they are written before they are
-        # read.
+        # Doubling (or more, into a parked buffer): every column moves, so the rows in use
+        # are copied, a column at a time, into a new buffer (parked or fresh: only what is
+        # written is touched), and the old one is freed, not parked: the pool keeps the
+        # buffers tables end with, not the steps they grew through. The rows past ``n`` are
+        # left uncleared: they are written before they are read.
         cdef char* p
-        cdef size_t size = self.span(2 * self.cap), got
-        cdef size_t old = self.span(self.cap)
+        cdef size_t got
         cdef Py_ssize_t i, cap
         if self.viewed:
             with gil:
                 raise RuntimeError("a record table grew after its columns were handed out")
-        p = buffer_grow(self.data, old, old, size, self.row_bytes, &got)
+        p = buffer_alloc(self.span(2 * self.cap), self.row_bytes, &got)
         if p == NULL:
             with gil:
                 raise MemoryError(f"cannot grow a table to {2 * self.cap} rows of "
                                   f"{self.row_bytes} bytes")
         cap = self.fit(got)
-        for i in reversed(range(self.m)):
-            memmove(p + self.start(i, cap), p + self.start(i, self.cap),
-                    self.n * self.width[self.layout[i]])
+        for i in range(self.m):
+            memcpy(p + self.start(i, cap), self.cols[i], self.n * self.width[self.layout[i]])
+        buffer_release(self.data, self.span(self.cap))
         self.data = p
         self.cap = cap
         self.place()
-        if got >= POOL_MIN_BYTES:
-            self.release_stale(old)
         return 0
-
-    cdef void release_stale(self, size_t old) noexcept nogil:
-        # The first ``old`` bytes of the buffer held the columns before they moved: give
-        # back the pages of it that no column uses now, else a grown table would hold about
-        # half as much again as its rows (the places its columns left), and a table taking
-        # the buffer again would too.
-        cdef size_t done = 0, lo, hi
-        cdef Py_ssize_t i
-        for i in range(self.m + 1):
-            if i < self.m:
-                lo = self.cols[i] - self.data
-                hi = lo + self.n * self.width[self.layout[i]]
-            else:
-                lo = hi = old
-            if lo >= old:
-                lo = old
-            if lo > done:
-                map_release(self.data + done, lo - done)
-            if hi > done:
-                done = hi
-            if done >= old:
-                break
 
     cdef int reserve(self) except -1 nogil:
         # One more row, not written: the caller puts it later (an order's row of the orders
@@ -838,8 +814,7 @@ cdef class ColumnTable:
         dims[0] = self.n
         self.viewed = True
         out = {}
-        for j, name in enumerate(self.dtype.names):
-            sub = self.dtype.fields[name][0]
+        for j, (name, sub) in enumerate(self.fields):
             # PyArray_NewFromDescr takes over one reference to the dtype.
             Py_INCREF(sub)
             arr = PyArray_NewFromDescr(<void*>np.ndarray, <void*>sub, 1, dims, NULL,
