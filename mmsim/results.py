@@ -34,7 +34,8 @@ def _empty(name: str) -> pd.DataFrame:
 def _times(values: np.ndarray, name=None) -> pd.DatetimeIndex:
     # int64 UTC nanoseconds read as datetime64[ns] in place of a unit conversion; the
     # engine's NO_TIME is int64 min, which is NaT: "never" reads as NaT. Naive values given
-    # the UTC dtype are read as UTC, without tz_localize's pass over them.
+    # the UTC dtype are read as UTC, without tz_localize's pass over them (pandas keeps a
+    # copy of its own: it has no public way to wrap them as UTC times).
     return pd.DatetimeIndex(values.view("M8[ns]"), dtype=_UTC, name=name, copy=False)
 
 
@@ -317,8 +318,8 @@ class _Table:
             if records is None:         # built meanwhile, in another thread
                 return result._frames[self.name]
             frame = result._frames.setdefault(self.name, self.build(records))
-            # The frame is the table from now on, and may be changed: the records no longer
-            # speak for it (nor are they pickled), and their memory can go.
+            # The frame is the table from now on, and may be changed (its columns are most
+            # of the records' own): the records no longer speak for it, nor are they pickled.
             result._records.pop(self.name, None)
         return frame
 
