@@ -192,6 +192,8 @@ cdef class ColumnTable:
     cdef size_t start(self, Py_ssize_t i, Py_ssize_t cap) noexcept nogil
     cdef void place(self) noexcept nogil
     cdef int grow(self) except -1 nogil
+    cdef int no_room(self) except -1 nogil
+    cdef void release_stale(self, size_t old) noexcept nogil
     cdef int reserve(self) except -1 nogil
     cdef int append(self, const void* record) except -1 nogil
     cdef void put(self, Py_ssize_t k, const void* record) noexcept nogil

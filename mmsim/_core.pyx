@@ -264,6 +264,7 @@ cdef extern from *:
     """
     #ifdef __linux__
     #include <sys/mman.h>
+    #include <unistd.h>
     static void* mmsim_map(size_t size) {
         void* p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         return p == MAP_FAILED ? NULL : p;
@@ -273,16 +274,25 @@ cdef extern from *:
         return q == MAP_FAILED ? NULL : q;
     }
     static void mmsim_unmap(void* p, size_t size) { munmap(p, size); }
+    /* Give back the whole pages of [p, p + size): they read as zeros when next touched. */
+    static void mmsim_release(char* p, size_t size) {
+        size_t page = (size_t)sysconf(_SC_PAGESIZE);
+        size_t lo = ((size_t)p + page - 1) / page * page, hi = ((size_t)p + size) / page * page;
+        if (hi > lo)
+            madvise((void*)lo, hi - lo, MADV_DONTNEED);
+    }
     #else
     #include <stdlib.h>
     static void* mmsim_map(size_t size) { return malloc(size); }
     static void* mmsim_remap(void* p, size_t old, size_t size) { return realloc(p, size); }
     static void mmsim_unmap(void* p, size_t size) { free(p); }
+    static void mmsim_release(char* p, size_t size) { }
     #endif
     """
     void* map_alloc "mmsim_map"(size_t size) nogil
     void* map_grow "mmsim_remap"(void* p, size_t old, size_t size) nogil
     void map_free "mmsim_unmap"(void* p, size_t size) nogil
+    void map_release "mmsim_release"(char* p, size_t size) nogil
 
 cdef enum:
     POOL_SLOTS = 8
@@ -624,7 +634,7 @@ cdef class ColumnTable:
     that every column is aligned for its type, and the ``i``-th column ``i`` cache lines
     further on: at one row, columns a power of two of bytes apart would all fall in one set
     of the cache, which holds 8 lines of a set, not the 30 of an order's fields. Growing
-    copies the columns into a buffer twice the size. Once :meth:`columns` has handed the
+    moves the columns to their places in a buffer twice the size (see ``grow``). Once :meth:`columns` has handed the
     columns out the table is no longer written (``Engine.tables``): growing then raises
     rather than move them from under their arrays.
 
@@ -707,30 +717,77 @@ cdef class ColumnTable:
             self.cols[i] = self.data + self.start(i, self.cap)
 
     cdef int grow(self) except -1 nogil:
-        # Doubling (or more, into a parked buffer): every column moves, so the rows in use
-        # are copied, a column at a time, into a new buffer (parked or fresh: only what is
-        # written is touched), and the old one is freed, not parked: the pool keeps the
-        # buffers tables end with, not the steps they grew through. The rows past ``n`` are
-        # left uncleared: they are written before they are read.
-        cdef char* p
-        cdef size_t got
+        # Doubling (or more, into a parked buffer); every column moves. A mapping with no
+        # parked buffer to take grows in place or by moving its pages (map_grow), its
+        # columns then move up within it, the last first, and the pages they left are given
+        # back: the old and the new buffer are never held at once. Otherwise the rows in use
+        # are copied into the new buffer (parked, or small) and the old one is freed, not
+        # parked: the pool keeps the buffers tables end with, not the steps they grew
+        # through. The rows past ``n`` are left uncleared: they are written before they are
+        # read.
+        cdef char* p = NULL
+        cdef size_t size = self.span(2 * self.cap), old = self.span(self.cap), got = 0
         cdef Py_ssize_t i, cap
         if self.viewed:
             with gil:
                 raise RuntimeError("a record table grew after its columns were handed out")
-        p = buffer_alloc(self.span(2 * self.cap), self.row_bytes, &got)
-        if p == NULL:
-            with gil:
-                raise MemoryError(f"cannot grow a table to {2 * self.cap} rows of "
-                                  f"{self.row_bytes} bytes")
+        if old >= POOL_MIN_BYTES:
+            p = <char*>pool_take(size, self.row_bytes, &got)
+            if p == NULL:
+                got = mapped(size)
+                p = <char*>map_grow(self.data, mapped(old), got)
+                if p == NULL:
+                    return self.no_room()
+                PyTraceMalloc_Untrack(TRACE_DOMAIN, <size_t>self.data)
+                PyTraceMalloc_Track(TRACE_DOMAIN, <size_t>p, got)
+                cap = self.fit(got)
+                for i in reversed(range(self.m)):
+                    memmove(p + self.start(i, cap), p + self.start(i, self.cap),
+                            self.n * self.width[self.layout[i]])
+                self.data = p
+                self.cap = cap
+                self.place()
+                self.release_stale(old)
+                return 0
+            PyTraceMalloc_Track(TRACE_DOMAIN, <size_t>p, got)
+        else:
+            p = buffer_alloc(size, self.row_bytes, &got)
+            if p == NULL:
+                return self.no_room()
         cap = self.fit(got)
         for i in range(self.m):
             memcpy(p + self.start(i, cap), self.cols[i], self.n * self.width[self.layout[i]])
-        buffer_release(self.data, self.span(self.cap))
+        buffer_release(self.data, old)
         self.data = p
         self.cap = cap
         self.place()
         return 0
+
+    cdef int no_room(self) except -1 nogil:
+        with gil:
+            raise MemoryError(f"cannot grow a table to {2 * self.cap} rows of "
+                              f"{self.row_bytes} bytes")
+
+    cdef void release_stale(self, size_t old) noexcept nogil:
+        # The first ``old`` bytes of the buffer held the columns before they moved up: give
+        # back the pages of it that no column uses now (each column lies past the one
+        # before it).
+        cdef size_t done = 0, lo, hi
+        cdef Py_ssize_t i
+        for i in range(self.m + 1):
+            if i < self.m:
+                lo = self.cols[i] - self.data
+                hi = lo + self.n * self.width[self.layout[i]]
+            else:
+                lo = hi = old
+            if lo > old:
+                lo = old
+            if lo > done:
+                map_release(self.data + done, lo - done)
+            if hi > done:
+                done = hi
+            if done >= old:
+                break
 
     cdef int reserve(self) except -1 nogil:
         # One more row, not written: the caller puts it later (an order's row of the orders
