@@ -172,7 +172,7 @@ cdef class ColumnTable:
     """A growable table of C records kept as one column per field, viewed by NumPy (and so
     by the result's DataFrames) without copying."""
     cdef object dtype                   # the NumPy dtype of the C struct a record comes from
-    cdef tuple fields                   # (name, dtype) of each field
+    cdef tuple named                    # (name, dtype) of each field
     cdef char* data                     # the buffer (see "table buffers"): a column a field
     cdef Py_ssize_t n                   # rows in use
     cdef Py_ssize_t cap                 # rows allocated

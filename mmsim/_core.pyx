@@ -245,12 +245,11 @@ FUNDING_DTYPE = np.asarray(<FundingRow[:1]> &_fr).dtype
 # -- table buffers --------------------------------------------------------------------------
 # A buffer of POOL_MIN_BYTES or more is a mapping of its own (map_alloc), and when its table
 # is freed it is parked here for the next table of the process to grow into, up to
-# POOL_SLOTS buffers and POOL_MAX_BYTES in all (the largest kept). A run's record tables are tens of megabytes
-# (about 140 MB at 20M rows); given back to the allocator, they are often handed back to the
-# system too (glibc trims its heap when the freed top grows past its threshold, and maps
-# blocks past its adaptive threshold apart), and the next run then pays a page fault, and
-# the kernel's clearing, for every 4 KiB it writes: in a sweep or a comparison reading the
-# result's frames, a tenth of a 5M-row run or more. A parked buffer's pages stay mapped.
+# POOL_SLOTS buffers and POOL_MAX_BYTES in all (the largest kept). A run's record tables are
+# tens of megabytes (about 140 MB at 20M rows); given back to the system when freed, they
+# cost the next run a page fault, and the kernel's clearing, for every 4 KiB it writes: in
+# a sweep or a comparison reading the result's frames, a tenth of a 5M-row run or more. A
+# parked buffer's pages stay mapped.
 # tracemalloc sees the buffers a table holds (domain TRACE_DOMAIN), not parked ones.
 # Smaller buffers are PyMem_Raw*'s, traced in domain 0.
 #
@@ -634,9 +633,9 @@ cdef class ColumnTable:
     that every column is aligned for its type, and the ``i``-th column ``i`` cache lines
     further on: at one row, columns a power of two of bytes apart would all fall in one set
     of the cache, which holds 8 lines of a set, not the 30 of an order's fields. Growing
-    moves the columns to their places in a buffer twice the size (see ``grow``). Once :meth:`columns` has handed the
-    columns out the table is no longer written (``Engine.tables``): growing then raises
-    rather than move them from under their arrays.
+    moves the columns to their places in a buffer twice the size (see ``grow``). Once
+    :meth:`columns` has handed the columns out the table is no longer written
+    (``Engine.tables``): growing then raises rather than move them from under their arrays.
 
     Parameters
     ----------
@@ -652,7 +651,7 @@ cdef class ColumnTable:
         cdef size_t got
         self.dtype = np.dtype(dtype)
         names = self.dtype.names
-        self.fields = tuple((name, self.dtype.fields[name][0]) for name in names)
+        self.named = tuple((name, self.dtype.fields[name][0]) for name in names)
         self.m = len(names)
         self.width = <Py_ssize_t*>PyMem_RawMalloc(6 * max(self.m, 1) * sizeof(Py_ssize_t))
         self.cols = <char**>PyMem_RawMalloc(max(self.m, 1) * sizeof(char*))
@@ -871,7 +870,7 @@ cdef class ColumnTable:
         dims[0] = self.n
         self.viewed = True
         out = {}
-        for j, (name, sub) in enumerate(self.fields):
+        for j, (name, sub) in enumerate(self.named):
             # PyArray_NewFromDescr takes over one reference to the dtype.
             Py_INCREF(sub)
             arr = PyArray_NewFromDescr(<void*>np.ndarray, <void*>sub, 1, dims, NULL,
