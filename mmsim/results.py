@@ -440,7 +440,9 @@ class Result:
     def _rows(self, name: str) -> int:
         # The length of a table, without building it.
         records = self._records.get(name)
-        return len(getattr(self, name) if records is None else records["time"])
+        if records is None:
+            return len(getattr(self, name))
+        return len(next(iter(records.values())))       # every column has a value per row
 
     def stats(self, freq="1h", size_limit=None) -> pd.Series:
         """Statistics of the run: returns, risk, activity and the PnL decomposition.

@@ -210,6 +210,21 @@ def test_an_orders_view_kept_by_the_strategy_aliases_no_result_data(taq):
         kept["price"][0] = 0.0          # read-only, as ever
 
 
+def test_a_lazy_result_shows_its_sizes_from_its_record_columns(taq):
+    # repr counts the rows of the orders and fills from their record columns (the orders'
+    # have no "time" field) without building those tables; Jupyter's view says the same.
+    result, tables = records_of(taq)
+    n = {name: len(tables[name]["order_id" if name == "orders" else "time"])
+         for name in TABLES}
+    assert n["orders"] > 100 and n["fills"] > 50
+    text = repr(result)
+    assert text.endswith(f": {n['orders']} orders, {n['fills']} fills, "
+                         f"{n['balances']} balance rows>")
+    assert "orders" in result._records and "fills" in result._records     # not built
+    other, _ = records_of(taq)
+    assert f"orders {n['orders']:,}, fills {n['fills']:,}" in other._repr_html_()
+
+
 def test_a_lazy_result_pickles_its_records_and_unpickles_equal(taq):
     result, tables = records_of(taq)
     data = pickle.dumps(result)
