@@ -165,7 +165,6 @@ cdef class Table:
     cdef int grow(self) except -1 nogil
     cdef char* push(self) except NULL nogil
     cdef char* push_raw(self) except NULL nogil
-    cdef object record(self, Py_ssize_t k)
 
 
 cdef class ColumnTable:
@@ -178,13 +177,12 @@ cdef class ColumnTable:
     cdef Py_ssize_t cap                 # rows allocated
     cdef Py_ssize_t m                   # columns: the struct's fields
     cdef Py_ssize_t row_bytes           # one row across every column
-    cdef Py_ssize_t* width              # bytes of field j (8, 4 or 1)
-    cdef Py_ssize_t* field              # offset of field j in the struct
-    cdef Py_ssize_t* at                 # column j starts near cap x at[j] (8-byte fields first)
-    cdef Py_ssize_t* layout             # the columns in the order they lie in the buffer
-    cdef Py_ssize_t* source             # in that order: the field's offset in the struct
-    cdef Py_ssize_t* slot               # field j is the slot[j]-th column in that order
-    cdef char** cols                    # in that order: where the column starts
+    # Per column, in the order they lie in the buffer (8-byte fields, then 4, then 1):
+    cdef Py_ssize_t* width              # bytes of a value (8, 4 or 1)
+    cdef Py_ssize_t* at                 # the column starts near cap x at[i]
+    cdef Py_ssize_t* source             # the field's offset in the struct
+    cdef char** cols                    # where the column starts
+    cdef Py_ssize_t* slot               # field j (in the struct's order) is column slot[j]
     cdef Py_ssize_t n8, n4              # columns of 8 and of 4 bytes (the first n8, the next n4)
     cdef bint viewed                    # arrays over ``data`` were handed out: no more rows
     cdef size_t span(self, Py_ssize_t cap) noexcept nogil

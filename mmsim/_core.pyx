@@ -324,7 +324,7 @@ cdef PyThread_type_lock pool_lock = PyThread_allocate_lock()
 
 cdef void* pool_take(size_t need, size_t kind, size_t* size) noexcept nogil:
     # The smallest parked buffer of at least ``need`` bytes (its size in ``size``), or NULL;
-    # one a table of ``kind`` held first. The tables of a run take back the buffers their
+    # one a table of ``kind`` held first. tracemalloc sees it from now on. The tables of a run take back the buffers their
     # like held in the run before, rather than each other's: a table taking a larger one
     # would leave the next without, and the process would hold both.
     cdef int k, best = -1
@@ -344,6 +344,8 @@ cdef void* pool_take(size_t need, size_t kind, size_t* size) noexcept nogil:
         size[0] = pool[best].size
         pool[best].p = NULL
     PyThread_release_lock(pool_lock)
+    if p != NULL:
+        PyTraceMalloc_Track(TRACE_DOMAIN, <size_t>p, size[0])
     return p
 
 
@@ -394,9 +396,22 @@ cdef char* buffer_alloc(size_t size, size_t kind, size_t* got) noexcept nogil:
     if p == NULL:
         got[0] = mapped(size)
         p = map_alloc(got[0])
-    if p != NULL:
-        PyTraceMalloc_Track(TRACE_DOMAIN, <size_t>p, got[0])
+        if p != NULL:
+            PyTraceMalloc_Track(TRACE_DOMAIN, <size_t>p, got[0])
     return <char*>p
+
+
+cdef char* buffer_remap(char* p, size_t old, size_t size, size_t* got) noexcept nogil:
+    # A mapping ``p`` of buffer_alloc's (``old`` bytes asked for) grown to at least
+    # ``size`` bytes (its size in ``got``), in place or moved, its bytes kept without a
+    # copy; NULL when out of memory, ``p`` then as it was.
+    cdef char* q
+    got[0] = mapped(size)
+    q = <char*>map_grow(p, mapped(old), got[0])
+    if q != NULL:
+        PyTraceMalloc_Untrack(TRACE_DOMAIN, <size_t>p)
+        PyTraceMalloc_Track(TRACE_DOMAIN, <size_t>q, got[0])
+    return q
 
 
 cdef char* buffer_grow(char* p, size_t old, size_t used, size_t size, size_t kind,
@@ -411,14 +426,7 @@ cdef char* buffer_grow(char* p, size_t old, size_t used, size_t size, size_t kin
     if old >= POOL_MIN_BYTES:
         q = <char*>pool_take(size, kind, got)
         if q == NULL:
-            # Nothing parked fits: the mapping grows, in place or moved, without a copy.
-            got[0] = mapped(size)
-            q = <char*>map_grow(p, mapped(old), got[0])
-            if q != NULL:
-                PyTraceMalloc_Untrack(TRACE_DOMAIN, <size_t>p)
-                PyTraceMalloc_Track(TRACE_DOMAIN, <size_t>q, got[0])
-            return q
-        PyTraceMalloc_Track(TRACE_DOMAIN, <size_t>q, got[0])
+            return buffer_remap(p, old, size, got)      # nothing parked fits
     else:
         q = buffer_alloc(size, kind, got)
         if q == NULL:
@@ -592,12 +600,6 @@ cdef class Table:
         self.n += 1
         return self.data + (self.n - 1) * self.itemsize
 
-    cdef object record(self, Py_ssize_t k):
-        # A copy of record k as a read-only NumPy scalar: it stays what it was when the
-        # buffer is reused or grows.
-        return np.frombuffer(PyBytes_FromStringAndSize(self.data + k * self.itemsize,
-                                                       self.itemsize), dtype=self.dtype)[0]
-
     def view(self):
         """Return the records in use as a read-only NumPy array viewing this buffer."""
         cdef cnp.npy_intp dims[1]
@@ -628,8 +630,8 @@ cdef class ColumnTable:
     The engine's records (orders, fills, balances, positions, funding) are written a row at
     a time and read back as whole columns: a result's DataFrame wraps each column as it is,
     without the copy (and the second copy of the table in memory) that gathering fields out
-    of an array of structs takes. Column ``j`` is ``cap x width[j]`` bytes near
-    ``cap x at[j]`` of one buffer (see "table buffers" above), the 8-byte fields first so
+    of an array of structs takes. The ``i``-th column is ``cap x width[i]`` bytes near
+    ``cap x at[i]`` of one buffer (see "table buffers" above), the 8-byte fields first so
     that every column is aligned for its type, and the ``i``-th column ``i`` cache lines
     further on: at one row, columns a power of two of bytes apart would all fall in one set
     of the cache, which holds 8 lines of a set, not the 30 of an order's fields. Growing
@@ -653,36 +655,33 @@ cdef class ColumnTable:
         names = self.dtype.names
         self.named = tuple((name, self.dtype.fields[name][0]) for name in names)
         self.m = len(names)
-        self.width = <Py_ssize_t*>PyMem_RawMalloc(6 * max(self.m, 1) * sizeof(Py_ssize_t))
+        self.width = <Py_ssize_t*>PyMem_RawMalloc(4 * max(self.m, 1) * sizeof(Py_ssize_t))
         self.cols = <char**>PyMem_RawMalloc(max(self.m, 1) * sizeof(char*))
         if self.width == NULL or self.cols == NULL:
             raise MemoryError()
-        self.field = self.width + self.m
-        self.at = self.field + self.m
-        self.layout = self.at + self.m
-        self.source = self.layout + self.m
+        self.at = self.width + self.m
+        self.source = self.at + self.m
         self.slot = self.source + self.m
-        self.row_bytes = 0
-        for j, name in enumerate(names):
-            sub, offset = self.dtype.fields[name][:2]
+        for name in names:
+            sub = self.dtype.fields[name][0]
             if sub.itemsize not in (1, 4, 8) or sub.hasobject or sub.subdtype is not None:
                 raise TypeError(f"field {name!r} ({sub}) is not a 1, 4 or 8-byte scalar")
-            self.width[j] = sub.itemsize
-            self.field[j] = offset
-            self.row_bytes += sub.itemsize
+        # The columns in the order they lie: the 8-byte fields, then the 4, then the 1-byte.
         for k in (8, 4, 1):
-            for j in range(self.m):
-                if self.width[j] == k:
-                    self.at[j] = start
-                    start += k
-                    self.layout[placed] = j
-                    self.source[placed] = self.field[j]
+            for j, name in enumerate(names):
+                sub, offset = self.dtype.fields[name][:2]
+                if sub.itemsize == k:
+                    self.width[placed] = k
+                    self.at[placed] = start
+                    self.source[placed] = offset
                     self.slot[j] = placed
+                    start += k
                     placed += 1
             if k == 8:
                 self.n8 = placed
             elif k == 4:
                 self.n4 = placed - self.n8
+        self.row_bytes = start
         self.n = 0
         self.viewed = False
         self.cap = max(capacity, 1)
@@ -707,7 +706,7 @@ cdef class ColumnTable:
 
     cdef size_t start(self, Py_ssize_t i, Py_ssize_t cap) noexcept nogil:
         # Where the i-th column (in the order they lie) starts in a buffer of ``cap`` rows.
-        return cap * self.at[self.layout[i]] + i * CACHE_LINE
+        return cap * self.at[i] + i * CACHE_LINE
 
     cdef void place(self) noexcept nogil:
         # Where each column starts, in the order they lie, for the current buffer and size.
@@ -717,7 +716,7 @@ cdef class ColumnTable:
 
     cdef int grow(self) except -1 nogil:
         # Doubling (or more, into a parked buffer); every column moves. A mapping with no
-        # parked buffer to take grows in place or by moving its pages (map_grow), its
+        # parked buffer to take grows in place or by moving its pages (buffer_remap), its
         # columns then move up within it, the last first, and the pages they left are given
         # back: the old and the new buffer are never held at once. Otherwise the rows in use
         # are copied into the new buffer (parked, or small) and the old one is freed, not
@@ -733,29 +732,25 @@ cdef class ColumnTable:
         if old >= POOL_MIN_BYTES:
             p = <char*>pool_take(size, self.row_bytes, &got)
             if p == NULL:
-                got = mapped(size)
-                p = <char*>map_grow(self.data, mapped(old), got)
+                p = buffer_remap(self.data, old, size, &got)
                 if p == NULL:
                     return self.no_room()
-                PyTraceMalloc_Untrack(TRACE_DOMAIN, <size_t>self.data)
-                PyTraceMalloc_Track(TRACE_DOMAIN, <size_t>p, got)
                 cap = self.fit(got)
                 for i in reversed(range(self.m)):
                     memmove(p + self.start(i, cap), p + self.start(i, self.cap),
-                            self.n * self.width[self.layout[i]])
+                            self.n * self.width[i])
                 self.data = p
                 self.cap = cap
                 self.place()
                 self.release_stale(old)
                 return 0
-            PyTraceMalloc_Track(TRACE_DOMAIN, <size_t>p, got)
         else:
             p = buffer_alloc(size, self.row_bytes, &got)
             if p == NULL:
                 return self.no_room()
         cap = self.fit(got)
         for i in range(self.m):
-            memcpy(p + self.start(i, cap), self.cols[i], self.n * self.width[self.layout[i]])
+            memcpy(p + self.start(i, cap), self.cols[i], self.n * self.width[i])
         buffer_release(self.data, old)
         self.data = p
         self.cap = cap
@@ -776,7 +771,7 @@ cdef class ColumnTable:
         for i in range(self.m + 1):
             if i < self.m:
                 lo = self.cols[i] - self.data
-                hi = lo + self.n * self.width[self.layout[i]]
+                hi = lo + self.n * self.width[i]
             else:
                 lo = hi = old
             if lo > old:
