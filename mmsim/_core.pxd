@@ -296,6 +296,7 @@ cdef class Engine:
     cdef Py_ssize_t fills_from          # first fill advance() has not reported to on_fill
 
     cdef int advance(self, bint stop) except -1 nogil
+    cdef bint short_section(self) noexcept nogil
     cdef int replay(self, int64_t until, bint stop_on_fill) except -1 nogil
     cdef inline int touch_band(self, double* lo, double* hi) except -1 nogil
     cdef Py_ssize_t skip(self, Py_ssize_t k, int64_t until, double lo, double hi) noexcept nogil

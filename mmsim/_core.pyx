@@ -1,7 +1,7 @@
 # The event loop of the simulator: replays TAQ rows, applies the strategy's actions after
 # their latency, models the queue ahead of each order and fills it (DESIGN.md, "Fill
 # semantics", rules 1-11). Everything in the loop is C: records are structs in buffers NumPy
-# views, and the GIL is taken only to call the strategy or to keep a buffer an array views.
+# views, and a section of replay long enough to let other threads run is run without the GIL.
 cimport cython
 cimport numpy as cnp
 import numbers
@@ -896,8 +896,10 @@ cdef int ensure(void** buf, Py_ssize_t* cap, Py_ssize_t need, size_t itemsize) e
 
 
 # Engine.skip tests this many rows one at a time before a group (SCAN_GROUP) a test.
+# Engine.run gives up the GIL for a section of replay that may hold more than HOLD_ROWS rows.
 cdef enum:
     SCAN_HEAD = 4
+    HOLD_ROWS = 4096
 
 
 cdef inline bint row_matters(const int64_t* t, const double* bid, const double* ask,
@@ -2090,7 +2092,7 @@ cdef class Engine:
         Rows that can matter to nothing are passed over in a tight scan (``skip``): a row
         whose quote and print are outside the touch band of our book, with no position to
         check for liquidation, changes nothing, so only the rows that may are replayed."""
-        cdef Py_ssize_t r, n_fills
+        cdef Py_ssize_t r, n_fills, ahead
         cdef double lo = 0.0, hi = 0.0
         cdef int band = -1              # -1: to work out; 0: every row is replayed; 1: (lo, hi)
         while True:
@@ -2115,6 +2117,11 @@ cdef class Engine:
             if self.book.n > self.n_closed:
                 self.now = self.t_time[r]
                 n_fills = self.fills.n
+                # The rows that reach our book come in runs, and each reads its sizes, which
+                # the scan (skip) does not: fetch them a cache line ahead.
+                ahead = min(r + 8, self.n_rows - 1)
+                prefetch(&self.t_bid_amount[ahead])
+                prefetch(&self.t_ask_amount[ahead])
                 self.on_row(r)
                 self.maybe_compact()
                 band = -1                   # the row may have moved our book
@@ -2390,7 +2397,7 @@ cdef class Engine:
         strategy is due: its next call (EV_SIGNAL, not yet made), or, when ``stop``, fills to
         report to ``on_fill`` (EV_FILLS); EV_END past the last row. ``fills_from`` is then
         the first fill not yet reported. Everything between two strategy callbacks runs
-        here, in one section without the GIL."""
+        here, in one section that needs no GIL (run gives it up when the section is long)."""
         cdef int64_t t_act, t_sig, t_fund, t_next
         cdef int rc
         while True:
@@ -2414,6 +2421,15 @@ cdef class Engine:
                     return EV_SIGNAL
             if stop and self.fills.n != self.fills_from:
                 return EV_FILLS
+
+    cdef inline bint short_section(self) noexcept nogil:
+        # Whether advance() replays fewer than HOLD_ROWS rows before it returns: the rows
+        # held reach past the strategy's next call, and the HOLD_ROWS-th row from here is
+        # after it (advance returns at that call at the latest; rows at its time come
+        # before it, rule 1).
+        cdef Py_ssize_t top = self.i + HOLD_ROWS
+        return (self.j < self.n_sig and top < self.n_rows
+                and self.t_time[top] > self.s_time[self.j])
 
     def run(self, Context ctx, on_signal, on_fill=None, on_start=None, progress=None):
         """Replay everything, calling the strategy at each signal time (rules 1 and 2).
@@ -2441,8 +2457,13 @@ cdef class Engine:
                                "run again")
         try:
             while True:
-                with nogil:
+                if self.short_section():
+                    # Giving up the GIL and taking it back costs more than a short
+                    # section's replay; the longest held is HOLD_ROWS rows.
                     event = self.advance(stop)
+                else:
+                    with nogil:
+                        event = self.advance(stop)
                 if event == EV_END:
                     break
                 n_fills = self.fills_from
@@ -2457,6 +2478,9 @@ cdef class Engine:
                     if on_start is not None and self.j == 0:
                         on_start(ctx)
                     self.j += 1
+                    if self.i + HOLD_ROWS < self.n_rows:
+                        # short_section reads this row after the call: fetched meanwhile.
+                        prefetch(&self.t_time[self.i + HOLD_ROWS])
                     on_signal(ctx)
                     self.acting = False
                     if progress is not None and self.j % step == 0:
