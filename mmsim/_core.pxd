@@ -59,6 +59,7 @@ cdef enum Event:
     EV_END = 0              # past the last row of the data
     EV_SIGNAL = 1           # the strategy's next call is due
     EV_FILLS = 2            # fills to hand to on_fill
+    EV_MORE = 3             # the section's row budget is spent; it goes on at the next call
 
 cdef enum Liquidity:
     MAKER = 0
@@ -226,6 +227,7 @@ cdef class Engine:
     cdef bint has_mark
     cdef Py_ssize_t n_rows
     cdef Py_ssize_t i                   # next TAQ row to replay
+    cdef Py_ssize_t row_budget          # advance() replays no row from this one on
     cdef object source                  # iterator of the TAQ chunks still to come (streaming)
     cdef bint exhausted                 # no rows beyond n_rows: the source is done (or absent)
     cdef int64_t rows_base              # rows dropped from the front of the arrays so far
@@ -296,7 +298,7 @@ cdef class Engine:
     cdef Py_ssize_t fills_from          # first fill advance() has not reported to on_fill
 
     cdef int advance(self, bint stop) except -1 nogil
-    cdef bint short_section(self) noexcept nogil
+    cdef void prefetch_rows(self) noexcept nogil
     cdef int replay(self, int64_t until, bint stop_on_fill) except -1 nogil
     cdef inline int touch_band(self, double* lo, double* hi) except -1 nogil
     cdef Py_ssize_t skip(self, Py_ssize_t k, int64_t until, double lo, double hi) noexcept nogil

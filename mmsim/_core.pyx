@@ -14,6 +14,7 @@ from libc.stdlib cimport free, malloc, qsort, realloc
 from libc.string cimport memcpy, memmove, memset
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.mem cimport PyMem_RawFree, PyMem_RawMalloc, PyMem_RawRealloc
+from cpython.pyport cimport PY_SSIZE_T_MAX
 from cpython.pythread cimport (PyThread_acquire_lock, PyThread_allocate_lock,
                                PyThread_release_lock, PyThread_type_lock, WAIT_LOCK)
 from cpython.ref cimport Py_INCREF
@@ -206,6 +207,20 @@ cdef inline bint settled(SideBook* s) noexcept nogil:
     # Nothing went live, closed or rejoined on this side since its index was last settled
     # (Engine.settle): tested where the row loop calls settle, which is not inlined.
     return s.n == s.n_sorted and not s.dirty
+
+
+cdef inline Py_ssize_t first_after(const int64_t[::1] times, Py_ssize_t lo, Py_ssize_t top,
+                                    int64_t t) noexcept nogil:
+    # The first row of [lo, top) whose time is after ``t``, else ``top``: a bisection, the
+    # times being non-decreasing (checked on the way in).
+    cdef Py_ssize_t mid
+    while lo < top:
+        mid = lo + (top - lo) // 2
+        if times[mid] <= t:
+            lo = mid + 1
+        else:
+            top = mid
+    return lo
 
 
 cdef inline double snap(double x, double step, double inv_step) noexcept nogil:
@@ -896,10 +911,13 @@ cdef int ensure(void** buf, Py_ssize_t* cap, Py_ssize_t need, size_t itemsize) e
 
 
 # Engine.skip tests this many rows one at a time before a group (SCAN_GROUP) a test.
-# Engine.run gives up the GIL for a section of replay that may hold more than HOLD_ROWS rows.
+# Engine.run replays this many rows of a section holding the GIL, the rest without it.
 cdef enum:
     SCAN_HEAD = 4
+    SCAN_AHEAD = 64
     HOLD_ROWS = 4096
+#: Rows of a section between two strategy calls that Engine.run replays holding the GIL.
+SECTION_HELD_ROWS = HOLD_ROWS
 
 
 cdef inline bint row_matters(const int64_t* t, const double* bid, const double* ask,
@@ -998,6 +1016,7 @@ cdef class Engine:
         self.t_ask = ask_price
         self.t_ask_amount = ask_amount
         self.n_rows = time.shape[0]
+        self.row_budget = PY_SSIZE_T_MAX
         # The row loop runs without bounds checks: every column must cover every row.
         for name, column in (("price", price), ("amount", amount), ("bid_price", bid_price),
                              ("bid_amount", bid_amount), ("ask_price", ask_price),
@@ -1375,8 +1394,17 @@ cdef class Engine:
         # The strategy sees rows with time <= now - feed_latency (rule 1), never beyond
         # what the engine has replayed.
         cdef int64_t horizon = self.now - self.feed_latency.draw(self.now)
-        while self.feed_row < self.i and self.t_seen[self.feed_row] <= horizon:
-            self.feed_row += 1
+        cdef Py_ssize_t lo = self.feed_row, top = self.i
+        if lo >= top:
+            return
+        # t_seen is non-decreasing (the times, or local_time, checked sorted): the rows
+        # seen are those before the first one after the horizon. Usually every row
+        # replayed is; else a bisection finds it, rather than a walk over the rows since
+        # the last call.
+        if self.t_seen[top - 1] <= horizon:
+            self.feed_row = top
+        else:
+            self.feed_row = first_after(self.t_seen, lo, top - 1, horizon)
 
     # -- recording ---------------------------------------------------------------------
 
@@ -2087,15 +2115,18 @@ cdef class Engine:
 
     cdef int replay(self, int64_t until, bint stop_on_fill) except -1 nogil:
         """Replay TAQ rows with time <= until. Returns 1 right after a row that filled one of
-        our orders when ``stop_on_fill`` (so the strategy hears of it), else 0.
+        our orders when ``stop_on_fill`` (so the strategy hears of it), 2 when the next row
+        to replay is the section's ``row_budget`` (a later call goes on from it), else 0.
 
         Rows that can matter to nothing are passed over in a tight scan (``skip``): a row
         whose quote and print are outside the touch band of our book, with no position to
         check for liquidation, changes nothing, so only the rows that may are replayed."""
-        cdef Py_ssize_t r, n_fills, ahead
+        cdef Py_ssize_t r, n_fills, n_closed, ahead
         cdef double lo = 0.0, hi = 0.0
         cdef int band = -1              # -1: to work out; 0: every row is replayed; 1: (lo, hi)
         while True:
+            if self.i >= self.row_budget:
+                return 2
             if self.i == self.n_rows:
                 # Streaming: the rows held are done; the next chunk may still hold rows at
                 # or before ``until`` (a chunk can end inside a group of one timestamp).
@@ -2108,7 +2139,7 @@ cdef class Engine:
                 band = self.touch_band(&lo, &hi)
             if band:
                 self.i = self.skip(self.i, until, lo, hi)
-                if self.i == self.n_rows:
+                if self.i == self.n_rows or self.i == self.row_budget:
                     continue
             if self.t_time[self.i] > until:
                 break
@@ -2117,14 +2148,19 @@ cdef class Engine:
             if self.book.n > self.n_closed:
                 self.now = self.t_time[r]
                 n_fills = self.fills.n
+                n_closed = self.n_closed
                 # The rows that reach our book come in runs, and each reads its sizes, which
                 # the scan (skip) does not: fetch them a cache line ahead.
                 ahead = min(r + 8, self.n_rows - 1)
                 prefetch(&self.t_bid_amount[ahead])
                 prefetch(&self.t_ask_amount[ahead])
                 self.on_row(r)
+                if self.fills.n != n_fills or self.n_closed != n_closed:
+                    # The band moves only with our best orders (an order closed) or with
+                    # the position (a fill, see touch_band); a row that moved a queue
+                    # leaves it where it was.
+                    band = -1
                 self.maybe_compact()
-                band = -1                   # the row may have moved our book
                 if stop_on_fill and self.fills.n != n_fills:
                     return 1
             elif self.acct.position != 0.0 and not self.safe_row(r):
@@ -2158,36 +2194,30 @@ cdef class Engine:
 
     cdef Py_ssize_t skip(self, Py_ssize_t k, int64_t until, double lo, double hi) noexcept nogil:
         """The first row from ``k`` that may matter (see touch_band), at or before ``until``;
-        else the first row after ``until`` or the end of the rows held. With a position,
-        a row whose mid is not a safe mark (safe_row) matters too. NaN compares false: a
-        missing quote reaches nothing, as in on_row."""
+        else the first row after ``until``, or the end of the rows held or of the section's
+        row budget. With a position, a row whose mid is not a safe mark (safe_row) matters
+        too. NaN compares false: a missing quote reaches nothing, as in on_row."""
         cdef bint position = self.acct.position != 0.0
-        cdef Py_ssize_t top, r, step
+        cdef Py_ssize_t top, step, ahead
+        cdef Py_ssize_t n = min(self.n_rows, self.row_budget)
         if not position and lo == -INFINITY and hi == INFINITY:
             # Nothing rests and nothing is held: no row matters; find the first after
             # ``until`` by galloping then bisection (times are in order), which reads a few
             # rows near ``k`` when the next event is near, as it usually is.
             step = 1
             top = k
-            while top < self.n_rows and self.t_time[top] <= until:
+            while top < n and self.t_time[top] <= until:
                 k = top + 1
                 top = k + step
                 step *= 2
-            top = min(top, self.n_rows)
-            while k < top:
-                r = k + (top - k) // 2
-                if self.t_time[r] <= until:
-                    k = r + 1
-                else:
-                    top = r
-            return k
+            return first_after(self.t_time, k, min(top, n), until)
         cdef const int64_t* t
         cdef const double* bid
         cdef const double* ask
         cdef const double* amount
         cdef const double* price
         cdef double safe_lo = self.safe_lo, safe_hi = self.safe_hi
-        cdef Py_ssize_t n = self.n_rows, head = min(k + SCAN_HEAD, n)
+        cdef Py_ssize_t head = min(k + SCAN_HEAD, n)
         if k >= n:
             return k
         t, bid, ask = &self.t_time[0], &self.t_bid[0], &self.t_ask[0]
@@ -2207,6 +2237,18 @@ cdef class Engine:
         while (k + SCAN_GROUP <= n and t[k + SCAN_GROUP - 1] <= until
                and not scan_group(bid, ask, amount, price, k, lo, hi, safe_lo, safe_hi)):
             k += SCAN_GROUP
+            if k + SCAN_AHEAD + SCAN_GROUP <= n:
+                ahead = k + SCAN_AHEAD
+                prefetch(t + ahead)
+                prefetch(t + ahead + 8)
+                prefetch(bid + ahead)
+                prefetch(bid + ahead + 8)
+                prefetch(ask + ahead)
+                prefetch(ask + ahead + 8)
+                prefetch(price + ahead)
+                prefetch(price + ahead + 8)
+                prefetch(amount + ahead)
+                prefetch(amount + ahead + 8)
         while k < n:
             if row_matters(t, bid, ask, amount, price, k, until, lo, hi, position, safe_lo,
                            safe_hi):
@@ -2227,7 +2269,7 @@ cdef class Engine:
 
         Indices into the rows (the next row, the feed row) move with them; the last-trade
         cache starts again."""
-        cdef Py_ssize_t i = self.i, f = self.feed_row - 1, lo, b, top, mid, t, k
+        cdef Py_ssize_t i = self.i, f = self.feed_row - 1, lo, b, t, k
         cdef int64_t horizon
         cdef list keep
         cdef object chunk = None
@@ -2242,14 +2284,7 @@ cdef class Engine:
         # b: the last replayed row received by now - max feed latency (t_seen is
         # non-decreasing, so a binary search finds it).
         horizon = self.now - self.feed_latency.max_ns
-        b, top = 0, i
-        while b < top:
-            mid = (b + top) // 2
-            if self.t_seen[mid] <= horizon:
-                b = mid + 1
-            else:
-                top = mid
-        b -= 1
+        b = first_after(self.t_seen, 0, i, horizon) - 1
         lo = max(b, f, 0)
         keep = []
         if 0 <= f < lo:
@@ -2282,6 +2317,8 @@ cdef class Engine:
         self.n_rows = self.t_time.shape[0]
         self.rows_base += i - rows.shape[0]
         self.i = rows.shape[0]
+        if self.row_budget != PY_SSIZE_T_MAX:
+            self.row_budget -= i - self.i
         if f < 0:
             self.feed_row = 0
         elif f < lo:
@@ -2395,9 +2432,10 @@ cdef class Engine:
         """Replay rows, apply actions and funding in time order (rules 1 and 2, DESIGN
         "Account": at one timestamp actions, then funding, then the strategy) until the
         strategy is due: its next call (EV_SIGNAL, not yet made), or, when ``stop``, fills to
-        report to ``on_fill`` (EV_FILLS); EV_END past the last row. ``fills_from`` is then
-        the first fill not yet reported. Everything between two strategy callbacks runs
-        here, in one section that needs no GIL (run gives it up when the section is long)."""
+        report to ``on_fill`` (EV_FILLS); EV_END past the last row; EV_MORE, before any of
+        these, at the row ``row_budget`` (called again, it goes on from there). ``fills_from``
+        is then the first fill not yet reported. Everything between two strategy callbacks
+        runs here, in one section that needs no GIL (see run)."""
         cdef int64_t t_act, t_sig, t_fund, t_next
         cdef int rc
         while True:
@@ -2409,6 +2447,8 @@ cdef class Engine:
                 self.fills.n = 0        # every fill so far was handed to on_fill
             self.fills_from = self.fills.n
             rc = self.replay(t_next, stop)
+            if rc == 2:
+                return EV_MORE
             if rc == 0:
                 # Past the last row of the data (replay has pulled every chunk).
                 if self.exhausted and (self.n_rows == 0 or t_next > self.t_time[self.n_rows - 1]):
@@ -2422,14 +2462,22 @@ cdef class Engine:
             if stop and self.fills.n != self.fills_from:
                 return EV_FILLS
 
-    cdef inline bint short_section(self) noexcept nogil:
-        # Whether advance() replays fewer than HOLD_ROWS rows before it returns: the rows
-        # held reach past the strategy's next call, and the HOLD_ROWS-th row from here is
-        # after it (advance returns at that call at the latest; rows at its time come
-        # before it, rule 1).
-        cdef Py_ssize_t top = self.i + HOLD_ROWS
-        return (self.j < self.n_sig and top < self.n_rows
-                and self.t_time[top] > self.s_time[self.j])
+    cdef inline void prefetch_rows(self) noexcept nogil:
+        # The next section's scan (skip) starts at row i on columns nothing has read yet:
+        # fetch its first group while the strategy runs, rather than wait on each at once.
+        cdef Py_ssize_t k = self.i, last = min(self.i + SCAN_GROUP, self.n_rows) - 1
+        if k > last:
+            return
+        prefetch(&self.t_time[k])
+        prefetch(&self.t_time[last])
+        prefetch(&self.t_bid[k])
+        prefetch(&self.t_bid[last])
+        prefetch(&self.t_ask[k])
+        prefetch(&self.t_ask[last])
+        prefetch(&self.t_price[k])
+        prefetch(&self.t_price[last])
+        prefetch(&self.t_amount[k])
+        prefetch(&self.t_amount[last])
 
     def run(self, Context ctx, on_signal, on_fill=None, on_start=None, progress=None):
         """Replay everything, calling the strategy at each signal time (rules 1 and 2).
@@ -2457,11 +2505,13 @@ cdef class Engine:
                                "run again")
         try:
             while True:
-                if self.short_section():
-                    # Giving up the GIL and taking it back costs more than a short
-                    # section's replay; the longest held is HOLD_ROWS rows.
-                    event = self.advance(stop)
-                else:
+                # The first HOLD_ROWS rows of a section are replayed holding the GIL: giving
+                # it up and taking it back costs more than most sections between two calls.
+                # A section that goes on gives it up for the rest.
+                self.row_budget = self.i + HOLD_ROWS
+                event = self.advance(stop)
+                if event == EV_MORE:
+                    self.row_budget = PY_SSIZE_T_MAX
                     with nogil:
                         event = self.advance(stop)
                 if event == EV_END:
@@ -2478,9 +2528,7 @@ cdef class Engine:
                     if on_start is not None and self.j == 0:
                         on_start(ctx)
                     self.j += 1
-                    if self.i + HOLD_ROWS < self.n_rows:
-                        # short_section reads this row after the call: fetched meanwhile.
-                        prefetch(&self.t_time[self.i + HOLD_ROWS])
+                    self.prefetch_rows()
                     on_signal(ctx)
                     self.acting = False
                     if progress is not None and self.j % step == 0:

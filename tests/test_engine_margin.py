@@ -247,3 +247,40 @@ def test_liquidation_comes_at_the_first_row_below_maintenance_to_the_last_bit(
         liquidation = res.fills[res.fills["cause"] == "liquidation"]
         assert res.fills["amount"].tolist() == [q, -q]
         assert liquidation.index.tolist() == [at(2 + row)]
+
+
+@pytest.mark.parametrize("offset", [0, 1, 7, 16, 17])
+def test_a_position_opened_by_a_print_on_marked_data_is_checked_at_every_row(offset):
+    # Marked data (a mark_price column): liquidation reads the mark, not the mid, so once a
+    # position is held no row can be passed over by its quote. A bid of 50 at 100 joins
+    # behind the 10 displayed; a sell of 30 printed at 100 at 2 s fills 20 of it (10 went
+    # to the queue ahead) and 30 keep working, a tick below the market of the calm rows
+    # after it (101 / 101.5), which reach no order. 1000 USDT long 20 from 100: those rows,
+    # mid and mark 101.25, are safe; one of them, its quote the same, is marked 52: equity 1000 + 20 (52 - 100) = 40 is below 5% x 20 x 52 = 52, so the
+    # account is liquidated there, at X = E - balance / (q cs) = 100 - 1000 / 20 = 50.
+    from helpers import signals, taq
+
+    class Bid(mmsim.Strategy):
+        # No on_fill: the replay goes on past the fill without a call in between.
+        def on_signal(self, ctx):
+            ctx.limit(100.0, 50)
+
+    times = [2 + k / 100 for k in range(1, 60)]
+    rows = ([quote(0, 100.0, 10, 100.5, 10), (2, 100.0, -30.0, 100.0, 10, 100.5, 10)]
+            + [quote(t, 101.0, 10, 101.5, 10) for t in times])
+    frame = taq(rows)
+    marks = [100.25, 100.25] + [101.25] * len(times)
+    at_event = 20 + offset
+    marks[at_event] = 52.0
+    frame["mark_price"] = marks
+    res = mmsim.backtest(frame, signals(1), Bid(), contract=LIN, balance=1000.0, latency=0.5)
+    fills = res.fills
+    assert fills["amount"].tolist() == [20.0, -20.0]
+    assert fills["price"].tolist() == [100.0, 50.0]
+    assert fills["cause"].astype(str).tolist()[1] == "liquidation"
+    assert fills.index[1] == frame.index[at_event]
+    # The bid's 30 left are cancelled; the position is closed by a market order of its own.
+    orders = res.orders
+    assert orders["status"].astype(str).tolist() == ["cancelled", "filled"]
+    assert orders["reason"].astype(str).tolist() == ["liquidation", ""]
+    assert orders["type"].astype(str).tolist() == ["limit", "market"]

@@ -100,3 +100,42 @@ def test_engines_in_two_threads_give_each_the_result_it_gives_alone():
     for price in (99.0, 100.0):
         pd.testing.assert_frame_equal(together[price], alone[price])
         assert len(alone[price]) == len(times)
+
+
+def test_a_section_past_the_rows_replayed_holding_the_gil_fills_row_by_row():
+    # The first call (at row 0) bids 5 at 100 behind the 10 displayed; it is live from row
+    # 1, where the section to the last call starts. run replays that section's first
+    # SECTION_HELD_ROWS rows holding the GIL, so the row at held + 1 is the first replayed
+    # without it. Sells of 4 print at 100 on the rows around that one: 10 - 4 - 4 leaves 2
+    # ahead, the third print fills 2 (4 - 2) and the fourth fills the other 3, each at its
+    # own row's time, and on_fill hears each at once. Streamed in chunks of 1000 rows (the
+    # section's rows move at each chunk) the run is the same.
+    held = mmsim._core.SECTION_HELD_ROWS
+    first = held + 1                       # the section's first row replayed without the GIL
+    taq = flat_taq(3 * held)
+    prints = [first - 2, first - 1, first, first + 1]
+    taq.iloc[prints, [0, 1]] = [100.0, -4.0]
+    heard = []
+
+    def hedge(ctx, fill):
+        heard.append((ctx.time, float(fill["amount"])))
+
+    def replay(source):
+        heard.clear()
+        strategy = Script(lambda ctx: ctx.limit(100.0, 5), None, on_fill=hedge)
+        result = mmsim.backtest(source, signals(0, (len(taq) - 1) / 1000.0), strategy,
+                                contract=NOFEE, latency=0.001)
+        return result, list(heard)
+
+    whole, heard_whole = replay(taq)
+    fills = whole.fills
+    assert fills.index.tolist() == [taq.index[first], taq.index[first + 1]]
+    assert fills["amount"].tolist() == [2.0, 3.0]
+    assert fills["price"].tolist() == [100.0, 100.0]
+    assert heard_whole == [(taq.index[first].value, 2.0), (taq.index[first + 1].value, 3.0)]
+    assert whole.orders["status"].tolist() == ["filled"]
+    streamed, heard_streamed = replay(taq.iloc[k:k + 1000] for k in range(0, len(taq), 1000))
+    for name in ("orders", "fills", "balances", "positions"):
+        pd.testing.assert_frame_equal(getattr(streamed, name), getattr(whole, name),
+                                      check_exact=True, obj=name)
+    assert heard_streamed == heard_whole
