@@ -258,3 +258,27 @@ def test_gate_reports_an_engine_made_three_times_slower(tmp_path):
     assert out.returncode == 1
     assert (f"FAIL {name}: ratio {ratio:.4g} vs baseline {accepted:.4g} (tolerance 1.5, "
             f"at most {accepted * 1.5:.4g})") in out.stdout.splitlines()
+
+
+def test_the_peer_comparison_keeps_each_engines_best_over_rounds_run_in_turn(tmp_path):
+    # Two rounds of two repeats of mmsim alone, at the warm-up size: the figures kept are
+    # the best and the median of the four times and the highest peak of the two rounds.
+    pytest.importorskip("mmsim")
+    out = tmp_path / "compare.json"
+    run = subprocess.run([sys.executable, str(BENCH / "compare_hftbacktest.py"), "--rows",
+                          "20000", "--repeats", "2", "--rounds", "2", "--engines", "mmsim",
+                          "--json", str(out)], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "2 round(s) of 2 repeat(s)" in run.stdout
+    (mmsim_row,) = json.loads(out.read_text())
+    cpu = mmsim_row["cpu"]
+    assert mmsim_row["rounds"] == 2 and len(cpu) == 4
+    assert mmsim_row["cpu_best"] == min(cpu)
+    assert mmsim_row["cpu_median"] == (sorted(cpu)[1] + sorted(cpu)[2]) / 2
+    assert mmsim_row["orders"] > 0 and mmsim_row["fills"] > 0
+
+
+def test_the_peer_comparison_refuses_no_rounds():
+    run = subprocess.run([sys.executable, str(BENCH / "compare_hftbacktest.py"), "--rounds",
+                          "0", "--engines", "mmsim"], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 2 and "--rounds must be at least 1, got 0" in run.stderr
