@@ -27,6 +27,7 @@ BALANCE_DTYPE: np.dtype
 POSITION_DTYPE: np.dtype
 FUNDING_DTYPE: np.dtype
 BUILD: str
+SECTION_HELD_ROWS: int
 
 class Table:
     def __init__(self, dtype: np.dtype, capacity: int = ...) -> None: ...
