@@ -523,3 +523,26 @@ def test_an_empty_store_reads_back_with_its_columns(tmp_path):
     table = mmsim.sweep.load(tmp_path)
     assert len(table) == 0
     assert list(table.columns) == ["status", "error", "wall_time", "key", "strategy", "finished"]
+
+
+def test_ctrl_c_while_a_finished_run_is_stored_keeps_it_in_the_table_too(taq, signals, tmp_path,
+                                                                        monkeypatch):
+    # Ctrl-C lands while the first finished run is being written to the store (here: at the
+    # end of that write). The run is then both in the store and in the interrupted table, so
+    # that a resume neither loses it nor runs it twice.
+    import signal as signals_module
+
+    from mmsim.sweep.store import Store
+    store = tmp_path / "store"
+    append = Store.append
+
+    def append_then_ctrl_c(self, row, result=None):
+        append(self, row, result)
+        os.kill(os.getpid(), signals_module.SIGINT)
+
+    monkeypatch.setattr(Store, "append", append_then_ctrl_c)
+    grid = [{"offset": k} for k in range(3)]
+    with pytest.raises(SweepInterrupted) as info:
+        mmsim.sweep(taq, signals, Quoter, grid, executor="serial", progress=False, store=store)
+    assert info.value.table["offset"].tolist() == [0]
+    assert set(mmsim.sweep.load(store)["key"]) == set(info.value.table["key"])

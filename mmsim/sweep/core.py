@@ -1,6 +1,10 @@
 """``mmsim.sweep(...)``: run a grid of backtests and tabulate them, resumably."""
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+
 import pandas as pd
 
 from mmsim.sweep.executors import open_runner
@@ -11,6 +15,29 @@ from mmsim.sweep.store import RUN_COLUMNS, STORE_COLUMNS, Store
 __all__ = ["sweep", "SweepInterrupted", "RUN_COLUMNS"]
 
 #: The columns after the parameters and statistics, in order.
+
+
+@contextlib.contextmanager
+def _ctrl_c_deferred():
+    """Hold Ctrl-C back for the ``with`` block: a SIGINT that arrives inside it is acted on
+    (by the handler in place, ``KeyboardInterrupt`` by default) once the block has run.
+
+    Python runs signal handlers in the main thread only; elsewhere nothing is held.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(frame))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        if callable(previous):
+            previous(signal.SIGINT, caught[0])
+        elif previous == signal.SIG_DFL:
+            raise KeyboardInterrupt
 
 
 class SweepInterrupted(KeyboardInterrupt):
@@ -147,13 +174,16 @@ def sweep(taq, signals, strategy, grid, *, fixed=None, executor=None, store=None
                 for j, outcome in runner.run([combos[first[k]] for k in todo]):
                     key = todo[j]
                     row = _row(combos[first[key]], outcome, key, names)
-                    if runs is not None:
-                        runs.append({**row, "strategy": job.spec.strategy.__name__,
-                                     "finished": pd.Timestamp.now(tz="UTC")},
-                                    outcome.get("result") if keep == "results" else None)
-                    for i in where[key]:
-                        rows[i] = _row(combos[i], outcome, key, names)
-                        results[i] = outcome.get("result")
+                    # A run is in the store and in the table, or in neither: Ctrl-C waits
+                    # until both have it.
+                    with _ctrl_c_deferred():
+                        if runs is not None:
+                            runs.append({**row, "strategy": job.spec.strategy.__name__,
+                                         "finished": pd.Timestamp.now(tz="UTC")},
+                                        outcome.get("result") if keep == "results" else None)
+                        for i in where[key]:
+                            rows[i] = _row(combos[i], outcome, key, names)
+                            results[i] = outcome.get("result")
                     failures += outcome["status"] != "ok"
                     bar.set_postfix(failed=failures, refresh=False)
                     bar.update(len(where[key]))
