@@ -22,9 +22,11 @@ def _ctrl_c_deferred():
     """Hold Ctrl-C back for the ``with`` block: a SIGINT that arrives inside it is acted on
     (by the handler in place, ``KeyboardInterrupt`` by default) once the block has run.
 
-    Python runs signal handlers in the main thread only; elsewhere nothing is held.
+    Python runs signal handlers in the main thread only; elsewhere, or where the handler in
+    place was not installed from Python (it could not be put back), nothing is held.
     """
-    if threading.current_thread() is not threading.main_thread():
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is None):
         yield
         return
     caught = []
