@@ -546,3 +546,26 @@ def test_ctrl_c_while_a_finished_run_is_stored_keeps_it_in_the_table_too(taq, si
         mmsim.sweep(taq, signals, Quoter, grid, executor="serial", progress=False, store=store)
     assert info.value.table["offset"].tolist() == [0]
     assert set(mmsim.sweep.load(store)["key"]) == set(info.value.table["key"])
+
+
+def test_a_sweep_with_a_store_runs_from_a_thread_other_than_the_main_one(taq, signals, tmp_path):
+    # Ctrl-C reaches the main thread only: a sweep in another thread holds nothing back
+    # (signal handlers can only be set from the main thread) and records as usual.
+    import threading
+
+    out = {}
+
+    def work():
+        try:
+            out["table"] = mmsim.sweep(taq, signals, Quoter, [{"offset": 0}, {"offset": 1}],
+                                       executor="serial", progress=False,
+                                       store=tmp_path / "store")
+        except BaseException as error:  # reported below, from the main thread
+            out["error"] = error
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    assert "error" not in out, out.get("error")
+    assert out["table"]["status"].tolist() == ["ok", "ok"]
+    assert set(mmsim.sweep.load(tmp_path / "store")["key"]) == set(out["table"]["key"])
